@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# gupbench: page-pinning refcount schemes under contention.
+#
+# Targets:
+#   make               build build/gupbench (installs nothing)
+#   make test          install missing deps, build normal and ASan+UBSan
+#                      trees, run every test; ends with "N passed, N failed"
+#   make bench         install missing deps, run the default sweep sized to
+#                      this machine into results/HOST-DATE/ (QUICK=1: small)
+#   make plot          plots of the newest results (RESULTS=dir to choose)
+#   make compare       review-mail table of two runs: A=dir B=dir
+#   make deps          install what is missing (scripts/install-deps.sh)
+#   make clean         remove build/
+#   make help          print this text
+#
+# Variables:
+#   V=1                print full commands instead of "  CC file.o"
+#   QUICK=1            make bench: the small matrix (about a minute)
+#   REPS=N             make bench: separate launches per configuration (3)
+#   DURATION=SEC       make bench: measured window per configuration
+#   RESULTS=dir        make plot: the results folder to draw
+#   A=dir B=dir        make compare: the two runs
+#   TEST_FILTER=glob   make test: run only tests whose name matches
+#   CC, CXX, OPT       compilers and optimisation level (-O2)
+
+CC	?= gcc
+CXX	?= g++
+OPT	?= -O2
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-7s %s\n'
+endif
+
+WARN	:= -Wall -Wextra -Werror -Wno-unused-parameter
+CPPFLAGS := -Ischemes -Ibench -D_GNU_SOURCE -MMD -MP
+CFLAGS_BASE := -std=gnu11 $(OPT) -g $(WARN) -pthread -fno-strict-aliasing
+CXXFLAGS_BASE := -std=gnu++17 $(OPT) -g $(WARN) -pthread
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer
+
+PERF_CFLAGS = $(shell $(PKG_CONFIG) --cflags libperf 2>/dev/null)
+PERF_LIBS = $(shell $(PKG_CONFIG) --libs libperf 2>/dev/null || echo -lperf)
+LIBS	= -lhwloc -lpfm $(PERF_LIBS) -lbenchmark -lpthread -lm
+
+GUPBENCH_VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
+
+SCHEME_SRC := $(sort $(wildcard schemes/*.c))
+BENCH_SRC  := $(sort $(filter-out bench/main.c,$(wildcard bench/*.c)))
+BENCH_CXX  := $(wildcard bench/*.cc)
+TEST_SRC   := $(sort $(wildcard tests/test_*.c))
+LIB_SRC    := $(SCHEME_SRC) $(BENCH_SRC)
+
+# Two trees: build/obj (normal) and build/san (ASan+UBSan).
+define tree
+$(1)_LIBOBJ := $$(patsubst %.c,build/$(1)/%.o,$$(LIB_SRC)) \
+	       $$(patsubst %.cc,build/$(1)/%.o,$$(BENCH_CXX))
+$(1)_TESTS  := $$(patsubst tests/%.c,build/$(1)/tests/%,$$(TEST_SRC))
+
+build/$(1)/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(call say,CC,$$@)
+	$$(Q)$$(CC) $$(CPPFLAGS) $$(PERF_CFLAGS) $$(CFLAGS_BASE) $(2) \
+		-DGUPBENCH_VERSION='"$$(GUPBENCH_VERSION)"' $$(CFLAGS) -c $$< -o $$@
+
+build/$(1)/%.o: %.cc
+	@mkdir -p $$(@D)
+	$$(call say,CXX,$$@)
+	$$(Q)$$(CXX) $$(CPPFLAGS) $$(CXXFLAGS_BASE) $(2) $$(CXXFLAGS) -c $$< -o $$@
+
+build/$(1)/libgupbench.a: $$($(1)_LIBOBJ)
+	$$(call say,AR,$$@)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+
+build/$(1)/tests/%: build/$(1)/tests/%.o build/$(1)/libgupbench.a
+	$$(call say,LD,$$@)
+	$$(Q)$$(CXX) $(2) -pthread -o $$@ $$< build/$(1)/libgupbench.a $$(LIBS) $$(LDFLAGS)
+
+build/$(1)/gupbench: build/$(1)/bench/main.o build/$(1)/libgupbench.a
+	$$(call say,LD,$$@)
+	$$(Q)$$(CXX) $(2) -pthread -o $$@ $$^ $$(LIBS) $$(LDFLAGS)
+endef
+
+$(eval $(call tree,obj,))
+$(eval $(call tree,san,$(SANFLAGS)))
+
+.PHONY: all test bench plot compare deps clean help check-deps tests-build
+.DEFAULT_GOAL := all
+
+all: build/gupbench
+
+build/gupbench: build/obj/gupbench
+	$(Q)ln -sf obj/gupbench $@
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+tests-build: build/gupbench build/san/gupbench $(obj_TESTS) $(san_TESTS)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory tests-build
+	$(Q)TEST_FILTER='$(TEST_FILTER)' tests/run.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)QUICK='$(QUICK)' REPS='$(REPS)' DURATION='$(DURATION)' scripts/bench.sh
+
+plot: deps
+	$(Q)scripts/plot.sh '$(RESULTS)'
+
+compare: deps
+	$(Q)test -n '$(A)' -a -n '$(B)' || { echo 'usage: make compare A=dir B=dir' >&2; exit 2; }
+	$(Q)plot/gupbench-compare '$(A)' '$(B)'
+
+clean:
+	$(call say,CLEAN,build)
+	$(Q)rm -rf build
+
+help:
+	@sed -n '3,/^$$/s/^# \{0,1\}//p' Makefile
+
+-include $(shell find build -name '*.d' 2>/dev/null)
