@@ -23,7 +23,10 @@
 
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
+#include <sys/cdefs.h>	/* glibc defines __always_inline too */
+#ifndef __always_inline
 #define __always_inline	inline __attribute__((always_inline))
+#endif
 #define noinline	__attribute__((noinline))
 #define __aligned(x)	__attribute__((aligned(x)))
 #define __maybe_unused	__attribute__((unused))

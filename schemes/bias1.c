@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bias1: the one-RMW pin of 5.7-~5.17 (try_grab_compound_head(), Jan
+ * Kara's proposal): a small page is pinned by one add-unless-zero of
+ * refs * GUP_PIN_COUNTING_BIAS; the size decision is taken on the
+ * unstable head before the grab; huge pages add hpage_pincount. No
+ * smp_mb__after_atomic() (that came with 088b8aa537c2 in 6.0).
+ */
+#include "gup_common.h"
+
+#define S_NAME		bias1
+#define S_FEATURES	(SF_PIN | SF_WP_SEQ)
+
+static __always_inline struct folio *bias1_try_grab_fast(struct page *page,
+							 int refs,
+							 unsigned int flags)
+{
+	struct folio *folio;
+	bool large;
+
+	if (flags & FOLL_GET)
+		return try_get_folio(page, refs);
+	if (unlikely(page == zero_page))
+		return page_folio(page);
+	/* hpage_pincount_available() on a head that is not yet stable */
+	large = folio_test_large(page_folio(page));
+	folio = try_get_folio(page, large ? refs :
+			      refs * (int)GUP_PIN_COUNTING_BIAS);
+	if (!folio)
+		return NULL;
+	/* the model never splits folios, so @large still holds */
+	if (large)
+		atomic_add(refs, folio_pincount_ptr(folio));
+	node_stat_pin_acquired(refs);
+	return folio;
+}
+
+static __always_inline int bias1_try_grab_slow(struct folio *folio, int refs,
+					       unsigned int flags)
+{
+	return try_grab_folio_locked(folio, refs, flags);
+}
+
+static __always_inline void bias1_put_folio(struct folio *folio, int refs,
+					    unsigned int flags)
+{
+	gup_put_folio(folio, refs, flags);
+}
+
+static __always_inline bool bias1_maybe_pinned(struct folio *folio)
+{
+	return folio_maybe_dma_pinned(folio);
+}
+
+#include "gup_template.h"
+
+const struct gup_scheme bias1_scheme = {
+	.name = "bias1",
+	.desc = "one RMW: add-unless-zero(1024) per small page (5.7-5.17 shape)",
+	.symbols = "try_grab_compound_head(), page_cache_add_speculative(), hpage_pincount_add()",
+	GUP_TEMPLATE_OPS,
+};

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Building blocks the scheme files compose: the speculative folio get
+ * (mm/gup.c try_get_folio), the mainline pin accounting of
+ * try_grab_folio_fast()/try_grab_folio()/gup_put_folio() for small
+ * (GUP_PIN_COUNTING_BIAS) and large (folio->_pincount) folios, and
+ * gup_must_unshare() (mm/internal.h). All static inline: a scheme's hooks
+ * are inlined into its instantiation of the walk.
+ */
+#ifndef GUPBENCH_GUP_COMMON_H
+#define GUPBENCH_GUP_COMMON_H
+
+#include "scheme.h"
+
+static __always_inline void node_stat_pin_acquired(long refs)
+{
+	nr_foll_pin_acquired += refs;	/* per-cpu vmstat: no atomic */
+}
+
+static __always_inline void node_stat_pin_released(long refs)
+{
+	nr_foll_pin_released += refs;
+}
+
+/*
+ * try_get_folio(): take @refs speculative references on the folio @page
+ * belongs to. Fails if the folio is free or frozen (count 0) or has
+ * overflowed (count < 0). Rechecks page_folio() afterwards: a split may
+ * have raced with us (c24d37322548).
+ */
+static __always_inline struct folio *try_get_folio(struct page *page, int refs)
+{
+	struct folio *folio;
+
+retry:
+	folio = page_folio(page);
+	if (WARN_ON_ONCE(folio_ref_count(folio) < 0))
+		return NULL;
+	if (unlikely(!folio_ref_try_add(folio, refs)))
+		return NULL;
+	if (unlikely(page_folio(page) != folio)) {
+		folio_put_refs(folio, refs);
+		goto retry;
+	}
+	return folio;
+}
+
+/*
+ * Mainline try_grab_folio_fast() for FOLL_PIN after try_get_folio():
+ * large folios count pins in folio->_pincount (page[1]); small folios
+ * add the rest of GUP_PIN_COUNTING_BIAS to _refcount. The full barrier
+ * pairs with smp_mb() in folio_try_share_anon_rmap_*() (088b8aa537c2).
+ */
+static __always_inline void pin_account_fast(struct folio *folio, int refs)
+{
+	if (folio_has_pincount(folio))
+		atomic_add(refs, folio_pincount_ptr(folio));
+	else
+		folio_ref_add(folio, refs * (GUP_PIN_COUNTING_BIAS - 1));
+	smp_mb__after_atomic();
+	node_stat_pin_acquired(refs);
+}
+
+/*
+ * try_grab_folio_fast(): mainline GUP-fast grab. FOLL_GET is a plain
+ * speculative get; FOLL_PIN first stabilises the folio with
+ * add-unless-zero(refs), then accounts the pin (two RMWs + mb).
+ */
+static __always_inline struct folio *try_grab_folio_fast(struct page *page,
+							 int refs,
+							 unsigned int flags)
+{
+	struct folio *folio;
+
+	if (flags & FOLL_GET)
+		return try_get_folio(page, refs);
+	if (unlikely(page == zero_page))
+		return page_folio(page);	/* never pinned (>= 2023) */
+	folio = try_get_folio(page, refs);
+	if (!folio)
+		return NULL;
+	pin_account_fast(folio, refs);
+	return folio;
+}
+
+/*
+ * try_grab_folio(): the slow path's grab, under the PT lock, so the
+ * folio cannot be freed: no add-unless-zero and no barrier.
+ */
+static __always_inline int try_grab_folio_locked(struct folio *folio, int refs,
+						unsigned int flags)
+{
+	if (WARN_ON_ONCE(folio_ref_count(folio) <= 0))
+		return -ENOMEM;
+	if (flags & FOLL_GET) {
+		folio_ref_add(folio, refs);
+	} else if (flags & FOLL_PIN) {
+		if (is_zero_folio(folio))
+			return 0;
+		if (folio_has_pincount(folio)) {
+			folio_ref_add(folio, refs);
+			atomic_add(refs, folio_pincount_ptr(folio));
+		} else {
+			folio_ref_add(folio, refs * GUP_PIN_COUNTING_BIAS);
+		}
+		node_stat_pin_acquired(refs);
+	}
+	return 0;
+}
+
+/* gup_put_folio(): unpin lowers _pincount first, then the refs. */
+static __always_inline void gup_put_folio(struct folio *folio, int refs,
+					   unsigned int flags)
+{
+	if (flags & FOLL_PIN) {
+		if (is_zero_folio(folio))
+			return;
+		node_stat_pin_released(refs);
+		if (folio_has_pincount(folio))
+			atomic_sub(refs, folio_pincount_ptr(folio));
+		else
+			refs *= GUP_PIN_COUNTING_BIAS;
+	}
+	folio_put_refs(folio, refs);
+}
+
+/* folio_maybe_dma_pinned(): exact for large folios, fuzzy for small. */
+static __always_inline bool folio_maybe_dma_pinned(struct folio *folio)
+{
+	if (folio_has_pincount(folio))
+		return atomic_read(folio_pincount_ptr(folio)) > 0;
+	/* unsigned: still "pinned" after overflowing into the sign bit */
+	return (unsigned int)folio_ref_count(folio) >= GUP_PIN_COUNTING_BIAS;
+}
+
+/*
+ * gup_must_unshare(): a R/O FOLL_PIN of a possibly shared anon page must
+ * unshare first (a7f226604170). With vma == NULL (GUP-fast) a non-anon
+ * page needs the vma for FOLL_LONGTERM, so the answer is "fall back".
+ */
+static __always_inline bool gup_must_unshare(const struct vm_area_struct *vma,
+					     unsigned int flags,
+					     struct page *page)
+{
+	if ((flags & (FOLL_WRITE | FOLL_PIN)) != FOLL_PIN)
+		return false;
+	if (!folio_test_anon(page_folio(page))) {
+		if (!(flags & FOLL_LONGTERM))
+			return false;
+		if (!vma)
+			return true;
+		return !(vma->vm_flags & VM_SHARED);
+	}
+	/* pairs with smp_mb__after_atomic() in folio_try_share_anon_rmap */
+	smp_rmb();
+	return !test_bit(PG_anon_exclusive, &page->flags);
+}
+
+#endif /* GUPBENCH_GUP_COMMON_H */

@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One instantiation of mm/gup.c per scheme. A scheme file defines
+ *   S_NAME        its prefix (bias, pincount, ...)
+ *   S_FEATURES    SF_* flags
+ *   S_DEVMAP_MODE optional: GUP_DEVMAP_WALK (default), _PERGET or _NONE
+ * and the static inline hooks
+ *   S(try_grab_fast)(page, refs, flags) -> folio or NULL   GUP-fast grab
+ *   S(try_grab_slow)(folio, refs, flags) -> 0/-errno        under PT lock
+ *   S(put_folio)(folio, refs, flags)                        gup_put_folio
+ *   S(maybe_pinned)(folio) -> bool                   folio_maybe_dma_pinned
+ * and optionally S_AFTER_SLOW_GRAB with S(after_slow_grab)(folio, refs,
+ * flags, st) -> 0/-errno, run after the PT lock is dropped (pagelock sleeps
+ * there), then includes this file. The walk below calls the hooks
+ * directly, so they are inlined: no indirect call per page.
+ *
+ * Steps follow gup_fast_fallback(): lockless walk (gup_fast_pgd_range ->
+ * gup_fast_pmd_leaf / gup_fast_pte_range), write_protect_seq check, then
+ * the slow path __get_user_pages() under mmap_lock for the rest.
+ */
+#ifndef S_NAME
+#error "define S_NAME before including gup_template.h"
+#endif
+
+#include "gup_common.h"
+
+#define GUP_DEVMAP_WALK		0	/* one cached pgmap ref per walk */
+#define GUP_DEVMAP_PERGET	1	/* pgmap ref per get (in the hooks) */
+#define GUP_DEVMAP_NONE		2	/* pages hold the pgmap ref */
+
+#ifndef S_DEVMAP_MODE
+#define S_DEVMAP_MODE	GUP_DEVMAP_WALK
+#endif
+
+#define S(x)	CONCAT(CONCAT(S_NAME, _), x)
+
+/* Does this call take pins (as opposed to plain FOLL_GET refs)? */
+static __always_inline bool S(wants_seq)(unsigned int flags)
+{
+	return (S_FEATURES & SF_WP_SEQ) && (flags & FOLL_PIN);
+}
+
+static __always_inline bool S(must_unshare)(const struct vm_area_struct *vma,
+					    unsigned int flags,
+					    struct page *page)
+{
+	if (!(S_FEATURES & SF_ANON_EXCL))
+		return false;	/* before 5.19 R/O pins did not unshare */
+	return gup_must_unshare(vma, flags, page);
+}
+
+/* gup_fast_undo_dev_pagemap(): drop what this PTE range grabbed. */
+static __always_inline void S(undo_dev_pagemap)(long *nr, long nr_start,
+						unsigned int flags,
+						struct page **pages)
+{
+	while (*nr > nr_start) {
+		struct page *page = pages[--(*nr)];
+
+		S(put_folio)(page_folio(page), 1, flags);
+	}
+}
+
+/* gup_fast_pte_range(): returns false if the walk must stop here. */
+static __always_inline bool S(gup_fast_pte_range)(struct mm_struct *mm,
+						  pmd_t pmd, pmd_t *pmdp,
+						  unsigned long addr,
+						  unsigned long end,
+						  unsigned int flags,
+						  struct page **pages, long *nr,
+						  struct gup_stats *st)
+{
+	struct dev_pagemap *pgmap = NULL;
+	long nr_start = *nr;
+	bool ret = false;
+	pte_t *ptep;
+
+	ptep = (pte_t *)&entry_table(pmd_val(pmd))->e[pte_index(addr)];
+	do {
+		pte_t pte = ptep_get(ptep);
+		struct page *page;
+		struct folio *folio;
+
+		mm_debug(mm, GUP_DP_FAST_AFTER_READ, addr);
+		if (pte_protnone(pte))
+			goto out;
+		if (!pte_access_permitted(pte, flags & FOLL_WRITE))
+			goto out;
+		if (pte_devmap(pte)) {
+			if (unlikely(flags & FOLL_LONGTERM))
+				goto out;
+			if (S_DEVMAP_MODE == GUP_DEVMAP_WALK) {
+				pgmap = get_dev_pagemap(pte_pfn(pte), pgmap);
+				if (unlikely(!pgmap)) {
+					S(undo_dev_pagemap)(nr, nr_start, flags,
+							    pages);
+					st->fast_undo++;
+					goto out;
+				}
+			}
+		} else if (pte_special(pte)) {
+			goto out;
+		}
+
+		page = pte_page(pte);
+		folio = S(try_grab_fast)(page, 1, flags);
+		if (!folio)
+			goto out;
+		mm_debug(mm, GUP_DP_FAST_AFTER_GRAB, addr);
+
+		/* The PTE or the table under it changed: back off. */
+		if (unlikely(pmd_val(pmd) != pmd_val(pmdp_get(pmdp))) ||
+		    unlikely(pte_val(pte) != pte_val(ptep_get(ptep)))) {
+			S(put_folio)(folio, 1, flags);
+			st->fast_undo++;
+			goto out;
+		}
+
+		if (!pte_write(pte) && S(must_unshare)(NULL, flags, page)) {
+			S(put_folio)(folio, 1, flags);
+			st->fast_undo++;
+			goto out;
+		}
+
+		pages[*nr] = page;
+		(*nr)++;
+	} while (ptep++, addr += PAGE_SIZE, addr != end);
+	ret = true;
+out:
+	if (pgmap)
+		put_dev_pagemap(pgmap);
+	return ret;
+}
+
+/* gup_fast_pmd_leaf(): a PMD-mapped THP costs one grab of all refs. */
+static __always_inline bool S(gup_fast_pmd_leaf)(struct mm_struct *mm,
+						 pmd_t orig, pmd_t *pmdp,
+						 unsigned long addr,
+						 unsigned long end,
+						 unsigned int flags,
+						 struct page **pages, long *nr,
+						 struct gup_stats *st)
+{
+	struct page *page;
+	struct folio *folio;
+	int refs = 0;
+
+	if (!pmd_access_permitted(orig, flags & FOLL_WRITE))
+		return false;
+	if (pmd_val(orig) & (_PAGE_SPECIAL | _PAGE_DEVMAP))
+		return false;
+
+	page = pmd_page(orig) + ((addr & (PMD_SIZE - 1)) >> PAGE_SHIFT);
+	/* record_subpages() */
+	do {
+		pages[*nr + refs] = page + refs;
+		refs++;
+	} while (addr += PAGE_SIZE, addr != end);
+
+	folio = S(try_grab_fast)(page, refs, flags);
+	if (!folio)
+		return false;
+	mm_debug(mm, GUP_DP_FAST_AFTER_GRAB, addr - PAGE_SIZE);
+
+	if (unlikely(pmd_val(orig) != pmd_val(pmdp_get(pmdp)))) {
+		S(put_folio)(folio, refs, flags);
+		st->fast_undo++;
+		return false;
+	}
+	if (!pmd_write(orig) && S(must_unshare)(NULL, flags, &folio->page)) {
+		S(put_folio)(folio, refs, flags);
+		st->fast_undo++;
+		return false;
+	}
+	*nr += refs;
+	return true;
+}
+
+/* gup_fast_pgd_range() with the PUD and PMD levels folded in. */
+static __always_inline void S(gup_fast_walk)(struct mm_struct *mm,
+					     unsigned long addr,
+					     unsigned long end,
+					     unsigned int flags,
+					     struct page **pages, long *nr,
+					     struct gup_stats *st)
+{
+	do {
+		unsigned long pgd = READ_ONCE(mm->pgd->e[pgd_index(addr)]);
+		unsigned long pud, next;
+		pmd_t *pmdp;
+		pmd_t pmd;
+
+		if (!entry_is_table(pgd))
+			return;
+		pud = READ_ONCE(entry_table(pgd)->e[pud_index(addr)]);
+		if (!entry_is_table(pud))
+			return;
+		pmdp = (pmd_t *)&entry_table(pud)->e[pmd_index(addr)];
+		pmd = pmdp_get(pmdp);
+		next = (addr + PMD_SIZE) & ~(PMD_SIZE - 1);
+		if (next > end || next == 0)
+			next = end;
+
+		if (!pmd_present(pmd))
+			return;
+		if (unlikely(pmd_leaf(pmd))) {
+			/* NUMA hinting faults need the slow path */
+			if (pmd_protnone(pmd))
+				return;
+			if (!S(gup_fast_pmd_leaf)(mm, pmd, pmdp, addr, next,
+						  flags, pages, nr, st))
+				return;
+		} else if (!S(gup_fast_pte_range)(mm, pmd, pmdp, addr, next,
+						   flags, pages, nr, st)) {
+			return;
+		}
+		addr = next;
+	} while (addr != end);
+}
+
+/* gup_fast_unpin_user_pages(): undo a walk that raced with fork. */
+static __always_inline void S(gup_fast_unpin)(struct page **pages, long nr,
+					      unsigned int flags)
+{
+	long i;
+
+	for (i = 0; i < nr; i++)
+		S(put_folio)(page_folio(pages[i]), 1, flags);
+}
+
+/* gup_fast(): the lockless part. Returns pages taken. */
+static __always_inline long S(gup_fast_part)(struct mm_struct *mm,
+					     unsigned long start,
+					     unsigned long end,
+					     unsigned int flags,
+					     struct page **pages,
+					     struct gup_stats *st)
+{
+	unsigned int seq = 0;
+	long nr = 0;
+
+	if (S(wants_seq)(flags) &&
+	    !raw_seqcount_try_begin(&mm->write_protect_seq, &seq))
+		return 0;	/* fork in progress: the slow path waits */
+
+	/* local_irq_save(): page tables are not freed during a run */
+	S(gup_fast_walk)(mm, start, end, flags, pages, &nr, st);
+	mm_debug(mm, GUP_DP_FAST_END, start);
+
+	/*
+	 * fork() may have write-protected and shared a page after we
+	 * pinned it through the old writable PTE: give everything back
+	 * (57efa1fe5957).
+	 */
+	if (S(wants_seq)(flags) &&
+	    read_seqcount_retry(&mm->write_protect_seq, seq)) {
+		S(gup_fast_unpin)(pages, nr, flags);
+		st->seq_retry++;
+		return 0;
+	}
+	return nr;
+}
+
+/*
+ * follow_page_pte() for one address: under the PT lock, take the page
+ * if the PTE allows it. Returns the page, or NULL with *why = 0 (fault
+ * it in / write fault), -EMLINK (unshare first) or -EFAULT.
+ */
+static struct page *S(follow_page)(struct mm_struct *mm,
+				   struct vm_area_struct *vma,
+				   unsigned long addr, unsigned int flags,
+				   int *why, long *refs_out,
+				   struct dev_pagemap **pgmap,
+				   struct page **pages, long room)
+{
+	struct page *page = NULL;
+	struct folio *folio;
+	spinlock_t *ptl;
+	pmd_t *pmdp;
+	pte_t *ptep;
+	pte_t pte;
+	pmd_t pmd;
+	long refs = 1, i;
+
+	*why = 0;
+	pmdp = mm_find_pmd(mm, addr, false);
+	if (!pmdp)
+		return NULL;
+	pmd = pmdp_get(pmdp);
+	if (pmd_leaf(pmd)) {
+		/* follow_huge_pmd(): one grab for the subpages we need */
+		ptl = &((struct pt_table *)((unsigned long)pmdp &
+					    ~(PAGE_SIZE - 1)))->ptl;
+		spin_lock(ptl);
+		pmd = pmdp_get(pmdp);
+		if (!pmd_leaf(pmd) || !pmd_present(pmd) ||
+		    ((flags & FOLL_WRITE) && !pmd_write(pmd))) {
+			spin_unlock(ptl);
+			return NULL;
+		}
+		page = pmd_page(pmd) + ((addr & (PMD_SIZE - 1)) >> PAGE_SHIFT);
+		if (!pmd_write(pmd) && S(must_unshare)(vma, flags, page)) {
+			spin_unlock(ptl);
+			*why = -EMLINK;
+			return NULL;
+		}
+		refs = min((long)(HPAGE_PMD_NR - ((addr & (PMD_SIZE - 1)) >>
+						  PAGE_SHIFT)), room);
+		folio = page_folio(page);
+		if (S(try_grab_slow)(folio, (int)refs, flags)) {
+			spin_unlock(ptl);
+			*why = -EFAULT;
+			return NULL;
+		}
+		spin_unlock(ptl);
+		for (i = 0; i < refs; i++)
+			pages[i] = page + i;
+		*refs_out = refs;
+		return page;
+	}
+
+	ptep = mm_find_pte(mm, addr, false, &ptl);
+	if (!ptep)
+		return NULL;
+	spin_lock(ptl);
+	pte = ptep_get(ptep);
+	if (!pte_present(pte) || pte_protnone(pte))
+		goto out_unlock;	/* none, migration entry: fault */
+	if ((flags & FOLL_WRITE) && !pte_write(pte))
+		goto out_unlock;	/* can_follow_write_pte(): COW first */
+	if (pte_special(pte) && !pte_devmap(pte)) {
+		*why = -EFAULT;
+		goto out_unlock;
+	}
+	if (pte_devmap(pte) && S_DEVMAP_MODE == GUP_DEVMAP_WALK) {
+		*pgmap = get_dev_pagemap(pte_pfn(pte), *pgmap);
+		if (!*pgmap) {
+			*why = -EFAULT;
+			goto out_unlock;
+		}
+	}
+	page = pte_page(pte);
+	if (!pte_write(pte) && S(must_unshare)(vma, flags, page)) {
+		*why = -EMLINK;
+		page = NULL;
+		goto out_unlock;
+	}
+	folio = page_folio(page);
+	if (S(try_grab_slow)(folio, 1, flags)) {
+		*why = -EFAULT;
+		page = NULL;
+		goto out_unlock;
+	}
+	pages[0] = page;
+	*refs_out = 1;
+out_unlock:
+	spin_unlock(ptl);
+	return page;
+}
+
+/*
+ * __get_user_pages() under mmap_lock: look each page up under its PT
+ * lock, fault it in (or unshare it) when the lookup says so, retry.
+ */
+static noinline long S(gup_slow)(struct mm_struct *mm, unsigned long start,
+				 unsigned long nr_pages, unsigned int flags,
+				 struct page **pages, struct gup_stats *st)
+{
+	struct dev_pagemap *pgmap = NULL;
+	unsigned long i = 0;
+	long ret = 0;
+
+	st->slow_calls++;
+	flags |= FOLL_TOUCH;
+	mmap_read_lock(mm);
+	while (i < nr_pages) {
+		unsigned long addr = start + i * PAGE_SIZE;
+		struct vm_area_struct *vma = vma_lookup(mm, addr);
+		struct page *page;
+		long refs = 0;
+		int why, err;
+
+		if (!vma || ((flags & FOLL_WRITE) &&
+			     !(vma->vm_flags & VM_WRITE))) {
+			ret = -EFAULT;
+			break;
+		}
+		page = S(follow_page)(mm, vma, addr, flags, &why, &refs,
+				      &pgmap, pages + i, nr_pages - i);
+		if (!page) {
+			unsigned int ff;
+
+			if (why == -EFAULT) {
+				ret = -EFAULT;
+				break;
+			}
+			ff = why == -EMLINK ? FAULT_FLAG_UNSHARE :
+			     (flags & FOLL_WRITE) ? FAULT_FLAG_WRITE : 0;
+			err = handle_mm_fault(mm, addr, ff, st);
+			if (err && err != -EAGAIN) {
+				ret = err;
+				break;
+			}
+			st->retries++;
+			continue;
+		}
+#ifdef S_AFTER_SLOW_GRAB
+		err = S(after_slow_grab)(page_folio(page), (int)refs, flags,
+					     st);
+		if (err) {
+			ret = err;
+			break;
+		}
+#endif
+		i += refs;
+	}
+	mmap_read_unlock(mm);
+	if (pgmap)
+		put_dev_pagemap(pgmap);
+	st->slow_pages += i;
+	if (i)
+		return (long)i;
+	return ret ? ret : -EFAULT;
+}
+
+/*
+ * gup_fast_fallback(): pin_user_pages_fast() / get_user_pages_fast().
+ * Returns the number of pages taken or -errno.
+ */
+static __always_inline long S(gup_fast_fallback)(struct mm_struct *mm,
+						 unsigned long start,
+						 unsigned long nr_pages,
+						 unsigned int flags,
+						 struct page **pages,
+						 struct gup_stats *st)
+{
+	unsigned long end = start + nr_pages * PAGE_SIZE;
+	long nr_pinned, ret;
+
+	if (!(S_FEATURES & SF_PIN) && (flags & FOLL_PIN))
+		flags = (flags & ~FOLL_PIN) | FOLL_GET; /* no pin notion */
+	st->calls++;
+	if (unlikely(end <= start))
+		return nr_pages ? -EOVERFLOW : 0;
+	if (flags & FOLL_PIN)
+		mm_set_has_pinned_flag(mm);
+
+	nr_pinned = S(gup_fast_part)(mm, start, end, flags, pages, st);
+	st->fast_pages += nr_pinned;
+	if (likely((unsigned long)nr_pinned == nr_pages) ||
+	    (flags & FOLL_FAST_ONLY))
+		return nr_pinned;
+
+	ret = S(gup_slow)(mm, start + nr_pinned * PAGE_SIZE,
+			  nr_pages - nr_pinned, flags, pages + nr_pinned, st);
+	if (ret < 0)
+		return nr_pinned ? nr_pinned : ret;
+	return ret + nr_pinned;
+}
+
+long S(gup_fast)(struct mm_struct *mm, unsigned long start,
+		 unsigned long nr_pages, unsigned int flags,
+		 struct page **pages, struct gup_stats *st)
+{
+	return S(gup_fast_fallback)(mm, start, nr_pages, flags, pages, st);
+}
+
+/*
+ * unpin_user_pages(): batch consecutive entries of one folio into one
+ * gup_put_folio(); FOLL_GET callers put each page.
+ */
+static __always_inline void S(release)(struct page **pages,
+				       unsigned long npages,
+				       unsigned int flags)
+{
+	unsigned long i, nr;
+
+	if (!(S_FEATURES & SF_PIN) && (flags & FOLL_PIN))
+		flags = (flags & ~FOLL_PIN) | FOLL_GET;
+	for (i = 0; i < npages; i += nr) {
+		struct folio *folio = page_folio(pages[i]);
+
+		nr = 1;
+		if (flags & FOLL_PIN)
+			while (i + nr < npages &&
+			       page_folio(pages[i + nr]) == folio)
+				nr++;
+		S(put_folio)(folio, (int)nr, flags);
+	}
+}
+
+void S(release_pages)(struct page **pages, unsigned long npages,
+		      unsigned int flags)
+{
+	S(release)(pages, npages, flags);
+}
+
+/* The timed loop: gup + release, nloops times, hooks all inlined. */
+unsigned long S(pin_section)(struct pin_loop *l, unsigned long nloops)
+{
+	unsigned long ok = 0;
+
+	while (nloops--) {
+		unsigned long addr = l->addrs[l->next];
+		long got;
+
+		if (++l->next == l->naddr)
+			l->next = 0;
+		got = S(gup_fast_fallback)(l->mm, addr, l->nr_pages,
+					   l->gup_flags, l->pages, l->st);
+		if (likely((unsigned long)got == l->nr_pages))
+			ok++;
+		else
+			l->st->errors++;
+		if (got > 0)
+			S(release)(l->pages, (unsigned long)got, l->gup_flags);
+	}
+	return ok;
+}
+
+/* The bare grab + put on one struct page: what the walk adds is pin/raw. */
+unsigned long S(raw_section)(struct page *page, unsigned long nloops,
+			     unsigned int flags)
+{
+	unsigned long ok = 0;
+
+	if (!(S_FEATURES & SF_PIN) && (flags & FOLL_PIN))
+		flags = (flags & ~FOLL_PIN) | FOLL_GET;
+	while (nloops--) {
+		struct folio *folio = S(try_grab_fast)(page, 1, flags);
+
+		if (likely(folio)) {
+			S(put_folio)(folio, 1, flags);
+			ok++;
+		}
+	}
+	return ok;
+}
+
+static bool S(maybe_pinned_fn)(struct folio *folio)
+{
+	return S(maybe_pinned)(folio);
+}
+
+static int S(try_grab_folio_fn)(struct folio *folio, int refs,
+				unsigned int flags)
+{
+	if (!(S_FEATURES & SF_PIN) && (flags & FOLL_PIN))
+		flags = (flags & ~FOLL_PIN) | FOLL_GET;
+	return S(try_grab_slow)(folio, refs, flags);
+}
+
+static void S(put_folio_fn)(struct folio *folio, int refs, unsigned int flags)
+{
+	if (!(S_FEATURES & SF_PIN) && (flags & FOLL_PIN))
+		flags = (flags & ~FOLL_PIN) | FOLL_GET;
+	S(put_folio)(folio, refs, flags);
+}
+
+/* The ops a scheme's table gets from its instantiation. */
+#define GUP_TEMPLATE_OPS					\
+	.features = S_FEATURES,					\
+	.gup_fast = S(gup_fast),				\
+	.release_pages = S(release_pages),			\
+	.pin_section = S(pin_section),				\
+	.raw_section = S(raw_section),				\
+	.maybe_pinned = S(maybe_pinned_fn),			\
+	.try_grab_folio = S(try_grab_folio_fn),			\
+	.put_folio = S(put_folio_fn)

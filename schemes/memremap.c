@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ZONE_DEVICE's struct dev_pagemap and its percpu_ref (lib/percpu-refcount.c,
+ * mm/memremap.c). In per-cpu mode get/put touch only the caller's slot
+ * inside a section that percpu_ref_kill() waits out; the kernel uses
+ * RCU-sched, this model uses membarrier(2) so that readers pay compiler
+ * barriers only, as the kernel's readers pay preempt_disable().
+ */
+#include <linux/membarrier.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "scheme.h"
+
+__thread unsigned int gup_cpu;
+static unsigned int next_cpu;
+static int membarrier_ok = -1;
+
+/* Give the calling thread its own percpu slot ("CPU"). */
+void gup_thread_register(void)
+{
+	gup_cpu = __atomic_fetch_add(&next_cpu, 1, __ATOMIC_RELAXED) %
+		  PERCPU_REF_SLOTS;
+}
+
+static void membarrier_init(void)
+{
+	if (membarrier_ok >= 0)
+		return;
+	membarrier_ok = syscall(SYS_membarrier,
+				MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+				0, 0) == 0;
+}
+
+/* synchronize_rcu_sched() stand-in: a barrier on every running thread. */
+static void sync_all_threads(void)
+{
+	membarrier_init();
+	if (membarrier_ok)
+		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+	else
+		smp_mb();
+}
+
+void percpu_ref_init(struct percpu_ref *ref)
+{
+	unsigned int i;
+
+	membarrier_init();
+	ref->state = 0;
+	atomic_long_set(&ref->count, 1);	/* the initial reference */
+	for (i = 0; i < PERCPU_REF_SLOTS; i++) {
+		ref->slot[i].count = 0;
+		ref->slot[i].in_section = 0;
+	}
+}
+
+void percpu_ref_put_slow(struct percpu_ref *ref, unsigned long nr)
+{
+	long v = atomic_long_sub_return((long)nr, &ref->count);
+
+	WARN_ON_ONCE(v < 0);
+}
+
+/*
+ * percpu_ref_kill(): switch to atomic mode and mark dead, wait until no
+ * reader is inside a per-cpu section, fold the slots into the atomic
+ * count, drop the initial reference.
+ */
+void percpu_ref_kill(struct percpu_ref *ref)
+{
+	long sum = 0;
+	unsigned int i;
+
+	WRITE_ONCE(ref->state, __PERCPU_REF_ATOMIC | __PERCPU_REF_DEAD);
+	sync_all_threads();
+	for (i = 0; i < PERCPU_REF_SLOTS; i++)
+		while (READ_ONCE(ref->slot[i].in_section))
+			cpu_relax();
+	sync_all_threads();
+	for (i = 0; i < PERCPU_REF_SLOTS; i++) {
+		sum += READ_ONCE(ref->slot[i].count);
+		WRITE_ONCE(ref->slot[i].count, 0);
+	}
+	atomic_long_add(sum, &ref->count);
+	percpu_ref_put_slow(ref, 1);
+}
+
+long percpu_ref_sum(struct percpu_ref *ref)
+{
+	long sum = atomic_long_read(&ref->count);
+	unsigned int i;
+
+	for (i = 0; i < PERCPU_REF_SLOTS; i++)
+		sum += READ_ONCE(ref->slot[i].count);
+	return sum;
+}
+
+bool percpu_ref_is_zero(struct percpu_ref *ref)
+{
+	return (READ_ONCE(ref->state) & __PERCPU_REF_ATOMIC) &&
+	       atomic_long_read(&ref->count) == 0;
+}
+
+/*
+ * get_dev_pagemap(): a cached pgmap that covers @pfn is returned with no
+ * new reference (the caller already holds one); otherwise the cached one
+ * is put and the pfn's pgmap is looked up and tryget_live'd.
+ */
+struct dev_pagemap *get_dev_pagemap(unsigned long pfn,
+				    struct dev_pagemap *pgmap)
+{
+	if (pgmap) {
+		if (pfn >= pgmap->start_pfn && pfn < pgmap->end_pfn)
+			return pgmap;
+		put_dev_pagemap(pgmap);
+	}
+	/* rcu_read_lock(); xa_load(&pgmap_array, pfn) */
+	pgmap = mem_pgmap;
+	if (!pgmap || pfn < pgmap->start_pfn || pfn >= pgmap->end_pfn)
+		return NULL;
+	if (!percpu_ref_tryget_live(&pgmap->ref))
+		return NULL;
+	return pgmap;
+}

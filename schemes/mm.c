@@ -1,0 +1,919 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The emulated mm: the vmemmap and its page allocator (mm/page_alloc.c's
+ * prep/free with poisoning), page-table pages, struct mm_struct and its
+ * VMAs, and handle_mm_fault(): do_anonymous_page(), the shared-mapping
+ * write fault (->page_mkwrite), do_wp_page() COW/reuse/unshare, THP
+ * faults and migration-entry waits.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scheme.h"
+
+struct page *vmemmap;
+struct page_ext *page_ext_map;
+unsigned long max_pfn;
+struct page *zero_page;
+struct dev_pagemap *mem_pgmap;
+atomic_long_t gup_warnings;
+
+__thread long nr_foll_pin_acquired, nr_foll_pin_released;
+static atomic_long_t foll_pin_balance;
+
+/* A LIFO of free pfns, under a spinlock (zone->lock). */
+struct free_area {
+	spinlock_t lock;
+	unsigned long *pfns;
+	unsigned long nr, cap;
+};
+
+static struct mem_config mem_cfg;
+static size_t vmemmap_size, page_ext_size;
+static struct free_area free_small, free_thp;
+static unsigned long dev_start_pfn, dev_next_pfn;
+static bool devmap_page_refs;
+
+void __gup_warn(const char *file, int line, const char *cond)
+{
+	if (atomic_long_add_return(1, &gup_warnings) == 1)
+		fprintf(stderr, "gupbench: warning: WARN_ON_ONCE(%s) at %s:%d\n",
+			cond, file, line);
+}
+
+void vmstat_flush_thread(void)
+{
+	atomic_long_add(nr_foll_pin_acquired - nr_foll_pin_released,
+			&foll_pin_balance);
+	nr_foll_pin_acquired = nr_foll_pin_released = 0;
+}
+
+long vmstat_foll_pin_balance(void)
+{
+	return atomic_long_read(&foll_pin_balance) + nr_foll_pin_acquired -
+	       nr_foll_pin_released;
+}
+
+void gup_debug_point(struct mm_struct *mm, enum gup_debug_point dp,
+		     unsigned long addr)
+{
+	void (*hook)(struct mm_struct *, enum gup_debug_point, unsigned long,
+		     void *) = READ_ONCE(mm->debug_hook);
+
+	if (hook)
+		hook(mm, dp, addr, mm->debug_arg);
+}
+
+/* ---- vmemmap and the page allocator ---- */
+
+static unsigned long mem_layout(const struct mem_config *cfg,
+				unsigned long *thp_start, unsigned long *dev)
+{
+	/* pfn 0 unused, pfn 1 the zero page, then small, THP, device */
+	unsigned long pfn = 2 + cfg->nr_small;
+
+	pfn = (pfn + HPAGE_PMD_NR - 1) & ~(unsigned long)(HPAGE_PMD_NR - 1);
+	*thp_start = pfn;
+	pfn += cfg->nr_thp * HPAGE_PMD_NR;
+	*dev = pfn;
+	return pfn + cfg->nr_device;
+}
+
+size_t mem_vmemmap_bytes(const struct mem_config *cfg)
+{
+	unsigned long t, d;
+
+	return mem_layout(cfg, &t, &d) * sizeof(struct page);
+}
+
+static void *mem_alloc(size_t size)
+{
+	void *p;
+
+	if (mem_cfg.alloc)
+		p = mem_cfg.alloc(size, mem_cfg.alloc_arg);
+	else
+		p = aligned_alloc(4096, (size + 4095) & ~4095UL);
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
+static void mem_release(void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (mem_cfg.free)
+		mem_cfg.free(p, size, mem_cfg.alloc_arg);
+	else
+		free(p);
+}
+
+static int free_area_init(struct free_area *a, unsigned long cap)
+{
+	spin_lock_init(&a->lock);
+	a->nr = 0;
+	a->cap = cap;
+	a->pfns = calloc(cap ? cap : 1, sizeof(*a->pfns));
+	return a->pfns ? 0 : -ENOMEM;
+}
+
+static void free_area_push(struct free_area *a, unsigned long pfn)
+{
+	spin_lock(&a->lock);
+	if (!WARN_ON_ONCE(a->nr >= a->cap))
+		a->pfns[a->nr++] = pfn;
+	spin_unlock(&a->lock);
+}
+
+static unsigned long free_area_pop(struct free_area *a)
+{
+	unsigned long pfn = 0;
+
+	spin_lock(&a->lock);
+	if (a->nr)
+		pfn = a->pfns[--a->nr];
+	spin_unlock(&a->lock);
+	return pfn;
+}
+
+/* Poison a freed struct page: later users see PG_free and POISON. */
+static void poison_page(struct page *page)
+{
+	WRITE_ONCE(page->flags, BIT(PG_free));
+	page->mapping = (struct mm_struct *)PAGE_POISON;
+	page->index = PAGE_POISON;
+	page->private = PAGE_POISON;
+	atomic_set(&page->_mapcount, -1);
+	atomic_set(&page->_pincount, 0);
+}
+
+bool page_is_poisoned(const struct page *page)
+{
+	return test_bit(PG_free, &page->flags);
+}
+
+int mem_init(const struct mem_config *cfg)
+{
+	unsigned long pfn, thp, dev, i;
+
+	mem_cfg = *cfg;
+	max_pfn = mem_layout(cfg, &thp, &dev);
+	vmemmap_size = max_pfn * sizeof(struct page);
+	vmemmap = mem_alloc(vmemmap_size);
+	if (!vmemmap)
+		return -ENOMEM;
+	if (cfg->page_ext) {
+		page_ext_size = max_pfn * sizeof(struct page_ext);
+		page_ext_map = aligned_alloc(64, page_ext_size);
+		if (!page_ext_map)
+			goto out_free_vmemmap;
+		memset(page_ext_map, 0, page_ext_size);
+	}
+	if (free_area_init(&free_small, cfg->nr_small) ||
+	    free_area_init(&free_thp, cfg->nr_thp))
+		goto out_free_ext;
+
+	for (pfn = 0; pfn < max_pfn; pfn++) {
+		poison_page(&vmemmap[pfn]);
+		atomic_set(&vmemmap[pfn]._refcount, 0);
+	}
+	zero_page = &vmemmap[1];
+	zero_page->flags = BIT(PG_uptodate);
+	atomic_set(&zero_page->_refcount, 1);
+
+	/* push in reverse so allocation hands out ascending pfns */
+	for (i = cfg->nr_small; i > 0; i--)
+		free_small.pfns[free_small.nr++] = 2 + i - 1;
+	for (i = cfg->nr_thp; i > 0; i--)
+		free_thp.pfns[free_thp.nr++] = thp + (i - 1) * HPAGE_PMD_NR;
+
+	dev_start_pfn = dev_next_pfn = dev;
+	mem_pgmap = NULL;
+	if (cfg->nr_device) {
+		mem_pgmap = aligned_alloc(64, (sizeof(*mem_pgmap) + 63) & ~63UL);
+		if (!mem_pgmap)
+			goto out_free_areas;
+		memset(mem_pgmap, 0, sizeof(*mem_pgmap));
+		percpu_ref_init(&mem_pgmap->ref);
+		mem_pgmap->start_pfn = dev;
+		mem_pgmap->end_pfn = dev + cfg->nr_device;
+		for (pfn = dev; pfn < dev + cfg->nr_device; pfn++) {
+			struct page *page = &vmemmap[pfn];
+
+			page->flags = BIT(PG_device) | BIT(PG_uptodate);
+			page->pgmap = mem_pgmap;
+			page->mapping = NULL;
+			page->private = 0;
+		}
+	}
+	devmap_page_refs = false;
+	return 0;
+
+out_free_areas:
+	free(free_small.pfns);
+	free(free_thp.pfns);
+out_free_ext:
+	free(page_ext_map);
+	page_ext_map = NULL;
+out_free_vmemmap:
+	mem_release(vmemmap, vmemmap_size);
+	vmemmap = NULL;
+	return -ENOMEM;
+}
+
+void mem_exit(void)
+{
+	free(free_small.pfns);
+	free(free_thp.pfns);
+	free_small.pfns = free_thp.pfns = NULL;
+	free(page_ext_map);
+	page_ext_map = NULL;
+	free(mem_pgmap);
+	mem_pgmap = NULL;
+	mem_release(vmemmap, vmemmap_size);
+	vmemmap = NULL;
+	max_pfn = 0;
+}
+
+unsigned long mem_nr_free(void)
+{
+	return READ_ONCE(free_small.nr);
+}
+
+unsigned long mem_nr_free_thp(void)
+{
+	return READ_ONCE(free_thp.nr);
+}
+
+/* prep_new_page() for an order-0 folio: ref 1, unmapped. */
+struct folio *folio_alloc(void)
+{
+	unsigned long pfn = free_area_pop(&free_small);
+	struct page *page;
+
+	if (!pfn)
+		return NULL;
+	page = pfn_to_page(pfn);
+	WARN_ON_ONCE(!page_is_poisoned(page));
+	page->compound_head = 0;
+	page->mapping = NULL;
+	page->index = 0;
+	page->private = 0;
+	page->order = 0;
+	atomic_set(&page->_mapcount, -1);
+	atomic_set(&page->_pincount, 0);
+	if (page_ext_map)
+		atomic_set(&page_ext_get(page)->pincount, 0);
+	WRITE_ONCE(page->flags, BIT(PG_uptodate));
+	atomic_set_release(&page->_refcount, 1);
+	return (struct folio *)page;
+}
+
+/* prep_compound_page(): head + 511 tails; _pincount in page[1]. */
+struct folio *folio_alloc_thp(void)
+{
+	unsigned long pfn = free_area_pop(&free_thp);
+	struct page *head;
+	int i;
+
+	if (!pfn)
+		return NULL;
+	head = pfn_to_page(pfn);
+	for (i = 1; i < HPAGE_PMD_NR; i++) {
+		struct page *p = head + i;
+
+		p->flags = BIT(PG_uptodate);
+		p->mapping = NULL;
+		p->index = 0;
+		p->private = 0;
+		atomic_set(&p->_mapcount, -1);
+		atomic_set(&p->_pincount, 0);
+		atomic_set(&p->_refcount, 0);
+		WRITE_ONCE(p->compound_head, (unsigned long)head | 1);
+	}
+	head->compound_head = 0;
+	head->mapping = NULL;
+	head->index = 0;
+	head->private = 0;
+	head->order = HPAGE_PMD_ORDER;
+	atomic_set(&head->_mapcount, -1);
+	atomic_set(&head->_pincount, 0);
+	WRITE_ONCE(head->flags, BIT(PG_uptodate) | BIT(PG_head));
+	atomic_set_release(&head->_refcount, 1);
+	return (struct folio *)head;
+}
+
+/*
+ * free_folio(): the last reference is gone. Device pages go back to the
+ * driver (devmap_single: and drop the pgmap ref they held); others are
+ * poisoned and returned to the free list.
+ */
+void free_folio(struct folio *folio)
+{
+	struct page *page = &folio->page;
+	unsigned long pfn = page_to_pfn(page);
+	int i;
+
+	if (test_bit(PG_device, &page->flags)) {
+		if (devmap_page_refs)
+			percpu_ref_put(&page->pgmap->ref);
+		return;
+	}
+	WARN_ON_ONCE(page_is_poisoned(page));
+	WARN_ON_ONCE(atomic_read(&page->_mapcount) != -1);
+	WARN_ON_ONCE(test_bit(PG_locked, &page->flags));
+	if (folio_test_large(folio)) {
+		WARN_ON_ONCE(atomic_read(folio_pincount_ptr(folio)) != 0);
+		for (i = 1; i < HPAGE_PMD_NR; i++)
+			poison_page(page + i);
+		poison_page(page);
+		free_area_push(&free_thp, pfn);
+		return;
+	}
+	if (page_ext_map)
+		WARN_ON_ONCE(atomic_read(&page_ext_get(page)->pincount) != 0);
+	WARN_ON_ONCE(atomic_read(&page->_pincount) != 0);
+	poison_page(page);
+	free_area_push(&free_small, pfn);
+}
+
+/*
+ * devmap_single (71389703839e): every device page holds one pgmap
+ * reference while it is alive and idles at refcount 1.
+ */
+void mem_devmap_set_page_refs(bool per_page_ref)
+{
+	unsigned long pfn;
+
+	if (!mem_pgmap || devmap_page_refs == per_page_ref)
+		return;
+	devmap_page_refs = per_page_ref;
+	for (pfn = mem_pgmap->start_pfn; pfn < mem_pgmap->end_pfn; pfn++) {
+		struct page *page = pfn_to_page(pfn);
+
+		if (per_page_ref) {
+			percpu_ref_get(&mem_pgmap->ref);
+			atomic_add(1, &page->_refcount);
+		} else {
+			atomic_sub(1, &page->_refcount);
+			percpu_ref_put(&mem_pgmap->ref);
+		}
+	}
+	mem_pgmap->nr_range_refs = per_page_ref ?
+		mem_pgmap->end_pfn - mem_pgmap->start_pfn : 0;
+}
+
+/* memunmap_pages(): kill the ref; drop the pages' idle references. */
+void mem_devmap_teardown(void)
+{
+	unsigned long pfn;
+
+	if (!mem_pgmap)
+		return;
+	percpu_ref_kill(&mem_pgmap->ref);
+	if (!devmap_page_refs)
+		return;
+	for (pfn = mem_pgmap->start_pfn; pfn < mem_pgmap->end_pfn; pfn++)
+		folio_put((struct folio *)pfn_to_page(pfn));
+	mem_pgmap->nr_range_refs = 0;
+}
+
+/* ---- page tables ---- */
+
+static struct pt_table *alloc_table(struct mm_struct *mm)
+{
+	struct pt_table *t = aligned_alloc(4096, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	memset(t, 0, sizeof(*t));
+	spin_lock_init(&t->ptl);
+	if (mm)
+		atomic_long_add(1, &mm->nr_tables);
+	return t;
+}
+
+/* Find the next-level table under *slot, creating it if asked (pXd_alloc). */
+static struct pt_table *table_get(struct mm_struct *mm, unsigned long *slot,
+				  bool alloc)
+{
+	unsigned long e = READ_ONCE(*slot);
+	struct pt_table *t;
+
+	if (entry_is_table(e))
+		return entry_table(e);
+	if (e || !alloc)
+		return NULL;	/* a leaf, or absent */
+	t = alloc_table(mm);
+	if (!t)
+		return NULL;
+	e = cmpxchg(slot, 0UL, (unsigned long)t | _PAGE_TABLE | _PAGE_PRESENT);
+	if (e) {
+		/* someone else populated it first */
+		free(t);
+		atomic_long_add(-1, &mm->nr_tables);
+		return entry_is_table(e) ? entry_table(e) : NULL;
+	}
+	return t;
+}
+
+pmd_t *mm_find_pmd(struct mm_struct *mm, unsigned long addr, bool alloc)
+{
+	struct pt_table *pud, *pmd;
+
+	pud = table_get(mm, &mm->pgd->e[pgd_index(addr)], alloc);
+	if (!pud)
+		return NULL;
+	pmd = table_get(mm, &pud->e[pud_index(addr)], alloc);
+	if (!pmd)
+		return NULL;
+	return (pmd_t *)&pmd->e[pmd_index(addr)];
+}
+
+static spinlock_t *pmd_lockptr(pmd_t *pmdp)
+{
+	return &((struct pt_table *)((unsigned long)pmdp &
+				     ~(PAGE_SIZE - 1)))->ptl;
+}
+
+pte_t *mm_find_pte(struct mm_struct *mm, unsigned long addr, bool alloc,
+		   spinlock_t **ptl)
+{
+	pmd_t *pmdp = mm_find_pmd(mm, addr, alloc);
+	struct pt_table *pte;
+
+	if (!pmdp)
+		return NULL;
+	pte = table_get(mm, &pmdp->pmd, alloc);
+	if (!pte)
+		return NULL;
+	if (ptl)
+		*ptl = &pte->ptl;
+	return (pte_t *)&pte->e[pte_index(addr)];
+}
+
+struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr,
+			    pte_t *out_pte)
+{
+	pmd_t *pmdp = mm_find_pmd(mm, addr, false);
+	pte_t *ptep;
+	pte_t pte;
+
+	if (!pmdp)
+		return NULL;
+	if (pmd_leaf(pmdp_get(pmdp))) {
+		pmd_t pmd = pmdp_get(pmdp);
+
+		if (out_pte)
+			*out_pte = __pte(pmd_val(pmd));
+		return pmd_page(pmd) + ((addr & (PMD_SIZE - 1)) >> PAGE_SHIFT);
+	}
+	ptep = mm_find_pte(mm, addr, false, NULL);
+	if (!ptep)
+		return NULL;
+	pte = ptep_get(ptep);
+	if (out_pte)
+		*out_pte = pte;
+	if (!pte_present(pte))
+		return NULL;
+	return pte_page(pte);
+}
+
+/* ---- mm_struct and VMAs ---- */
+
+struct mm_struct *mm_alloc(const struct gup_scheme *scheme)
+{
+	struct mm_struct *mm = aligned_alloc(64, (sizeof(*mm) + 63) & ~63UL);
+	pthread_rwlockattr_t attr;
+
+	if (!mm)
+		return NULL;
+	memset(mm, 0, sizeof(*mm));
+	mm->scheme = scheme;
+	mm->pgd = alloc_table(mm);
+	if (!mm->pgd) {
+		free(mm);
+		return NULL;
+	}
+	seqcount_init(&mm->write_protect_seq);
+	/* an rwsem: writers (fork) are not starved by GUP's readers */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr,
+			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&mm->mmap_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	return mm;
+}
+
+struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr)
+{
+	int i;
+
+	for (i = 0; i < mm->nr_vmas; i++)
+		if (addr >= mm->vmas[i].vm_start && addr < mm->vmas[i].vm_end)
+			return &mm->vmas[i];
+	return NULL;
+}
+
+int mm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
+	    unsigned long vm_flags)
+{
+	struct vm_area_struct *vma;
+	int i;
+
+	if (!len || (addr | len) & (PAGE_SIZE - 1) || addr + len < addr ||
+	    addr + len > (1UL << 47))
+		return -EINVAL;
+	if ((vm_flags & VM_HUGEPAGE) && ((addr | len) & (PMD_SIZE - 1)))
+		return -EINVAL;
+	if (mm->nr_vmas >= MM_MAX_VMAS)
+		return -ENOMEM;
+	for (i = 0; i < mm->nr_vmas; i++)
+		if (addr < mm->vmas[i].vm_end &&
+		    addr + len > mm->vmas[i].vm_start)
+			return -EEXIST;
+	vma = &mm->vmas[mm->nr_vmas];
+	memset(vma, 0, sizeof(*vma));
+	vma->vm_start = addr;
+	vma->vm_end = addr + len;
+	vma->vm_flags = vm_flags | VM_READ;
+	if (vm_flags & VM_DEVMAP) {
+		unsigned long n = len >> PAGE_SHIFT;
+
+		if (!mem_pgmap || dev_next_pfn + n > mem_pgmap->end_pfn)
+			return -ENOMEM;
+		vma->pgmap = mem_pgmap;
+		vma->dev_pfn = dev_next_pfn;
+		dev_next_pfn += n;
+	}
+	mm->nr_vmas++;
+	return 0;
+}
+
+static void free_tables(struct pt_table *t, int level)
+{
+	int i;
+
+	if (level > 1)
+		for (i = 0; i < PTRS_PER_TABLE; i++)
+			if (entry_is_table(t->e[i]))
+				free_tables(entry_table(t->e[i]), level - 1);
+	free(t);
+}
+
+void mm_free(struct mm_struct *mm)
+{
+	int i;
+
+	if (!mm)
+		return;
+	for (i = 0; i < mm->nr_vmas; i++)
+		mm_zap_range(mm, mm->vmas[i].vm_start,
+			     mm->vmas[i].vm_end - mm->vmas[i].vm_start);
+	free_tables(mm->pgd, 4);
+	pthread_rwlock_destroy(&mm->mmap_lock);
+	free(mm);
+}
+
+int mm_populate(struct mm_struct *mm, unsigned long addr, unsigned long len)
+{
+	unsigned long end = addr + len;
+	struct gup_stats st = { 0 };
+	int err = 0;
+
+	mmap_read_lock(mm);
+	while (addr < end) {
+		pte_t pte;
+		struct page *page = mm_lookup_page(mm, addr, &pte);
+
+		if (page && pte_write(pte)) {
+			addr += PAGE_SIZE;
+			continue;
+		}
+		err = handle_mm_fault(mm, addr, FAULT_FLAG_WRITE, &st);
+		if (err && err != -EAGAIN)
+			break;
+		err = 0;
+	}
+	mmap_read_unlock(mm);
+	return err;
+}
+
+/* ---- faults ---- */
+
+static bool scheme_has(struct mm_struct *mm, unsigned int f)
+{
+	return mm->scheme && (mm->scheme->features & f);
+}
+
+/* A fresh page for this mm at addr: anon (private) or file (shared). */
+static struct folio *fault_new_folio(struct mm_struct *mm,
+				     struct vm_area_struct *vma,
+				     unsigned long addr)
+{
+	struct folio *folio = folio_alloc();
+
+	if (!folio)
+		return NULL;
+	folio->page.mapping = mm;
+	folio->page.index = addr >> PAGE_SHIFT;
+	if (!(vma->vm_flags & VM_SHARED)) {
+		/* folio_add_new_anon_rmap(): fresh anon pages are exclusive */
+		set_bit(PG_anon, folio_flags(folio));
+		set_bit(PG_anon_exclusive, &folio->page.flags);
+	}
+	return folio;
+}
+
+/* Map a fresh page into a none PTE (do_anonymous_page / do_fault). */
+static int do_pte_none(struct mm_struct *mm, struct vm_area_struct *vma,
+		       unsigned long addr, pte_t *ptep, spinlock_t *ptl,
+		       unsigned int ff)
+{
+	unsigned long prot = _PAGE_PRESENT;
+	struct folio *folio;
+	unsigned long pfn;
+
+	if (vma->vm_flags & VM_DEVMAP) {
+		/* insert_pfn() of a pte_devmap entry; the map holds a ref */
+		pfn = vma->dev_pfn + ((addr - vma->vm_start) >> PAGE_SHIFT);
+		folio = (struct folio *)pfn_to_page(pfn);
+		prot |= _PAGE_DEVMAP | _PAGE_SPECIAL;
+		if (vma->vm_flags & VM_WRITE)
+			prot |= _PAGE_RW | _PAGE_DIRTY;
+		spin_lock(ptl);
+		if (!pte_none(ptep_get(ptep))) {
+			spin_unlock(ptl);
+			return 0;
+		}
+		folio_get(folio);
+		atomic_inc(&folio->page._mapcount);
+		set_pte(ptep, pfn_pte(pfn, prot));
+		spin_unlock(ptl);
+		return 0;
+	}
+
+	folio = fault_new_folio(mm, vma, addr);
+	if (!folio)
+		return -ENOMEM;
+	if ((vma->vm_flags & VM_WRITE) &&
+	    (!(vma->vm_flags & VM_SHARED) || (ff & FAULT_FLAG_WRITE))) {
+		prot |= _PAGE_RW | _PAGE_DIRTY;
+		set_bit(PG_dirty, folio_flags(folio));
+	}
+	spin_lock(ptl);
+	if (!pte_none(ptep_get(ptep))) {
+		spin_unlock(ptl);
+		folio_put(folio);
+		return 0;
+	}
+	/* the allocation's reference becomes the mapping's */
+	atomic_inc(&folio->page._mapcount);
+	set_pte(ptep, pfn_pte(page_to_pfn(&folio->page), prot));
+	spin_unlock(ptl);
+	return 0;
+}
+
+/*
+ * wp_can_reuse_anon_folio() (6.x, anonexcl) or the 5.9 page_count rule
+ * (09854ba94c6a): reuse only if we are the only possible user. Called
+ * with the PT lock held; folio_trylock() never sleeps.
+ */
+static bool wp_can_reuse_anon_folio(struct folio *folio)
+{
+	if (folio_ref_count(folio) > 1)
+		return false;
+	if (!folio_trylock(folio))
+		return false;
+	if (folio_ref_count(folio) != 1 ||
+	    atomic_read(&folio->page._mapcount) != 0) {
+		folio_unlock(folio);
+		return false;
+	}
+	folio_unlock(folio);
+	return true;
+}
+
+/*
+ * do_wp_page() for a private anon PTE, PT lock held: reuse the page if
+ * it is exclusive (or provably ours), else wp_page_copy(). With
+ * FAULT_FLAG_UNSHARE the PTE stays read-only and only exclusivity is won.
+ */
+static int do_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
+		      unsigned long addr, pte_t *ptep, pte_t pte,
+		      unsigned int ff, struct gup_stats *st)
+{
+	bool unshare = ff & FAULT_FLAG_UNSHARE;
+	bool anonexcl = scheme_has(mm, SF_ANON_EXCL);
+	struct page *page = pte_page(pte);
+	struct folio *folio = page_folio(page);
+	struct folio *new;
+	pte_t entry;
+
+	if (anonexcl && test_bit(PG_anon_exclusive, &page->flags)) {
+		if (!unshare)
+			set_pte(ptep, __pte(pte_val(pte) | _PAGE_RW | _PAGE_DIRTY));
+		return 0;
+	}
+	if (unshare && !anonexcl)
+		return 0;
+	if (wp_can_reuse_anon_folio(folio)) {
+		/* folio_move_anon_rmap() + SetPageAnonExclusive() */
+		folio->page.mapping = mm;
+		set_bit(PG_anon_exclusive, &page->flags);
+		if (!unshare)
+			set_pte(ptep, __pte(pte_val(pte) | _PAGE_RW | _PAGE_DIRTY));
+		return 0;
+	}
+
+	/* wp_page_copy() */
+	new = fault_new_folio(mm, vma, addr);
+	if (!new)
+		return -ENOMEM;
+	new->page.private = READ_ONCE(page->private);
+	entry = pfn_pte(page_to_pfn(&new->page), _PAGE_PRESENT |
+			(unshare ? 0 : _PAGE_RW | _PAGE_DIRTY));
+	atomic_inc(&new->page._mapcount);
+	ptep_get_and_clear(ptep);	/* ptep_clear_flush() */
+	set_pte(ptep, entry);
+	atomic_dec(&page->_mapcount);	/* folio_remove_rmap_pte() */
+	folio_put(folio);		/* the old mapping's reference */
+	st->cow_copies++;
+	return 0;
+}
+
+/* ->page_mkwrite() on a shared mapping: lock, wait for writeback, dirty. */
+static int do_shared_wp(struct mm_struct *mm, unsigned long addr,
+			pte_t *ptep, spinlock_t *ptl, pte_t pte)
+{
+	struct folio *folio = page_folio(pte_page(pte));
+
+	folio_get(folio);
+	spin_unlock(ptl);
+	folio_lock(folio);
+	while (test_bit(PG_writeback, folio_flags(folio)))
+		cpu_relax();	/* folio_wait_stable() */
+	spin_lock(ptl);
+	if (pte_val(ptep_get(ptep)) == pte_val(pte)) {
+		set_bit(PG_dirty, folio_flags(folio));
+		set_pte(ptep, __pte(pte_val(pte) | _PAGE_RW | _PAGE_DIRTY));
+	}
+	spin_unlock(ptl);
+	folio_unlock(folio);
+	folio_put(folio);
+	return 0;
+}
+
+/*
+ * do_huge_pmd_wp_page(), PMD lock held. Deviation: where the kernel
+ * splits the PMD and copies one subpage, the model copies the whole THP.
+ */
+static int do_huge_pmd_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
+			       pmd_t *pmdp, pmd_t pmd, unsigned int ff,
+			       struct gup_stats *st)
+{
+	bool unshare = ff & FAULT_FLAG_UNSHARE;
+	struct folio *folio = page_folio(pmd_page(pmd));
+	struct folio *new;
+	int i;
+
+	if ((scheme_has(mm, SF_ANON_EXCL) &&
+	     test_bit(PG_anon_exclusive, folio_flags(folio))) ||
+	    (folio_ref_count(folio) == 1 &&
+	     atomic_read(&folio->page._mapcount) == 0)) {
+		set_bit(PG_anon_exclusive, folio_flags(folio));
+		if (!unshare)
+			set_pmd(pmdp, __pmd(pmd_val(pmd) | _PAGE_RW | _PAGE_DIRTY));
+		return 0;
+	}
+	new = folio_alloc_thp();
+	if (!new)
+		return -ENOMEM;
+	for (i = 0; i < HPAGE_PMD_NR; i++)
+		folio_page(new, i)->private = READ_ONCE(folio_page(folio, i)->private);
+	new->page.mapping = mm;
+	new->page.index = folio->page.index;
+	set_bit(PG_anon, folio_flags(new));
+	set_bit(PG_anon_exclusive, folio_flags(new));
+	atomic_inc(&new->page._mapcount);
+	set_pmd(pmdp, __pmd((page_to_pfn(&new->page) << PTE_PFN_SHIFT) |
+			    _PAGE_PRESENT | _PAGE_PSE |
+			    (unshare ? 0 : _PAGE_RW | _PAGE_DIRTY)));
+	atomic_dec(&folio->page._mapcount);
+	folio_put(folio);
+	st->cow_copies++;
+	return 0;
+}
+
+/* THP fault on a VM_HUGEPAGE VMA; returns 1 to fall back to PTEs. */
+static int do_huge_fault(struct mm_struct *mm, struct vm_area_struct *vma,
+			 unsigned long addr, unsigned int ff,
+			 struct gup_stats *st)
+{
+	pmd_t *pmdp = mm_find_pmd(mm, addr, true);
+	spinlock_t *ptl;
+	struct folio *folio;
+	pmd_t pmd;
+	int ret = 0;
+
+	if (!pmdp)
+		return -ENOMEM;
+	ptl = pmd_lockptr(pmdp);
+	pmd = pmdp_get(pmdp);
+	if (pmd_none(pmd)) {
+		folio = folio_alloc_thp();
+		if (!folio)
+			return 1;	/* no THP: PTE-map small pages */
+		folio->page.mapping = mm;
+		folio->page.index = (addr & ~(PMD_SIZE - 1)) >> PAGE_SHIFT;
+		set_bit(PG_anon, folio_flags(folio));
+		set_bit(PG_anon_exclusive, folio_flags(folio));
+		set_bit(PG_dirty, folio_flags(folio));
+		spin_lock(ptl);
+		if (!pmd_none(pmdp_get(pmdp))) {
+			spin_unlock(ptl);
+			folio_put(folio);
+			return 0;
+		}
+		atomic_inc(&folio->page._mapcount);
+		set_pmd(pmdp, __pmd((page_to_pfn(&folio->page) <<
+				     PTE_PFN_SHIFT) | _PAGE_PRESENT |
+				    _PAGE_PSE | _PAGE_RW | _PAGE_DIRTY));
+		spin_unlock(ptl);
+		return 0;
+	}
+	if (!pmd_leaf(pmd))
+		return 1;
+	spin_lock(ptl);
+	pmd = pmdp_get(pmdp);
+	if (pmd_leaf(pmd) && (ff & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) &&
+	    !pmd_write(pmd))
+		ret = do_huge_pmd_wp_page(mm, vma, pmdp, pmd, ff, st);
+	spin_unlock(ptl);
+	return ret;
+}
+
+int handle_mm_fault(struct mm_struct *mm, unsigned long addr,
+		    unsigned int fault_flags, struct gup_stats *st)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, addr);
+	spinlock_t *ptl;
+	pte_t *ptep;
+	pte_t pte;
+	int ret = 0;
+
+	st->faults++;
+	if (fault_flags & FAULT_FLAG_UNSHARE)
+		st->unshares++;
+	if (!vma)
+		return -EFAULT;
+	if ((fault_flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_WRITE))
+		return -EFAULT;
+	if (vma->vm_flags & VM_HUGEPAGE) {
+		ret = do_huge_fault(mm, vma, addr, fault_flags, st);
+		if (ret <= 0)
+			return ret;
+	}
+	ptep = mm_find_pte(mm, addr, true, &ptl);
+	if (!ptep)
+		return -EAGAIN;		/* a PMD leaf appeared: look again */
+	pte = ptep_get(ptep);
+	if (pte_none(pte))
+		return do_pte_none(mm, vma, addr, ptep, ptl, fault_flags);
+
+	spin_lock(ptl);
+	pte = ptep_get(ptep);
+	if (is_migration_entry(pte)) {
+		/* migration_entry_wait(): sleep on the folio lock, no ref */
+		struct folio *folio = page_folio(pte_page(pte));
+
+		spin_unlock(ptl);
+		folio_wait_locked(folio);
+		return -EAGAIN;
+	}
+	if (pte_none(pte)) {
+		spin_unlock(ptl);
+		return -EAGAIN;
+	}
+	if (pte_protnone(pte)) {
+		/* do_numa_page(): make it accessible again */
+		set_pte(ptep, __pte((pte_val(pte) & ~_PAGE_PROTNONE) |
+				    _PAGE_PRESENT));
+		spin_unlock(ptl);
+		return 0;
+	}
+	if ((fault_flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) &&
+	    !pte_write(pte) && !pte_devmap(pte)) {
+		if (vma->vm_flags & VM_SHARED) {
+			if (fault_flags & FAULT_FLAG_WRITE)
+				return do_shared_wp(mm, addr, ptep, ptl, pte);
+		} else {
+			ret = do_wp_page(mm, vma, addr, ptep, pte, fault_flags,
+					 st);
+		}
+	}
+	spin_unlock(ptl);
+	return ret;
+}

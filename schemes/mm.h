@@ -1,0 +1,710 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The emulated mm: struct page in a vmemmap-like array, folios, a 4-level
+ * radix page table with split PT locks, struct mm_struct with mmap_lock,
+ * write_protect_seq and MMF_HAS_PINNED, the page lock with hashed wait
+ * queues, ZONE_DEVICE's dev_pagemap/percpu_ref, and the mm operations that
+ * compete with GUP (fault, COW, fork, migration, mkclean, zap).
+ *
+ * Names and layout follow include/linux/mm_types.h, page_ref.h, pgtable.h
+ * and mm/gup.c so that logic can move between a kernel patch and a scheme.
+ */
+#ifndef GUPBENCH_MM_H
+#define GUPBENCH_MM_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#include "kcompat.h"
+
+#define PAGE_SHIFT	12
+#define PAGE_SIZE	(1UL << PAGE_SHIFT)
+#define PTRS_PER_TABLE	512
+#define PMD_SHIFT	21
+#define PMD_SIZE	(1UL << PMD_SHIFT)
+#define PUD_SHIFT	30
+#define PGDIR_SHIFT	39
+#define HPAGE_PMD_ORDER	9
+#define HPAGE_PMD_NR	(1 << HPAGE_PMD_ORDER)
+
+/* GUP_PIN_COUNTING_BIAS: include/linux/mm.h */
+#define GUP_PIN_COUNTING_BIAS	(1U << 10)
+
+/* page->flags bits (include/linux/page-flags.h). */
+enum pageflags {
+	PG_locked = 0,		/* folio lock; bit 0 as in the kernel */
+	PG_writeback = 1,	/* writeback under way (mkclean competitor) */
+	PG_referenced = 2,
+	PG_uptodate = 3,
+	PG_dirty = 4,
+	PG_head = 6,		/* first page of a large folio */
+	PG_waiters = 7,		/* bit 7: folio_unlock's negative-byte test */
+	PG_anon_exclusive = 8,	/* aliases PG_mappedtodisk in the kernel */
+	PG_anon = 9,		/* kernel: PAGE_MAPPING_ANON in ->mapping */
+	PG_device = 10,		/* ZONE_DEVICE page (page->pgmap valid) */
+	PG_free = 11,		/* on the free list; struct page poisoned */
+	PG_locked_debug = 12,	/* set while a pagelock holder is inside */
+};
+
+#define PAGE_POISON	0xdead000000000100UL
+
+/*
+ * struct page: 64 bytes, one cache line. Fields follow mm_types.h where
+ * they exist; _pincount is the kernel's folio->_pincount when the page is
+ * page[1] of a large folio, and the pincount_sameline scheme's own pin
+ * counter when it is an order-0 page.
+ */
+struct page {
+	unsigned long flags;		/* PG_* bits, atomic bitops */
+	unsigned long compound_head;	/* tail: head | 1; else 0 */
+	struct mm_struct *mapping;	/* anon owner (rmap shortcut) */
+	unsigned long index;		/* virtual page number in ->mapping */
+	unsigned long private;		/* emulated page contents (one word) */
+	struct dev_pagemap *pgmap;	/* ZONE_DEVICE pages only */
+	atomic_t _mapcount;		/* page-table mappings - 1 */
+	atomic_t _refcount;		/* folio->_refcount on the head */
+	atomic_t _pincount;		/* see above */
+	unsigned int order;		/* head: folio order (page[1] in kernel) */
+} ____cacheline_aligned;
+
+_Static_assert(sizeof(struct page) == 64, "struct page is one cache line");
+
+/* A folio is its head page; page[1] holds _pincount for large folios. */
+struct folio {
+	struct page page;
+};
+
+/*
+ * page_ext: a per-page extension kept in a separate array, as the
+ * kernel's page_ext. The pincount scheme keeps an order-0 page's pin
+ * counter here, in its own cache line away from _refcount.
+ */
+struct page_ext {
+	atomic_t pincount;
+} ____cacheline_aligned;
+
+_Static_assert(sizeof(struct page_ext) == 64, "page_ext is one cache line");
+
+/* The "physical memory": vmemmap and its allocator. */
+extern struct page *vmemmap;
+extern struct page_ext *page_ext_map;
+extern unsigned long max_pfn;
+
+static __always_inline struct page *pfn_to_page(unsigned long pfn)
+{
+	return vmemmap + pfn;
+}
+
+static __always_inline unsigned long page_to_pfn(const struct page *page)
+{
+	return (unsigned long)(page - vmemmap);
+}
+
+static __always_inline struct page_ext *page_ext_get(const struct page *page)
+{
+	return page_ext_map + page_to_pfn(page);
+}
+
+static __always_inline struct folio *page_folio(struct page *page)
+{
+	unsigned long head = READ_ONCE(page->compound_head);
+
+	if (unlikely(head & 1))
+		return (struct folio *)(head - 1);
+	return (struct folio *)page;
+}
+
+static __always_inline struct page *folio_page(struct folio *folio,
+					       unsigned long n)
+{
+	return &folio->page + n;
+}
+
+static __always_inline unsigned long *folio_flags(struct folio *folio)
+{
+	return &folio->page.flags;
+}
+
+static __always_inline bool folio_test_large(struct folio *folio)
+{
+	return test_bit(PG_head, folio_flags(folio));
+}
+
+static __always_inline long folio_nr_pages(struct folio *folio)
+{
+	return folio_test_large(folio) ? 1L << folio->page.order : 1;
+}
+
+/* folio_has_pincount(): every large folio on 64-bit (2025 kernels). */
+static __always_inline bool folio_has_pincount(struct folio *folio)
+{
+	return folio_test_large(folio);
+}
+
+static __always_inline atomic_t *folio_pincount_ptr(struct folio *folio)
+{
+	return &folio_page(folio, 1)->_pincount;
+}
+
+static __always_inline bool folio_test_anon(struct folio *folio)
+{
+	return test_bit(PG_anon, folio_flags(folio));
+}
+
+/* ---- page_ref.h: one verb each ---- */
+
+static __always_inline int folio_ref_count(struct folio *folio)
+{
+	return atomic_read(&folio->page._refcount);
+}
+
+static __always_inline void folio_ref_add(struct folio *folio, int nr)
+{
+	atomic_add(nr, &folio->page._refcount);
+}
+
+static __always_inline void folio_ref_sub(struct folio *folio, int nr)
+{
+	atomic_sub(nr, &folio->page._refcount);
+}
+
+static __always_inline bool folio_ref_sub_and_test(struct folio *folio, int nr)
+{
+	return atomic_sub_and_test(nr, &folio->page._refcount);
+}
+
+/* page_ref_add_unless(page, nr, 0): the speculative get. */
+static __always_inline bool folio_ref_try_add(struct folio *folio, int nr)
+{
+	return atomic_add_unless(&folio->page._refcount, nr, 0);
+}
+
+/* folio_ref_freeze(): cmpxchg count -> 0, fully ordered on success. */
+static __always_inline bool folio_ref_freeze(struct folio *folio, int count)
+{
+	return atomic_cmpxchg(&folio->page._refcount, count, 0) == count;
+}
+
+/* folio_ref_unfreeze(): release store of the new count. */
+static __always_inline void folio_ref_unfreeze(struct folio *folio, int count)
+{
+	atomic_set_release(&folio->page._refcount, count);
+}
+
+void free_folio(struct folio *folio);
+
+/* folio_put_refs(): drop refs; the last one frees the folio. */
+static __always_inline void folio_put_refs(struct folio *folio, int refs)
+{
+	if (folio_ref_sub_and_test(folio, refs))
+		free_folio(folio);
+}
+
+static __always_inline void folio_get(struct folio *folio)
+{
+	folio_ref_add(folio, 1);
+}
+
+static __always_inline void folio_put(struct folio *folio)
+{
+	folio_put_refs(folio, 1);
+}
+
+/* The shared zero page: never refcounted or pinned by GUP (>= 2023). */
+extern struct page *zero_page;
+
+static __always_inline bool is_zero_folio(struct folio *folio)
+{
+	return &folio->page == zero_page;
+}
+
+/* ---- page tables: entries, bits and tables ---- */
+
+#define _PAGE_PRESENT	BIT(0)
+#define _PAGE_RW	BIT(1)
+#define _PAGE_DIRTY	BIT(6)
+#define _PAGE_PSE	BIT(7)		/* PMD leaf (THP) */
+#define _PAGE_PROTNONE	BIT(8)		/* NUMA hinting: not accessible */
+#define _PAGE_SPECIAL	BIT(9)		/* no struct page to refcount */
+#define _PAGE_DEVMAP	BIT(10)		/* ZONE_DEVICE pfn */
+#define _PAGE_TABLE	BIT(11)		/* points to a lower table */
+/* Non-present swap-type entries. */
+#define _SWP_MIGRATION	BIT(2)		/* migration entry */
+#define _SWP_MIG_WRITE	BIT(3)		/* writable migration entry */
+#define _SWP_MIG_EXCL	BIT(4)		/* readable_exclusive migration entry */
+#define PTE_PFN_SHIFT	PAGE_SHIFT
+
+typedef struct { unsigned long pte; } pte_t;
+typedef struct { unsigned long pmd; } pmd_t;
+
+static __always_inline unsigned long pte_val(pte_t pte) { return pte.pte; }
+static __always_inline unsigned long pmd_val(pmd_t pmd) { return pmd.pmd; }
+static __always_inline pte_t __pte(unsigned long v) { return (pte_t){ v }; }
+static __always_inline pmd_t __pmd(unsigned long v) { return (pmd_t){ v }; }
+
+static __always_inline bool pte_none(pte_t pte) { return !pte.pte; }
+static __always_inline bool pte_present(pte_t pte)
+{
+	return pte.pte & (_PAGE_PRESENT | _PAGE_PROTNONE);
+}
+static __always_inline bool pte_protnone(pte_t pte)
+{
+	return (pte.pte & (_PAGE_PRESENT | _PAGE_PROTNONE)) == _PAGE_PROTNONE;
+}
+static __always_inline bool pte_write(pte_t pte) { return pte.pte & _PAGE_RW; }
+static __always_inline bool pte_dirty(pte_t pte) { return pte.pte & _PAGE_DIRTY; }
+static __always_inline bool pte_special(pte_t pte) { return pte.pte & _PAGE_SPECIAL; }
+static __always_inline bool pte_devmap(pte_t pte) { return pte.pte & _PAGE_DEVMAP; }
+static __always_inline unsigned long pte_pfn(pte_t pte)
+{
+	return pte.pte >> PTE_PFN_SHIFT;
+}
+static __always_inline struct page *pte_page(pte_t pte)
+{
+	return pfn_to_page(pte_pfn(pte));
+}
+static __always_inline bool is_migration_entry(pte_t pte)
+{
+	return !pte_present(pte) && (pte.pte & _SWP_MIGRATION);
+}
+static __always_inline pte_t pfn_pte(unsigned long pfn, unsigned long prot)
+{
+	return __pte((pfn << PTE_PFN_SHIFT) | prot);
+}
+static __always_inline pte_t pte_wrprotect(pte_t pte)
+{
+	return __pte(pte.pte & ~_PAGE_RW);
+}
+static __always_inline pte_t pte_mkclean(pte_t pte)
+{
+	return __pte(pte.pte & ~_PAGE_DIRTY);
+}
+
+/*
+ * pte_access_permitted(): present (not protnone) and, for a write,
+ * writable. GUP-fast uses it to refuse what needs a fault.
+ */
+static __always_inline bool pte_access_permitted(pte_t pte, bool write)
+{
+	if ((pte.pte & _PAGE_PRESENT) == 0)
+		return false;
+	return !write || pte_write(pte);
+}
+
+static __always_inline bool pmd_none(pmd_t pmd) { return !pmd.pmd; }
+static __always_inline bool pmd_present(pmd_t pmd)
+{
+	return pmd.pmd & (_PAGE_PRESENT | _PAGE_PROTNONE);
+}
+static __always_inline bool pmd_leaf(pmd_t pmd) { return pmd.pmd & _PAGE_PSE; }
+static __always_inline bool pmd_protnone(pmd_t pmd)
+{
+	return (pmd.pmd & (_PAGE_PRESENT | _PAGE_PROTNONE)) == _PAGE_PROTNONE;
+}
+static __always_inline bool pmd_write(pmd_t pmd) { return pmd.pmd & _PAGE_RW; }
+static __always_inline unsigned long pmd_pfn(pmd_t pmd)
+{
+	return pmd.pmd >> PTE_PFN_SHIFT;
+}
+static __always_inline struct page *pmd_page(pmd_t pmd)
+{
+	return pfn_to_page(pmd_pfn(pmd));
+}
+static __always_inline bool pmd_access_permitted(pmd_t pmd, bool write)
+{
+	if ((pmd.pmd & _PAGE_PRESENT) == 0)
+		return false;
+	return !write || pmd_write(pmd);
+}
+
+/*
+ * One page-table page of any level: 512 entries read locklessly by
+ * GUP-fast, plus its split PT lock (the kernel keeps it in the ptdesc).
+ * Upper levels store a pointer to the lower table | _PAGE_TABLE|PRESENT.
+ */
+struct pt_table {
+	unsigned long e[PTRS_PER_TABLE];
+	spinlock_t ptl;
+} __aligned(4096);
+
+static __always_inline unsigned int pgd_index(unsigned long a)
+{
+	return (a >> PGDIR_SHIFT) & (PTRS_PER_TABLE - 1);
+}
+static __always_inline unsigned int pud_index(unsigned long a)
+{
+	return (a >> PUD_SHIFT) & (PTRS_PER_TABLE - 1);
+}
+static __always_inline unsigned int pmd_index(unsigned long a)
+{
+	return (a >> PMD_SHIFT) & (PTRS_PER_TABLE - 1);
+}
+static __always_inline unsigned int pte_index(unsigned long a)
+{
+	return (a >> PAGE_SHIFT) & (PTRS_PER_TABLE - 1);
+}
+static __always_inline struct pt_table *entry_table(unsigned long e)
+{
+	return (struct pt_table *)(e & ~(PAGE_SIZE - 1));
+}
+static __always_inline bool entry_is_table(unsigned long e)
+{
+	return (e & (_PAGE_TABLE | _PAGE_PRESENT)) ==
+	       (_PAGE_TABLE | _PAGE_PRESENT);
+}
+
+/* ptep_get_lockless(): one READ_ONCE on 64-bit. */
+static __always_inline pte_t ptep_get(pte_t *ptep)
+{
+	return __pte(READ_ONCE(ptep->pte));
+}
+static __always_inline pmd_t pmdp_get(pmd_t *pmdp)
+{
+	return __pmd(READ_ONCE(pmdp->pmd));
+}
+static __always_inline void set_pte(pte_t *ptep, pte_t pte)
+{
+	WRITE_ONCE(ptep->pte, pte.pte);
+}
+static __always_inline void set_pmd(pmd_t *pmdp, pmd_t pmd)
+{
+	WRITE_ONCE(pmdp->pmd, pmd.pmd);
+}
+/* ptep_get_and_clear(): xchg, as x86 does for a present PTE. */
+static __always_inline pte_t ptep_get_and_clear(pte_t *ptep)
+{
+	return __pte(xchg(&ptep->pte, 0UL));
+}
+
+/* ---- struct mm_struct, VMAs ---- */
+
+#define VM_READ		BIT(0)
+#define VM_WRITE	BIT(1)
+#define VM_SHARED	BIT(3)		/* MAP_SHARED file-like mapping */
+#define VM_HUGEPAGE	BIT(4)		/* PMD-mapped THP */
+#define VM_DEVMAP	BIT(5)		/* ZONE_DEVICE pfns (fsdax-like) */
+
+#define MMF_HAS_PINNED	0	/* mm->flags bit: some FOLL_PIN happened */
+
+#define MM_MAX_VMAS	8
+
+struct vm_area_struct {
+	unsigned long vm_start, vm_end;
+	unsigned long vm_flags;
+	struct dev_pagemap *pgmap;	/* VM_DEVMAP: the backing device */
+	unsigned long dev_pfn;		/* VM_DEVMAP: pfn mapped at vm_start */
+};
+
+struct gup_scheme;
+
+/* Where mm operations call out to tests and torture (debug only). */
+enum gup_debug_point {
+	GUP_DP_FAST_AFTER_READ,		/* PTE read, before the grab */
+	GUP_DP_FAST_AFTER_GRAB,		/* grabbed, before the recheck */
+	GUP_DP_FAST_END,		/* walk done, before seq retry */
+	GUP_DP_MIGRATE_UNMAPPED,	/* migration entries in place */
+	GUP_DP_FORK_COPIED,		/* fork inside write_protect_seq */
+	GUP_DP_MKCLEAN_LOCKED,
+	GUP_DP_MAX,
+};
+
+struct mm_struct {
+	struct pt_table *pgd;		/* read-mostly: GUP-fast walks it */
+	const struct gup_scheme *scheme; /* the pinning scheme in force */
+	void (*debug_hook)(struct mm_struct *mm, enum gup_debug_point dp,
+			   unsigned long addr, void *arg);
+	void *debug_arg;
+	unsigned long flags ____cacheline_aligned; /* MMF_* bits */
+	/* fork's write side; GUP-fast FOLL_PIN reads it twice per call */
+	seqcount_t write_protect_seq ____cacheline_aligned;
+	pthread_rwlock_t mmap_lock ____cacheline_aligned;
+	int nr_vmas;
+	struct vm_area_struct vmas[MM_MAX_VMAS];
+	atomic_long_t nr_tables;	/* page-table pages allocated */
+};
+
+/* Call out at a debug point; compiled into the walk as one test. */
+void gup_debug_point(struct mm_struct *mm, enum gup_debug_point dp,
+		     unsigned long addr);
+
+static __always_inline void mm_debug(struct mm_struct *mm,
+				     enum gup_debug_point dp,
+				     unsigned long addr)
+{
+	if (unlikely(READ_ONCE(mm->debug_hook) != NULL))
+		gup_debug_point(mm, dp, addr);
+}
+
+/* mm_set_has_pinned_flag(): read first, to avoid bouncing the line. */
+static __always_inline void mm_set_has_pinned_flag(struct mm_struct *mm)
+{
+	if (!test_bit(MMF_HAS_PINNED, &mm->flags))
+		set_bit(MMF_HAS_PINNED, &mm->flags);
+}
+
+static inline void mmap_read_lock(struct mm_struct *mm)
+{
+	pthread_rwlock_rdlock(&mm->mmap_lock);
+}
+static inline void mmap_read_unlock(struct mm_struct *mm)
+{
+	pthread_rwlock_unlock(&mm->mmap_lock);
+}
+static inline void mmap_write_lock(struct mm_struct *mm)
+{
+	pthread_rwlock_wrlock(&mm->mmap_lock);
+}
+static inline void mmap_write_unlock(struct mm_struct *mm)
+{
+	pthread_rwlock_unlock(&mm->mmap_lock);
+}
+
+/* ---- GUP flags and per-thread statistics ---- */
+
+#define FOLL_WRITE	BIT(0)
+#define FOLL_GET	BIT(1)
+#define FOLL_PIN	BIT(2)
+#define FOLL_LONGTERM	BIT(3)
+#define FOLL_FAST_ONLY	BIT(4)
+#define FOLL_TOUCH	BIT(5)
+
+/* What one thread's GUP calls did; the engine reports these. */
+struct gup_stats {
+	unsigned long calls;		/* gup calls */
+	unsigned long fast_pages;	/* pages taken by GUP-fast */
+	unsigned long slow_calls;	/* calls that entered the slow path */
+	unsigned long slow_pages;	/* pages taken by the slow path */
+	unsigned long fast_undo;	/* grabs undone: recheck/unshare */
+	unsigned long seq_retry;	/* write_protect_seq changed: unpin all */
+	unsigned long faults;		/* slow-path faults (incl. unshare) */
+	unsigned long unshares;		/* FAULT_FLAG_UNSHARE faults */
+	unsigned long cow_copies;	/* pages copied by COW or unshare */
+	unsigned long retries;		/* slow-path lookups repeated */
+	unsigned long pagelock_waits;	/* slept on a page lock */
+	unsigned long errors;		/* calls that returned < nr pages */
+} ____cacheline_aligned;
+
+/* ---- page lock: PG_locked + PG_waiters, hashed wait queues, futex ---- */
+
+static __always_inline bool folio_trylock(struct folio *folio)
+{
+	return likely(!test_and_set_bit_lock(PG_locked, folio_flags(folio)));
+}
+
+static __always_inline bool folio_test_locked(struct folio *folio)
+{
+	return test_bit(PG_locked, folio_flags(folio));
+}
+
+void __folio_lock(struct folio *folio);
+void folio_wake_bit(struct folio *folio, int bit_nr);
+/* Sleep until PG_locked is clear, without taking the lock. */
+void folio_wait_locked(struct folio *folio);
+unsigned long folio_lock_sleeps(void);	/* sleeps by this thread */
+
+static __always_inline void folio_lock(struct folio *folio)
+{
+	if (!folio_trylock(folio))
+		__folio_lock(folio);
+}
+
+/* folio_unlock(): one release RMW that also reports PG_waiters. */
+static __always_inline void folio_unlock(struct folio *folio)
+{
+	if (xor_unlock_is_negative_byte(BIT(PG_locked), folio_flags(folio)))
+		folio_wake_bit(folio, PG_locked);
+}
+
+/* ---- ZONE_DEVICE: dev_pagemap and its percpu_ref ---- */
+
+#define PERCPU_REF_SLOTS	256
+#define __PERCPU_REF_ATOMIC	1UL
+#define __PERCPU_REF_DEAD	2UL
+
+/* One thread's slot of a percpu_ref: written by its owner only. */
+struct percpu_ref_slot {
+	long count;
+	int in_section;		/* inside the rcu-sched-like section */
+} ____cacheline_aligned;
+
+struct percpu_ref {
+	unsigned long state;		/* __PERCPU_REF_ATOMIC|DEAD */
+	atomic_long_t count ____cacheline_aligned; /* atomic mode */
+	struct percpu_ref_slot slot[PERCPU_REF_SLOTS];
+};
+
+struct dev_pagemap {
+	struct percpu_ref ref;
+	unsigned long start_pfn, end_pfn;	/* [start, end) */
+	unsigned long nr_range_refs;	/* devmap_single: refs held by pages */
+};
+
+/* The calling thread's percpu slot ("smp_processor_id()"). */
+extern __thread unsigned int gup_cpu;
+void gup_thread_register(void);
+
+static __always_inline void percpu_ref_get_many(struct percpu_ref *ref,
+						unsigned long nr)
+{
+	struct percpu_ref_slot *s = &ref->slot[gup_cpu];
+
+	/* rcu_read_lock_sched(): membarrier pairs with percpu_ref_kill() */
+	WRITE_ONCE(s->in_section, 1);
+	barrier();
+	if (likely(!(READ_ONCE(ref->state) & __PERCPU_REF_ATOMIC)))
+		WRITE_ONCE(s->count, s->count + (long)nr);
+	else
+		atomic_long_add((long)nr, &ref->count);
+	barrier();
+	WRITE_ONCE(s->in_section, 0);
+}
+
+static __always_inline bool percpu_ref_tryget_live(struct percpu_ref *ref)
+{
+	struct percpu_ref_slot *s = &ref->slot[gup_cpu];
+	bool ret = false;
+	unsigned long state;
+
+	WRITE_ONCE(s->in_section, 1);
+	barrier();
+	state = READ_ONCE(ref->state);
+	if (likely(!(state & __PERCPU_REF_ATOMIC))) {
+		WRITE_ONCE(s->count, s->count + 1);
+		ret = true;
+	} else if (!(state & __PERCPU_REF_DEAD)) {
+		ret = atomic_long_add_unless(&ref->count, 1, 0);
+	}
+	barrier();
+	WRITE_ONCE(s->in_section, 0);
+	return ret;
+}
+
+void percpu_ref_put_slow(struct percpu_ref *ref, unsigned long nr);
+
+static __always_inline void percpu_ref_put_many(struct percpu_ref *ref,
+						unsigned long nr)
+{
+	struct percpu_ref_slot *s = &ref->slot[gup_cpu];
+
+	WRITE_ONCE(s->in_section, 1);
+	barrier();
+	if (likely(!(READ_ONCE(ref->state) & __PERCPU_REF_ATOMIC))) {
+		WRITE_ONCE(s->count, s->count - (long)nr);
+		barrier();
+		WRITE_ONCE(s->in_section, 0);
+		return;
+	}
+	barrier();
+	WRITE_ONCE(s->in_section, 0);
+	percpu_ref_put_slow(ref, nr);
+}
+
+#define percpu_ref_get(r)	percpu_ref_get_many((r), 1)
+#define percpu_ref_put(r)	percpu_ref_put_many((r), 1)
+
+void percpu_ref_init(struct percpu_ref *ref);
+/* Kill: switch to atomic mode, mark dead, drop the initial ref. */
+void percpu_ref_kill(struct percpu_ref *ref);
+long percpu_ref_sum(struct percpu_ref *ref);	/* quiescent callers */
+bool percpu_ref_is_zero(struct percpu_ref *ref);
+
+/* get_dev_pagemap(pfn, cached): cached and in range costs nothing. */
+struct dev_pagemap *get_dev_pagemap(unsigned long pfn,
+				    struct dev_pagemap *pgmap);
+
+static __always_inline void put_dev_pagemap(struct dev_pagemap *pgmap)
+{
+	if (pgmap)
+		percpu_ref_put(&pgmap->ref);
+}
+
+/* ---- memory set-up ---- */
+
+/*
+ * Memory layout for one run: how many order-0 pages, THP folios and
+ * device pages the vmemmap holds. The caller may supply the vmemmap
+ * storage (e.g. bound to a NUMA node); otherwise it is allocated here.
+ */
+struct mem_config {
+	unsigned long nr_small;		/* order-0 pages incl. spares */
+	unsigned long nr_thp;		/* 512-page folios */
+	unsigned long nr_device;	/* ZONE_DEVICE pages */
+	bool page_ext;			/* allocate the page_ext array */
+	bool data;			/* unused: contents live in ->private */
+	void *(*alloc)(size_t size, void *arg);	/* NULL: aligned_alloc */
+	void (*free)(void *p, size_t size, void *arg);
+	void *alloc_arg;
+};
+
+int mem_init(const struct mem_config *cfg);
+void mem_exit(void);
+size_t mem_vmemmap_bytes(const struct mem_config *cfg);
+/* alloc_page(): a fresh order-0 anon folio, ref 1, or NULL. */
+struct folio *folio_alloc(void);
+struct folio *folio_alloc_thp(void);
+unsigned long mem_nr_free(void);
+unsigned long mem_nr_free_thp(void);
+/* ZONE_DEVICE: the pgmap covering the device pages (NULL if none). */
+extern struct dev_pagemap *mem_pgmap;
+/* devmap_single: pages hold one pgmap ref while alive (4.13-5.17). */
+void mem_devmap_set_page_refs(bool per_page_ref);
+/* Tear down the device: kill the pgmap, drop the pages' refs. */
+void mem_devmap_teardown(void);
+
+/* Poison check: a freed page touched later is reported here. */
+bool page_is_poisoned(const struct page *page);
+
+/* ---- mm set-up, mapping, faults ---- */
+
+struct mm_struct *mm_alloc(const struct gup_scheme *scheme);
+void mm_free(struct mm_struct *mm);	/* zaps everything, frees tables */
+/* mmap a VMA at addr (2 MiB aligned for VM_HUGEPAGE); 0 or -errno. */
+int mm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
+	    unsigned long vm_flags);
+struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
+/* Fault in [addr, addr+len) for write (populate, like MAP_POPULATE). */
+int mm_populate(struct mm_struct *mm, unsigned long addr, unsigned long len);
+
+/* Walk helpers: find (and with alloc create) the PTE/PMD slot. */
+pmd_t *mm_find_pmd(struct mm_struct *mm, unsigned long addr, bool alloc);
+pte_t *mm_find_pte(struct mm_struct *mm, unsigned long addr, bool alloc,
+		   spinlock_t **ptl);
+
+/* handle_mm_fault() flags */
+#define FAULT_FLAG_WRITE	BIT(0)
+#define FAULT_FLAG_UNSHARE	BIT(1)
+
+/*
+ * handle_mm_fault(): called with mmap_lock held for read. Fills a none
+ * PTE, waits for a migration entry, breaks COW for a write or unshares
+ * for FAULT_FLAG_UNSHARE. 0, -EAGAIN (retry the lookup) or -EFAULT.
+ */
+int handle_mm_fault(struct mm_struct *mm, unsigned long addr,
+		    unsigned int fault_flags, struct gup_stats *st);
+
+/* The page an address maps now (no reference taken), or NULL. */
+struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr,
+			    pte_t *out_pte);
+
+/* ---- competing operations ---- */
+
+/* Speculative page-cache style get: add-unless-zero + recheck; put. */
+struct folio *spec_get_folio(struct mm_struct *mm, unsigned long addr);
+/* fork: copy_page_range of every COW VMA into a new child mm. */
+struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,
+			  unsigned long *shared);
+/* migrate one page (migrate_pages for the folio at addr); 0/-EAGAIN/-EBUSY */
+int mm_migrate_page(struct mm_struct *mm, unsigned long addr);
+/* page_mkclean-style writeback of the page at addr (shared VMAs). */
+int mm_mkclean_page(struct mm_struct *mm, unsigned long addr);
+/* zap [addr, addr+len): clear PTEs, drop rmaps and refs. */
+void mm_zap_range(struct mm_struct *mm, unsigned long addr,
+		  unsigned long len);
+/* Emulated DMA/CPU write through a pinned page: page->private = val. */
+static inline void page_dma_write(struct page *page, unsigned long val)
+{
+	WRITE_ONCE(page->private, val);
+}
+
+#endif /* GUPBENCH_MM_H */

@@ -1,0 +1,549 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The mm operations that compete with a pin, each a real code path over
+ * the same page tables: the speculative page-cache get (add-unless-zero +
+ * recheck), fork (copy_page_range/copy_present_pte with the try-dup rule
+ * and write_protect_seq), migration (migration entries,
+ * folio_try_share_anon_rmap_pte(), expected refs, folio_ref_freeze()),
+ * page_mkclean-style writeback and zap_pte_range().
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gup_common.h"
+
+static spinlock_t *pmd_lockptr(pmd_t *pmdp)
+{
+	return &((struct pt_table *)((unsigned long)pmdp &
+				     ~(PAGE_SIZE - 1)))->ptl;
+}
+
+static bool mm_anonexcl(struct mm_struct *mm)
+{
+	return mm->scheme && (mm->scheme->features & SF_ANON_EXCL);
+}
+
+static bool mm_maybe_pinned(struct mm_struct *mm, struct folio *folio)
+{
+	if (mm->scheme && mm->scheme->maybe_pinned)
+		return mm->scheme->maybe_pinned(folio);
+	return folio_maybe_dma_pinned(folio);
+}
+
+/*
+ * A page-cache style speculative reference: look the PTE up locklessly,
+ * add-unless-zero on the folio, then check the PTE still maps it.
+ */
+struct folio *spec_get_folio(struct mm_struct *mm, unsigned long addr)
+{
+	pmd_t *pmdp = mm_find_pmd(mm, addr, false);
+	struct folio *folio;
+	pte_t *ptep;
+	pte_t pte;
+
+	if (!pmdp)
+		return NULL;
+	if (pmd_leaf(pmdp_get(pmdp))) {
+		pmd_t pmd = pmdp_get(pmdp);
+
+		if (!pmd_present(pmd))
+			return NULL;
+		folio = try_get_folio(pmd_page(pmd), 1);
+		if (folio && pmd_val(pmdp_get(pmdp)) != pmd_val(pmd)) {
+			folio_put(folio);
+			return NULL;
+		}
+		return folio;
+	}
+	ptep = mm_find_pte(mm, addr, false, NULL);
+	if (!ptep)
+		return NULL;
+	pte = ptep_get(ptep);
+	if (!pte_present(pte) || pte_protnone(pte))
+		return NULL;
+	folio = try_get_folio(pte_page(pte), 1);
+	if (folio && pte_val(ptep_get(ptep)) != pte_val(pte)) {
+		folio_put(folio);
+		return NULL;
+	}
+	return folio;
+}
+
+/* ---- fork ---- */
+
+/*
+ * folio_try_dup_anon_rmap_pte(): share the page with the child, unless
+ * it may be pinned and is exclusive: then the child needs its own copy.
+ */
+static int folio_try_dup_anon_rmap(struct mm_struct *src_mm,
+				   struct folio *folio, struct page *page)
+{
+	bool pinned = test_bit(MMF_HAS_PINNED, &src_mm->flags) &&
+		      mm_maybe_pinned(src_mm, folio);
+
+	if (mm_anonexcl(src_mm)) {
+		if (test_bit(PG_anon_exclusive, &page->flags)) {
+			if (pinned)
+				return -EBUSY;
+			clear_bit(PG_anon_exclusive, &page->flags);
+		}
+	} else if (pinned) {
+		/* page_needs_cow_for_dma(): 70e806e4e645, 5.9-5.18 */
+		return -EBUSY;
+	}
+	atomic_inc(&page->_mapcount);
+	return 0;
+}
+
+/* copy_present_page(): the child gets a private copy, writable. */
+static int copy_present_page(struct mm_struct *dst_mm, pte_t *dst_ptep,
+			     struct page *page, unsigned long addr)
+{
+	struct folio *new = folio_alloc();
+
+	if (!new)
+		return -ENOMEM;
+	new->page.private = READ_ONCE(page->private);
+	new->page.mapping = dst_mm;
+	new->page.index = addr >> PAGE_SHIFT;
+	set_bit(PG_anon, folio_flags(new));
+	set_bit(PG_anon_exclusive, &new->page.flags);
+	atomic_inc(&new->page._mapcount);
+	set_pte(dst_ptep, pfn_pte(page_to_pfn(&new->page),
+				  _PAGE_PRESENT | _PAGE_RW | _PAGE_DIRTY));
+	return 0;
+}
+
+/* ptep_set_wrprotect(): an atomic clear of the write bit. */
+static void ptep_set_wrprotect(pte_t *ptep)
+{
+	__atomic_fetch_and(&ptep->pte, ~_PAGE_RW, __ATOMIC_RELAXED);
+}
+
+static int copy_pte_range(struct mm_struct *dst_mm, struct mm_struct *src_mm,
+			  struct vm_area_struct *vma, unsigned long addr,
+			  unsigned long end, unsigned long *copied,
+			  unsigned long *shared)
+{
+	for (; addr < end; addr += PAGE_SIZE) {
+		spinlock_t *src_ptl, *dst_ptl;
+		pte_t *src_ptep, *dst_ptep;
+		struct folio *folio;
+		struct page *page;
+		pte_t pte;
+
+		src_ptep = mm_find_pte(src_mm, addr, false, &src_ptl);
+		if (!src_ptep) {
+			/* skip the rest of this PMD */
+			addr = (addr | (PMD_SIZE - 1)) + 1 - PAGE_SIZE;
+			continue;
+		}
+		if (pte_none(ptep_get(src_ptep)))
+			continue;
+		dst_ptep = mm_find_pte(dst_mm, addr, true, &dst_ptl);
+		if (!dst_ptep)
+			return -ENOMEM;
+again:
+		spin_lock(src_ptl);
+		spin_lock(dst_ptl);
+		pte = ptep_get(src_ptep);
+		if (is_migration_entry(pte)) {
+			/* let the migration finish, then copy what it left */
+			folio = page_folio(pte_page(pte));
+			spin_unlock(dst_ptl);
+			spin_unlock(src_ptl);
+			folio_wait_locked(folio);
+			goto again;
+		}
+		if (!pte_present(pte) || pte_special(pte)) {
+			spin_unlock(dst_ptl);
+			spin_unlock(src_ptl);
+			continue;
+		}
+		page = pte_page(pte);
+		folio = page_folio(page);
+		folio_get(folio);
+		if (folio_try_dup_anon_rmap(src_mm, folio, page)) {
+			folio_put(folio);
+			if (copy_present_page(dst_mm, dst_ptep, page, addr)) {
+				spin_unlock(dst_ptl);
+				spin_unlock(src_ptl);
+				return -ENOMEM;
+			}
+			(*copied)++;
+		} else {
+			/* COW mapping: write-protect parent and child */
+			if (pte_write(pte)) {
+				ptep_set_wrprotect(src_ptep);
+				pte = pte_wrprotect(pte);
+			}
+			set_pte(dst_ptep, pte);
+			(*shared)++;
+		}
+		spin_unlock(dst_ptl);
+		spin_unlock(src_ptl);
+	}
+	return 0;
+}
+
+/*
+ * copy_huge_pmd(). Deviation: where the kernel splits a maybe-pinned
+ * THP and copies per PTE, the child gets a copy of the whole THP.
+ */
+static int copy_huge_pmd(struct mm_struct *dst_mm, struct mm_struct *src_mm,
+			 pmd_t *src_pmdp, unsigned long addr,
+			 unsigned long *copied, unsigned long *shared)
+{
+	pmd_t *dst_pmdp = mm_find_pmd(dst_mm, addr, true);
+	spinlock_t *ptl = pmd_lockptr(src_pmdp);
+	struct folio *folio, *new;
+	pmd_t pmd;
+	int i;
+
+	if (!dst_pmdp)
+		return -ENOMEM;
+	spin_lock(ptl);
+	pmd = pmdp_get(src_pmdp);
+	if (!pmd_leaf(pmd) || !pmd_present(pmd)) {
+		spin_unlock(ptl);
+		return 0;
+	}
+	folio = page_folio(pmd_page(pmd));
+	folio_get(folio);
+	if (!folio_try_dup_anon_rmap(src_mm, folio, &folio->page)) {
+		__atomic_fetch_and(&src_pmdp->pmd, ~_PAGE_RW, __ATOMIC_RELAXED);
+		set_pmd(dst_pmdp, __pmd(pmd_val(pmd) & ~_PAGE_RW));
+		spin_unlock(ptl);
+		(*shared) += HPAGE_PMD_NR;
+		return 0;
+	}
+	folio_put(folio);
+	new = folio_alloc_thp();
+	if (!new) {
+		spin_unlock(ptl);
+		return -ENOMEM;
+	}
+	for (i = 0; i < HPAGE_PMD_NR; i++)
+		folio_page(new, i)->private =
+			READ_ONCE(folio_page(folio, i)->private);
+	new->page.mapping = dst_mm;
+	new->page.index = folio->page.index;
+	set_bit(PG_anon, folio_flags(new));
+	set_bit(PG_anon_exclusive, folio_flags(new));
+	atomic_inc(&new->page._mapcount);
+	set_pmd(dst_pmdp, __pmd((page_to_pfn(&new->page) << PTE_PFN_SHIFT) |
+				_PAGE_PRESENT | _PAGE_PSE | _PAGE_RW |
+				_PAGE_DIRTY));
+	spin_unlock(ptl);
+	(*copied) += HPAGE_PMD_NR;
+	return 0;
+}
+
+/*
+ * fork(): dup_mmap() under the parent's mmap_lock for write; every COW
+ * VMA is copied inside write_protect_seq's write section so a
+ * concurrent GUP-fast pin either sees the section or is seen by
+ * folio_try_dup_anon_rmap (57efa1fe5957). Shared VMAs are not copied:
+ * the child faults them in.
+ */
+struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,
+			  unsigned long *shared)
+{
+	struct mm_struct *child = mm_alloc(parent->scheme);
+	unsigned long c = 0, s = 0;
+	int i, err = 0;
+
+	if (!child)
+		return NULL;
+	mmap_write_lock(parent);
+	child->nr_vmas = parent->nr_vmas;
+	memcpy(child->vmas, parent->vmas, sizeof(parent->vmas));
+	for (i = 0; i < parent->nr_vmas && !err; i++) {
+		struct vm_area_struct *vma = &parent->vmas[i];
+		unsigned long addr;
+
+		if (vma->vm_flags & (VM_SHARED | VM_DEVMAP))
+			continue;
+		raw_write_seqcount_begin(&parent->write_protect_seq);
+		/*
+		 * Order the odd count before the pinned checks below: pairs
+		 * with smp_mb__after_atomic() after GUP-fast's pin. The
+		 * kernel gets this from the PT lock's atomic on x86.
+		 */
+		smp_mb();
+		for (addr = vma->vm_start; addr < vma->vm_end && !err;
+		     addr = (addr + PMD_SIZE) & ~(PMD_SIZE - 1)) {
+			unsigned long next = min((addr + PMD_SIZE) &
+						 ~(PMD_SIZE - 1), vma->vm_end);
+			pmd_t *pmdp = mm_find_pmd(parent, addr, false);
+
+			if (!pmdp || pmd_none(pmdp_get(pmdp)))
+				continue;
+			if (pmd_leaf(pmdp_get(pmdp)))
+				err = copy_huge_pmd(child, parent, pmdp, addr,
+						    &c, &s);
+			else
+				err = copy_pte_range(child, parent, vma, addr,
+						     next, &c, &s);
+		}
+		mm_debug(parent, GUP_DP_FORK_COPIED, vma->vm_start);
+		raw_write_seqcount_end(&parent->write_protect_seq);
+	}
+	mmap_write_unlock(parent);
+	if (copied)
+		*copied = c;
+	if (shared)
+		*shared = s;
+	if (err) {
+		mm_free(child);
+		return NULL;
+	}
+	return child;
+}
+
+/* ---- migration ---- */
+
+/*
+ * folio_try_share_anon_rmap_pte(): before a PTE to an exclusive page is
+ * replaced by a migration entry, make sure it is not pinned.
+ */
+static int folio_try_share_anon_rmap(struct mm_struct *mm, struct folio *folio,
+				     struct page *page)
+{
+	/* pairs with smp_mb__after_atomic() in try_grab_folio_fast() */
+	smp_mb();
+	if (unlikely(mm_maybe_pinned(mm, folio)))
+		return -EBUSY;
+	clear_bit(PG_anon_exclusive, &page->flags);
+	/* pairs with smp_rmb() in gup_must_unshare() */
+	smp_mb__after_atomic();
+	return 0;
+}
+
+/* remove_migration_ptes(): install @to where our entry still is. */
+static bool remove_migration_pte(struct mm_struct *mm, unsigned long addr,
+				 pte_t entry, struct folio *to)
+{
+	spinlock_t *ptl;
+	pte_t *ptep = mm_find_pte(mm, addr, false, &ptl);
+	unsigned long prot = _PAGE_PRESENT;
+	bool done = false;
+
+	if (!ptep)
+		return false;
+	if (pte_val(entry) & _SWP_MIG_WRITE)
+		prot |= _PAGE_RW | _PAGE_DIRTY;
+	spin_lock(ptl);
+	if (pte_val(ptep_get(ptep)) == pte_val(entry)) {
+		if (pte_val(entry) & _SWP_MIG_EXCL)
+			set_bit(PG_anon_exclusive, &to->page.flags);
+		atomic_inc(&to->page._mapcount);
+		set_pte(ptep, pfn_pte(page_to_pfn(&to->page), prot));
+		done = true;
+	}
+	spin_unlock(ptl);
+	return done;
+}
+
+/*
+ * migrate_pages() for the order-0 anon folio mapped at @addr: isolate,
+ * lock, unmap to a migration entry, freeze the expected references,
+ * copy, remap. A pinned folio fails (-EAGAIN) and keeps its PTE.
+ */
+int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
+{
+	struct folio *folio, *dst;
+	struct page *page;
+	spinlock_t *ptl;
+	pte_t *ptep;
+	pte_t pte, entry;
+	bool excl = false;
+	int rc = 0;
+
+	mmap_read_lock(mm);
+	ptep = mm_find_pte(mm, addr, false, &ptl);
+	if (!ptep) {
+		rc = -EBUSY;	/* not mapped, or a THP: not modelled */
+		goto out_unlock_mm;
+	}
+	spin_lock(ptl);
+	pte = ptep_get(ptep);
+	if (!pte_present(pte) || pte_special(pte) ||
+	    !folio_test_anon(page_folio(pte_page(pte)))) {
+		spin_unlock(ptl);
+		rc = -EBUSY;
+		goto out_unlock_mm;
+	}
+	page = pte_page(pte);
+	folio = page_folio(page);
+	folio_get(folio);		/* folio_isolate_lru() */
+	spin_unlock(ptl);
+
+	folio_lock(folio);
+	dst = folio_alloc();
+	if (!dst) {
+		rc = -ENOMEM;
+		goto out_unlock_folio;
+	}
+
+	/* try_to_migrate_one() */
+	spin_lock(ptl);
+	pte = ptep_get(ptep);
+	if (!pte_present(pte) || pte_page(pte) != page) {
+		spin_unlock(ptl);
+		rc = -EAGAIN;
+		goto out_put_dst;
+	}
+	ptep_get_and_clear(ptep);	/* ptep_clear_flush() */
+	if (mm_anonexcl(mm)) {
+		excl = test_bit(PG_anon_exclusive, &page->flags);
+		if (excl && folio_try_share_anon_rmap(mm, folio, page)) {
+			set_pte(ptep, pte);
+			spin_unlock(ptl);
+			rc = -EAGAIN;
+			goto out_put_dst;
+		}
+	}
+	entry = __pte((page_to_pfn(page) << PTE_PFN_SHIFT) | _SWP_MIGRATION |
+		      (pte_write(pte) ? _SWP_MIG_WRITE : 0) |
+		      (excl ? _SWP_MIG_EXCL : 0));
+	set_pte(ptep, entry);
+	atomic_dec(&page->_mapcount);	/* folio_remove_rmap_pte() */
+	folio_put(folio);		/* the mapping's reference */
+	spin_unlock(ptl);
+	mm_debug(mm, GUP_DP_MIGRATE_UNMAPPED, addr);
+
+	/* folio_migrate_mapping(): only our isolation ref may remain */
+	if (!folio_ref_freeze(folio, 1)) {
+		/* restore: the PTE maps the old folio again */
+		if (remove_migration_pte(mm, addr, entry, folio))
+			folio_get(folio);
+		rc = -EAGAIN;
+		goto out_put_dst;
+	}
+	dst->page.private = READ_ONCE(page->private);
+	dst->page.mapping = page->mapping;
+	dst->page.index = page->index;
+	set_bit(PG_anon, folio_flags(dst));
+	clear_bit(PG_anon_exclusive, &dst->page.flags);
+	if (test_bit(PG_dirty, &page->flags))
+		set_bit(PG_dirty, folio_flags(dst));
+	folio_ref_unfreeze(folio, 1);
+	if (!remove_migration_pte(mm, addr, entry, dst))
+		folio_put(dst);		/* zapped meanwhile */
+	folio_unlock(folio);
+	folio_put(folio);		/* the isolation ref: frees it */
+	mmap_read_unlock(mm);
+	return 0;
+
+out_put_dst:
+	folio_put(dst);
+out_unlock_folio:
+	folio_unlock(folio);
+	folio_put(folio);
+out_unlock_mm:
+	mmap_read_unlock(mm);
+	return rc;
+}
+
+/* ---- writeback ---- */
+
+/*
+ * folio_clear_dirty_for_io() + folio_mkclean() + writeback of the page
+ * at @addr of a shared mapping, under the page lock. Returns 1 if the
+ * folio was (maybe) pinned while it was written back, 0 if not, or
+ * -errno. Pins are not consulted: that is the unsolved race of §3.11.
+ */
+int mm_mkclean_page(struct mm_struct *mm, unsigned long addr)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, addr);
+	struct folio *folio;
+	spinlock_t *ptl;
+	pte_t *ptep;
+	pte_t pte;
+	int pinned;
+
+	if (!vma || !(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	folio = spec_get_folio(mm, addr);	/* the page cache's ref */
+	if (!folio)
+		return -EAGAIN;
+	folio_lock(folio);
+	mm_debug(mm, GUP_DP_MKCLEAN_LOCKED, addr);
+
+	ptep = mm_find_pte(mm, addr, false, &ptl);
+	if (ptep) {
+		spin_lock(ptl);
+		pte = ptep_get(ptep);
+		if (pte_present(pte) && pte_page(pte) == &folio->page &&
+		    (pte_write(pte) || pte_dirty(pte))) {
+			ptep_get_and_clear(ptep);	/* clear + flush */
+			if (pte_dirty(pte))
+				set_bit(PG_dirty, folio_flags(folio));
+			set_pte(ptep, pte_mkclean(pte_wrprotect(pte)));
+		}
+		spin_unlock(ptl);
+	}
+	if (!test_and_clear_bit(PG_dirty, folio_flags(folio))) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return 0;
+	}
+	set_bit(PG_writeback, folio_flags(folio));
+	pinned = mm_maybe_pinned(mm, folio);
+	folio_unlock(folio);
+	/* the I/O itself; then folio_end_writeback() */
+	clear_bit(PG_writeback, folio_flags(folio));
+	folio_put(folio);
+	return pinned;
+}
+
+/* ---- zap ---- */
+
+/*
+ * zap_pte_range()/zap_huge_pmd(): clear each entry, drop the rmap, and
+ * drop the mapping's reference after the (emulated) TLB flush. A pin
+ * keeps the folio allocated; it is simply no longer mapped.
+ */
+void mm_zap_range(struct mm_struct *mm, unsigned long addr, unsigned long len)
+{
+	unsigned long end = addr + len;
+
+	mmap_read_lock(mm);
+	while (addr < end) {
+		pmd_t *pmdp = mm_find_pmd(mm, addr, false);
+		struct folio *folio = NULL;
+		spinlock_t *ptl;
+		pte_t *ptep;
+		pte_t pte;
+
+		if (!pmdp) {
+			addr = (addr + PMD_SIZE) & ~(PMD_SIZE - 1);
+			continue;
+		}
+		if (pmd_leaf(pmdp_get(pmdp))) {
+			ptl = pmd_lockptr(pmdp);
+			spin_lock(ptl);
+			pte = __pte(xchg(&pmdp->pmd, 0UL));
+			spin_unlock(ptl);
+			if (pte_present(pte))
+				folio = page_folio(pte_page(pte));
+			addr = (addr + PMD_SIZE) & ~(PMD_SIZE - 1);
+		} else {
+			ptep = mm_find_pte(mm, addr, false, &ptl);
+			addr += PAGE_SIZE;
+			if (!ptep)
+				continue;
+			spin_lock(ptl);
+			pte = ptep_get_and_clear(ptep);
+			spin_unlock(ptl);
+			if (pte_present(pte))
+				folio = page_folio(pte_page(pte));
+		}
+		if (folio) {
+			atomic_dec(&folio->page._mapcount);
+			folio_put(folio);
+		}
+	}
+	mmap_read_unlock(mm);
+}

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pagelock: John Hubbard's page-lock pinning (Jan 2019). GUP-fast takes
+ * a speculative ref, then PageWriteback || !trylock_page -> back off to
+ * the slow path; under the lock it raises the pin count (the bias) and
+ * unlocks (track_gup_page_atomic()). The slow path takes a plain ref
+ * under the PT lock, then lock_page() (sleeping on the hashed wait
+ * queue), waits for writeback and converts it to a pin
+ * (track_gup_page()). Pin state is stable under the page lock, which
+ * page_mkclean-style writeback and migration also hold.
+ */
+#include "gup_common.h"
+
+#define S_NAME		pagelock
+#define S_FEATURES	(SF_PIN | SF_WP_SEQ | SF_PAGELOCK)
+#define S_AFTER_SLOW_GRAB
+
+/* Raise the pin count by @refs on a folio we hold refs on and lock. */
+static __always_inline void pagelock_account(struct folio *folio, int refs)
+{
+	if (folio_has_pincount(folio))
+		atomic_add(refs, folio_pincount_ptr(folio));
+	else
+		folio_ref_add(folio, refs * (GUP_PIN_COUNTING_BIAS - 1));
+	node_stat_pin_acquired(refs);
+}
+
+static __always_inline struct folio *pagelock_try_grab_fast(struct page *page,
+							    int refs,
+							    unsigned int flags)
+{
+	struct folio *folio = try_get_folio(page, refs);
+
+	if (!folio || (flags & FOLL_GET))
+		return folio;
+	if (test_bit(PG_writeback, folio_flags(folio)) ||
+	    !folio_trylock(folio))
+		goto out_put;			/* -EBUSY: slow path */
+	if (test_bit(PG_writeback, folio_flags(folio))) {
+		folio_unlock(folio);
+		goto out_put;
+	}
+	pagelock_account(folio, refs);
+	folio_unlock(folio);
+	return folio;
+out_put:
+	folio_put_refs(folio, refs);
+	return NULL;
+}
+
+/* Under the PT lock: a plain reference; the pin is taken below. */
+static __always_inline int pagelock_try_grab_slow(struct folio *folio,
+						  int refs,
+						  unsigned int flags)
+{
+	return try_grab_folio_locked(folio, refs, FOLL_GET);
+}
+
+/* track_gup_page(): lock_page, wait_on_page_writeback, pin, unlock. */
+static __always_inline int pagelock_after_slow_grab(struct folio *folio,
+						    int refs,
+						    unsigned int flags,
+						    struct gup_stats *st)
+{
+	unsigned long slept = folio_lock_sleeps();
+
+	if (!(flags & FOLL_PIN))
+		return 0;
+	folio_lock(folio);
+	while (test_bit(PG_writeback, folio_flags(folio)))
+		cpu_relax();
+	pagelock_account(folio, refs);
+	folio_unlock(folio);
+	st->pagelock_waits += folio_lock_sleeps() - slept;
+	return 0;
+}
+
+static __always_inline void pagelock_put_folio(struct folio *folio, int refs,
+					       unsigned int flags)
+{
+	gup_put_folio(folio, refs, flags);
+}
+
+static __always_inline bool pagelock_maybe_pinned(struct folio *folio)
+{
+	return folio_maybe_dma_pinned(folio);
+}
+
+#include "gup_template.h"
+
+const struct gup_scheme pagelock_scheme = {
+	.name = "pagelock",
+	.desc = "trylock_page in gup_fast (bail on failure), lock_page in the slow path",
+	.symbols = "PG_locked, PG_waiters, folio_trylock(), folio_lock(), folio_wake_bit()",
+	GUP_TEMPLATE_OPS,
+};

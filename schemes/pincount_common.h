@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The hooks shared by the separate-counter schemes; the including file
+ * defines S_NAME, S_FEATURES and PINCOUNT_PTR(folio), where the counter
+ * lives. Pin = add-unless-zero(_refcount, refs) + atomic_add(pincount,
+ * refs) + smp_mb__after_atomic(); unpin = atomic_sub(pincount) then
+ * folio_put_refs(); query = pincount > 0 (exact).
+ */
+#define pc_(x)	CONCAT(CONCAT(S_NAME, _), x)
+
+static __always_inline struct folio *pc_(try_grab_fast)(struct page *page,
+							int refs,
+							unsigned int flags)
+{
+	struct folio *folio;
+
+	if (flags & FOLL_GET)
+		return try_get_folio(page, refs);
+	if (unlikely(page == zero_page))
+		return page_folio(page);
+	folio = try_get_folio(page, refs);
+	if (!folio)
+		return NULL;
+	atomic_add(refs, PINCOUNT_PTR(folio));
+	/* pairs with smp_mb() in folio_try_share_anon_rmap_*() */
+	smp_mb__after_atomic();
+	node_stat_pin_acquired(refs);
+	return folio;
+}
+
+static __always_inline int pc_(try_grab_slow)(struct folio *folio, int refs,
+					      unsigned int flags)
+{
+	if (WARN_ON_ONCE(folio_ref_count(folio) <= 0))
+		return -ENOMEM;
+	if ((flags & FOLL_PIN) && is_zero_folio(folio))
+		return 0;
+	folio_ref_add(folio, refs);
+	if (flags & FOLL_PIN) {
+		atomic_add(refs, PINCOUNT_PTR(folio));
+		node_stat_pin_acquired(refs);
+	}
+	return 0;
+}
+
+static __always_inline void pc_(put_folio)(struct folio *folio, int refs,
+					   unsigned int flags)
+{
+	if (flags & FOLL_PIN) {
+		if (is_zero_folio(folio))
+			return;
+		node_stat_pin_released(refs);
+		atomic_sub(refs, PINCOUNT_PTR(folio));
+	}
+	folio_put_refs(folio, refs);
+}
+
+static __always_inline bool pc_(maybe_pinned)(struct folio *folio)
+{
+	return atomic_read(PINCOUNT_PTR(folio)) > 0;
+}
+
+#include "gup_template.h"
