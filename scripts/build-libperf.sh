@@ -47,7 +47,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
 		say "installing libperf-devel with dnf"
 		$sudo dnf install -y -q libperf-devel
 		pkg-config --exists libperf ||
-			die "libperf-devel installed but pkg-config cannot find libperf"
+			die "pkg-config cannot find libperf after dnf"
 		exit 0
 	fi
 	die "neither apt-get nor dnf found; build tools/lib/perf by hand"
@@ -78,7 +78,8 @@ if [ ${#need[@]} -gt 0 ]; then
 	$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" \
 		>/dev/null
 	tarball=$(find_source)
-	[ -n "$tarball" ] || die "linux-source installed but no tarball in /usr/src"
+	[ -n "$tarball" ] ||
+		die "linux-source installed but no tarball in /usr/src"
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/build-libperf.XXXXXX")
@@ -140,4 +141,4 @@ if ! pkg-config --exists libperf; then
 	say "warning: pkg-config does not search $prefix/lib/pkgconfig;" \
 	    "set PKG_CONFIG_PATH=$prefix/lib/pkgconfig"
 fi
-say "done: libperf $kver ($(pkg-config --libs libperf 2>/dev/null || echo "-L$prefix/lib -lperf"))"
+say "done: libperf from linux $kver: -L$prefix/lib -lperf"
