@@ -34,7 +34,7 @@ Q :=
 say = @true
 else
 Q := @
-say = @printf '  %-7s %s\n'
+say = @printf '  %-7s %s\n' '$(1)' '$(2)'
 endif
 
 WARN	:= -Wall -Wextra -Werror -Wno-unused-parameter

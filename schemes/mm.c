@@ -159,6 +159,9 @@ int mem_init(const struct mem_config *cfg)
 	unsigned long pfn, thp, dev, i;
 
 	mem_cfg = *cfg;
+	atomic_long_set(&gup_warnings, 0);
+	atomic_long_set(&foll_pin_balance, 0);
+	nr_foll_pin_acquired = nr_foll_pin_released = 0;
 	max_pfn = mem_layout(cfg, &thp, &dev);
 	vmemmap_size = max_pfn * sizeof(struct page);
 	vmemmap = mem_alloc(vmemmap_size);

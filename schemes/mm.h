@@ -404,6 +404,7 @@ enum gup_debug_point {
 	GUP_DP_FAST_AFTER_GRAB,		/* grabbed, before the recheck */
 	GUP_DP_FAST_END,		/* walk done, before seq retry */
 	GUP_DP_MIGRATE_UNMAPPED,	/* migration entries in place */
+	GUP_DP_MIGRATE_FROZEN,		/* old folio's refs frozen at 0 */
 	GUP_DP_FORK_COPIED,		/* fork inside write_protect_seq */
 	GUP_DP_MKCLEAN_LOCKED,
 	GUP_DP_MAX,

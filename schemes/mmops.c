@@ -421,6 +421,7 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 		rc = -EAGAIN;
 		goto out_put_dst;
 	}
+	mm_debug(mm, GUP_DP_MIGRATE_FROZEN, addr);
 	dst->page.private = READ_ONCE(page->private);
 	dst->page.mapping = page->mapping;
 	dst->page.index = page->index;

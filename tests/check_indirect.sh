@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guards the "no indirect call per page" rule (DESIGN §2): every scheme's
+# instantiation of the walk (SCHEME_gup_fast, _pin_section, _raw_section,
+# _release_pages) in the optimised build must contain no indirect call or
+# jump and no out-of-line call to a scheme hook (the hooks are inlined).
+set -u
+cd "$(dirname "$0")/.."
+pass=0 fail=0
+objs=$(ls build/obj/schemes/*.o 2>/dev/null)
+if [ -z "$objs" ]; then
+	echo "FAIL no objects in build/obj/schemes: run make first"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+for o in $objs; do
+	dis=$(objdump -d --no-show-raw-insn "$o")
+	for scheme in $(nm "$o" | sed -nE 's/.* T (.*)_gup_fast$/\1/p'); do
+		for fn in gup_fast pin_section raw_section release_pages; do
+			sym="${scheme}_$fn"
+			body=$(echo "$dis" | awk -v s="<$sym>:" '
+				$2 == s { on = 1; next }
+				on && /^[0-9a-f]+ <.*>:$/ { on = 0 }
+				on { print }')
+			if [ -z "$body" ]; then
+				echo "FAIL $sym: not found in $o"
+				fail=$((fail + 1))
+				continue
+			fi
+			bad=$(echo "$body" | grep -E '(call|jmp)[a-z]* +\*|call.*<[a-z0-9_]+_(try_grab_fast|try_grab_slow|put_folio|maybe_pinned)>')
+			if [ -n "$bad" ]; then
+				echo "FAIL $sym: indirect or hook call:"
+				echo "$bad" | head -5 | sed 's/^/    /'
+				fail=$((fail + 1))
+			else
+				echo "ok   $sym"
+				pass=$((pass + 1))
+			fi
+		done
+	done
+done
+# Every registered scheme must have been checked.
+n=$(ls schemes/*.c | xargs grep -l '^#include "gup_template.h"\|#include "pincount_common.h"\|#include "devmap_common.h"' | wc -l)
+if [ $((pass + fail)) -lt $((n * 4)) ]; then
+	echo "FAIL only $((pass + fail)) functions checked for $n scheme files"
+	fail=$((fail + 1))
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,769 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Conformance: every case runs over every scheme it applies to
+ * (case x scheme), each case guarding one kernel behaviour of
+ * ../shared/docs/kernel-model.md. Names print as CASE/SCHEME.
+ */
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fixture.h"
+
+#define PIN_W	(FOLL_PIN | FOLL_WRITE)
+
+/* How a scheme answers folio_maybe_dma_pinned() for small folios. */
+enum query_kind { Q_NONE, Q_BIAS, Q_EXACT };
+
+static enum query_kind query_kind(const struct gup_scheme *s)
+{
+	if (!fx_has_pins(s))
+		return Q_NONE;
+	if (!strncmp(s->name, "pincount", 8))
+		return Q_EXACT;
+	return Q_BIAS;
+}
+
+static void release(struct fx *f, struct page **pages, long n,
+		    unsigned int flags)
+{
+	if (n > 0)
+		f->s->release_pages(pages, (unsigned long)n, flags);
+}
+
+/* ---- pin then unpin returns every count to baseline ---- */
+
+struct range_case {
+	const char *what;
+	unsigned long addr;
+	unsigned long nr;
+	unsigned int flags;
+};
+
+/*
+ * Pins and gets of 1, 16 and 512 (THP) pages, device and shared pages:
+ * _refcount, _pincount and page_ext go back exactly to the baseline,
+ * and maybe_pinned is true while pinned (no false negatives).
+ */
+static const struct range_case ranges[] = {
+	{ "anon1", FX_ANON, 1, PIN_W },
+	{ "anon16", FX_ANON + 8 * PAGE_SIZE, 16, PIN_W },
+	{ "anon16_ro", FX_ANON, 16, FOLL_PIN },
+	{ "anon16_get", FX_ANON, 16, FOLL_GET | FOLL_WRITE },
+	{ "thp512", FX_THP, 512, PIN_W },
+	{ "thp_tail", FX_THP + 100 * PAGE_SIZE, 7, PIN_W },
+	{ "dev16", FX_DEV, FX_DEV_PAGES, PIN_W },
+	{ "shared16", FX_SHARED, FX_SHARED_PAGES, PIN_W },
+};
+
+static void case_pin_baseline(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct page *pages[512];
+	int ref0[512], pc0[512];
+	unsigned int r, i;
+	struct fx f;
+
+	fx_setup(&f, s);
+	for (r = 0; r < ARRAY_SIZE(ranges); r++) {
+		const struct range_case *rc = &ranges[r];
+		long got;
+
+		for (i = 0; i < rc->nr; i++) {
+			struct folio *folio = page_folio(
+				fx_page(&f, rc->addr + i * PAGE_SIZE));
+
+			ref0[i] = folio_ref_count(folio);
+			pc0[i] = fx_pincount(s, folio);
+		}
+		got = s->gup_fast(f.mm, rc->addr, rc->nr, rc->flags, pages,
+				  &f.st);
+		CHECK_MSG(got == (long)rc->nr, "%s: got %ld", rc->what, got);
+		for (i = 0; i < rc->nr; i++) {
+			struct folio *folio = page_folio(pages[i]);
+
+			CHECK_MSG(pages[i] == fx_page(&f, rc->addr + i * PAGE_SIZE),
+				  "%s: page %u", rc->what, i);
+			if (fx_has_pins(s) && (rc->flags & FOLL_PIN))
+				CHECK_MSG(s->maybe_pinned(folio),
+					  "%s: false negative", rc->what);
+			if (s->features & SF_CALIBRATION)
+				continue;
+			CHECK_MSG(folio_ref_count(folio) > ref0[i],
+				  "%s: no reference taken", rc->what);
+		}
+		release(&f, pages, got, rc->flags);
+		for (i = 0; i < rc->nr; i++) {
+			struct folio *folio = page_folio(pages[i]);
+
+			CHECK_MSG(folio_ref_count(folio) == ref0[i],
+				  "%s: ref %d != %d", rc->what,
+				  folio_ref_count(folio), ref0[i]);
+			CHECK_MSG(fx_pincount(s, folio) == pc0[i],
+				  "%s: pincount", rc->what);
+			if (!folio_test_large(folio) ||
+			    query_kind(s) == Q_EXACT)
+				CHECK_MSG(!s->maybe_pinned(folio),
+					  "%s: still pinned", rc->what);
+		}
+	}
+	fx_teardown(&f);
+}
+
+/*
+ * bias: 1024 plain references read as pinned, the documented false
+ * positive of (unsigned)ref >= GUP_PIN_COUNTING_BIAS; the separate-counter
+ * schemes have none.
+ */
+static void case_false_positive(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct folio *folio;
+	struct fx f;
+
+	fx_setup(&f, s);
+	folio = page_folio(fx_page(&f, FX_ANON));
+	CHECK(!s->maybe_pinned(folio));
+	folio_ref_add(folio, 1024);
+	if (query_kind(s) == Q_BIAS)
+		CHECK_MSG(s->maybe_pinned(folio),
+			  "documented false positive missing");
+	else
+		CHECK_MSG(!s->maybe_pinned(folio), "false positive");
+	folio_ref_sub(folio, 1024);
+	CHECK(!s->maybe_pinned(folio));
+	fx_teardown(&f);
+}
+
+/*
+ * Overflow (8fde12ca79af): once _refcount is negative GUP refuses new
+ * references. bias reaches it after ~2^21 pins of one small page (the
+ * unconditional +1023 may cross INT_MAX once); one-ref-per-pin schemes
+ * after ~2^31 refs (started near the limit here). The count never wraps
+ * round to 0, and unpinning everything restores the baseline.
+ */
+static void case_overflow(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	unsigned int flags = fx_has_pins(s) ? PIN_W : FOLL_GET | FOLL_WRITE;
+	unsigned long n = 0, limit;
+	struct folio *folio;
+	struct page *page;
+	int ref0, preload = 0;
+	struct fx f;
+
+	fx_setup(&f, s);
+	page = fx_page(&f, FX_ANON);
+	folio = page_folio(page);
+	ref0 = folio_ref_count(folio);
+	if (query_kind(s) == Q_BIAS) {
+		limit = (1UL << 21) + 16;
+	} else {
+		preload = INT_MAX - 4096 - ref0;
+		folio_ref_add(folio, preload);
+		limit = 8192;
+	}
+	for (;;) {
+		long got = s->gup_fast(f.mm, FX_ANON, 1,
+				       flags | FOLL_FAST_ONLY, &page, &f.st);
+		int ref = folio_ref_count(folio);
+
+		CHECK_MSG(ref != 0 && (ref < 0 || ref >= ref0),
+			  "count wrapped to %d after %lu", ref, n);
+		if (got != 1)
+			break;
+		n++;
+		CHECK_MSG(n < limit, "no refusal after %lu pins", n);
+	}
+	if (query_kind(s) == Q_BIAS)
+		CHECK_MSG(n >= (1UL << 21) - 2 && n <= (1UL << 21) + 1,
+			  "refused after %lu pins, not ~2^21", n);
+	else
+		CHECK_MSG(n >= 4096 && n <= 4098, "refused after %lu", n);
+	CHECK(folio_ref_count(folio) < 0);
+	if (fx_has_pins(s))
+		CHECK(s->maybe_pinned(folio));	/* unsigned: still pinned */
+	/* the slow path refuses too, and so does a plain get */
+	CHECK(s->gup_fast(f.mm, FX_ANON, 1, flags, &page, &f.st) <= 0);
+	CHECK(s->gup_fast(f.mm, FX_ANON, 1, FOLL_GET, &page, &f.st) <= 0);
+	while (n--)
+		s->release_pages(&page, 1, flags);
+	folio_ref_sub(folio, preload);
+	CHECK_EQ(folio_ref_count(folio), ref0);
+	CHECK(atomic_long_read(&gup_warnings) > 0);	/* WARN_ON_ONCE fired */
+	atomic_long_set(&gup_warnings, 0);
+	fx_teardown(&f);
+}
+
+/* ---- races with migration, zap and fork via debug hooks ---- */
+
+struct race {
+	struct fx *f;
+	pthread_t thr;
+	int started;
+	int frozen;		/* migration reached its frozen state */
+	int fast_saw_frozen;	/* GUP-fast read the PTE, grab then failed */
+	int migrate_rc;
+	int zapped;
+};
+
+static void *migrate_thread(void *arg)
+{
+	struct race *r = arg;
+
+	gup_thread_register();
+	r->migrate_rc = mm_migrate_page(r->f->mm, FX_ANON);
+	return NULL;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void freeze_hook(struct mm_struct *mm, enum gup_debug_point dp,
+			unsigned long addr, void *arg)
+{
+	struct race *r = arg;
+
+	if (dp == GUP_DP_FAST_AFTER_READ && addr == FX_ANON &&
+	    !r->started) {
+		/* GUP-fast has read the PTE: now migration runs and freezes */
+		r->started = 1;
+		pthread_create(&r->thr, NULL, migrate_thread, r);
+		while (!__atomic_load_n(&r->frozen, __ATOMIC_ACQUIRE))
+			sleep_ms(1);
+	} else if (dp == GUP_DP_MIGRATE_FROZEN) {
+		__atomic_store_n(&r->frozen, 1, __ATOMIC_RELEASE);
+		sleep_ms(30);	/* GUP-fast grabs now and must fail */
+	}
+}
+
+/*
+ * A frozen folio (migration's folio_ref_freeze) makes the fast grab
+ * fail and the walk bail; the slow path then waits on the migration
+ * entry and completes on the new page once migration is done.
+ */
+static void case_frozen(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct race r = { 0 };
+	struct page *old, *page = NULL;
+	long got;
+	struct fx f;
+
+	fx_setup(&f, s);
+	r.f = &f;
+	old = fx_page(&f, FX_ANON);
+	old->private = 0x5eed;
+	f.mm->debug_arg = &r;
+	f.mm->debug_hook = freeze_hook;
+	got = s->gup_fast(f.mm, FX_ANON, 1, PIN_W, &page, &f.st);
+	f.mm->debug_hook = NULL;
+	pthread_join(r.thr, NULL);
+	CHECK_EQ(got, 1);
+	CHECK_EQ(r.migrate_rc, 0);
+	CHECK_EQ(f.st.fast_pages, 0);
+	CHECK_EQ(f.st.slow_calls, 1);
+	CHECK_MSG(page != old, "pinned the frozen (old) page");
+	CHECK(page == fx_page(&f, FX_ANON));
+	CHECK_EQ(page->private, 0x5eed);
+	CHECK(page_is_poisoned(old));
+	release(&f, &page, got, PIN_W);
+	fx_teardown(&f);
+}
+
+static void zap_hook(struct mm_struct *mm, enum gup_debug_point dp,
+		     unsigned long addr, void *arg)
+{
+	struct race *r = arg;
+
+	if (dp == GUP_DP_FAST_AFTER_GRAB && !r->zapped) {
+		r->zapped = 1;
+		/* the PTE (or PMD) changes between read and recheck */
+		mm_zap_range(mm, addr & ~(PAGE_SIZE - 1), PAGE_SIZE);
+	}
+}
+
+/*
+ * A PTE changed between GUP-fast's read and its recheck: the fast path
+ * undoes its grab (no leaked reference: the old page is freed) and the
+ * slow path faults a fresh page in (the allocator may hand back the same
+ * pfn, so the free count is what shows a leak). THP: the same for a PMD.
+ */
+static void case_recheck(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	unsigned long addrs[2] = { FX_ANON + 3 * PAGE_SIZE, FX_THP };
+	struct page *pages[512];
+	int i;
+	struct fx f;
+
+	fx_setup(&f, s);
+	for (i = 0; i < 2; i++) {
+		unsigned long nr = i ? 512 : 1;
+		struct race r = { .f = &f };
+		unsigned long free0 = i ? mem_nr_free_thp() : mem_nr_free();
+		long got;
+
+		memset(&f.st, 0, sizeof(f.st));
+		f.mm->debug_arg = &r;
+		f.mm->debug_hook = zap_hook;
+		got = s->gup_fast(f.mm, addrs[i], nr, PIN_W, pages, &f.st);
+		f.mm->debug_hook = NULL;
+		CHECK_EQ(r.zapped, 1);
+		CHECK_EQ(got, (long)nr);
+		CHECK_EQ(f.st.fast_undo, 1);
+		CHECK_EQ(f.st.slow_calls, 1);
+		/* the old folio was freed, the fault allocated a new one */
+		CHECK_MSG((i ? mem_nr_free_thp() : mem_nr_free()) == free0,
+			  "old %s leaked a reference", i ? "THP" : "page");
+		CHECK(pages[0] == fx_page(&f, addrs[i]));
+		release(&f, pages, got, PIN_W);
+	}
+	fx_teardown(&f);
+}
+
+/* ---- fork and COW ---- */
+
+/*
+ * fork with a pinned exclusive page: the child gets a copy, the parent
+ * keeps the pinned page mapped writable (70e806e4e645; anonexcl:
+ * folio_try_dup_anon_rmap_pte() -EBUSY).
+ */
+static void case_fork_pinned(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct mm_struct *child;
+	struct page *page, *cpage;
+	unsigned long copied, shared;
+	pte_t pte;
+	struct fx f;
+
+	fx_setup(&f, s);
+	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, PIN_W, &page, &f.st), 1);
+	page_dma_write(page, 0xd1a);
+	child = mm_fork(f.mm, &copied, &shared);
+	CHECK(child);
+	CHECK_EQ(copied, 1);
+	CHECK(fx_page(&f, FX_ANON) == page);
+	mm_lookup_page(f.mm, FX_ANON, &pte);
+	CHECK_MSG(pte_write(pte), "parent lost write access to its pin");
+	cpage = mm_lookup_page(child, FX_ANON, NULL);
+	CHECK(cpage && cpage != page);
+	CHECK_EQ(cpage->private, 0xd1a);
+	if (s->features & SF_ANON_EXCL)
+		CHECK(test_bit(PG_anon_exclusive, &page->flags));
+	mm_free(child);
+	s->release_pages(&page, 1, PIN_W);
+	fx_teardown(&f);
+}
+
+/*
+ * fork of an unpinned page: shared, write-protected in both, and
+ * (anonexcl) the exclusive bit cleared; the parent's next write breaks
+ * COW onto a new page while the child keeps the old one.
+ */
+static void case_fork_unpinned(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct mm_struct *child;
+	struct page *page, *got;
+	pte_t pte, cpte;
+	struct fx f;
+
+	fx_setup(&f, s);
+	page = fx_page(&f, FX_ANON + PAGE_SIZE);
+	child = mm_fork(f.mm, NULL, NULL);
+	CHECK(child);
+	CHECK(mm_lookup_page(child, FX_ANON + PAGE_SIZE, &cpte) == page);
+	mm_lookup_page(f.mm, FX_ANON + PAGE_SIZE, &pte);
+	CHECK(!pte_write(pte) && !pte_write(cpte));
+	CHECK_EQ(atomic_read(&page->_mapcount), 1);
+	if (s->features & SF_ANON_EXCL)
+		CHECK(!test_bit(PG_anon_exclusive, &page->flags));
+	/* a writable pin now has to break COW in the parent */
+	CHECK_EQ(s->gup_fast(f.mm, FX_ANON + PAGE_SIZE, 1, PIN_W, &got,
+			     &f.st), 1);
+	CHECK(got != page);
+	CHECK(mm_lookup_page(child, FX_ANON + PAGE_SIZE, NULL) == page);
+	CHECK_EQ(f.st.cow_copies, 1);
+	s->release_pages(&got, 1, PIN_W);
+	mm_free(child);
+	fx_teardown(&f);
+}
+
+/*
+ * anonexcl: a R/O pin of a non-exclusive anon page may not be taken:
+ * GUP-fast backs off (gup_must_unshare), the slow path unshares
+ * (FAULT_FLAG_UNSHARE) onto a new exclusive page that stays read-only.
+ */
+static void case_ro_unshare(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct mm_struct *child;
+	struct page *old, *page;
+	pte_t pte;
+	struct fx f;
+
+	fx_setup(&f, s);
+	old = fx_page(&f, FX_ANON);
+	child = mm_fork(f.mm, NULL, NULL);
+	CHECK(child);
+	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, FOLL_PIN, &page, &f.st), 1);
+	CHECK_EQ(f.st.fast_pages, 0);
+	CHECK_EQ(f.st.fast_undo, 1);
+	CHECK(f.st.unshares >= 1);
+	CHECK_MSG(page != old, "pinned the shared page");
+	CHECK(test_bit(PG_anon_exclusive, &page->flags));
+	CHECK(mm_lookup_page(f.mm, FX_ANON, &pte) == page);
+	CHECK_MSG(!pte_write(pte), "unshare made the PTE writable");
+	CHECK(mm_lookup_page(child, FX_ANON, NULL) == old);
+	/* a second R/O pin of the now exclusive page takes the fast path */
+	memset(&f.st, 0, sizeof(f.st));
+	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, FOLL_PIN, &old, &f.st), 1);
+	CHECK_EQ(f.st.fast_pages, 1);
+	s->release_pages(&old, 1, FOLL_PIN);
+	s->release_pages(&page, 1, FOLL_PIN);
+	mm_free(child);
+	fx_teardown(&f);
+}
+
+/*
+ * An odd write_protect_seq (fork in progress) makes FOLL_PIN GUP-fast
+ * return 0 pages at once (raw_seqcount_try_begin); FOLL_GET ignores it.
+ */
+static void case_wp_seq_odd(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct page *pages[16];
+	long got;
+	struct fx f;
+
+	fx_setup(&f, s);
+	raw_write_seqcount_begin(&f.mm->write_protect_seq);
+	got = s->gup_fast(f.mm, FX_ANON, 16, PIN_W | FOLL_FAST_ONLY, pages,
+			  &f.st);
+	CHECK_EQ(got, 0);
+	got = s->gup_fast(f.mm, FX_ANON, 16, FOLL_GET | FOLL_FAST_ONLY, pages,
+			  &f.st);
+	CHECK_EQ(got, 16);
+	release(&f, pages, got, FOLL_GET);
+	raw_write_seqcount_end(&f.mm->write_protect_seq);
+	got = s->gup_fast(f.mm, FX_ANON, 16, PIN_W | FOLL_FAST_ONLY, pages,
+			  &f.st);
+	CHECK_EQ(got, 16);
+	release(&f, pages, got, PIN_W);
+	fx_teardown(&f);
+}
+
+static void seq_hook(struct mm_struct *mm, enum gup_debug_point dp,
+		     unsigned long addr, void *arg)
+{
+	int *done = arg;
+
+	if (dp == GUP_DP_FAST_END && !*done) {
+		/* a whole fork ran while GUP-fast was walking */
+		*done = 1;
+		raw_write_seqcount_begin(&mm->write_protect_seq);
+		raw_write_seqcount_end(&mm->write_protect_seq);
+	}
+}
+
+/*
+ * write_protect_seq changed during the walk: GUP-fast unpins everything
+ * it took and returns 0 (57efa1fe5957); the slow path completes.
+ */
+static void case_wp_seq_retry(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct page *pages[16];
+	int ref0, done = 0;
+	long got;
+	struct fx f;
+
+	fx_setup(&f, s);
+	ref0 = folio_ref_count(page_folio(fx_page(&f, FX_ANON)));
+	f.mm->debug_arg = &done;
+	f.mm->debug_hook = seq_hook;
+	got = s->gup_fast(f.mm, FX_ANON, 16, PIN_W | FOLL_FAST_ONLY, pages,
+			  &f.st);
+	f.mm->debug_hook = NULL;
+	CHECK_EQ(got, 0);
+	CHECK_EQ(f.st.seq_retry, 1);
+	CHECK_EQ(folio_ref_count(page_folio(fx_page(&f, FX_ANON))), ref0);
+	fx_teardown(&f);
+}
+
+/* ---- pagelock ---- */
+
+struct locker {
+	struct folio *folio;
+	int hold_ms;
+	int locked;
+};
+
+static void *lock_thread(void *arg)
+{
+	struct locker *l = arg;
+
+	folio_lock(l->folio);
+	__atomic_store_n(&l->locked, 1, __ATOMIC_RELEASE);
+	sleep_ms(l->hold_ms);
+	folio_unlock(l->folio);
+	return NULL;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * pagelock: GUP-fast bails on a locked page (trylock_page fails), the
+ * slow path sleeps in lock_page() and is woken by the unlock.
+ */
+static void case_pagelock(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct locker l = { .hold_ms = 40 };
+	struct page *page;
+	pthread_t thr;
+	double t0;
+	long got;
+	struct fx f;
+
+	fx_setup(&f, s);
+	l.folio = page_folio(fx_page(&f, FX_ANON));
+	pthread_create(&thr, NULL, lock_thread, &l);
+	while (!__atomic_load_n(&l.locked, __ATOMIC_ACQUIRE))
+		sleep_ms(1);
+	got = s->gup_fast(f.mm, FX_ANON, 1, PIN_W | FOLL_FAST_ONLY, &page,
+			  &f.st);
+	CHECK_EQ(got, 0);
+	t0 = now_ms();
+	got = s->gup_fast(f.mm, FX_ANON, 1, PIN_W, &page, &f.st);
+	CHECK_EQ(got, 1);
+	CHECK_MSG(now_ms() - t0 >= 10, "did not wait for the lock holder");
+	CHECK_EQ(f.st.pagelock_waits, 1);
+	CHECK(s->maybe_pinned(l.folio));
+	pthread_join(thr, NULL);
+	CHECK(!folio_test_locked(l.folio));
+	CHECK(!test_bit(PG_waiters, folio_flags(l.folio)));
+	s->release_pages(&page, 1, PIN_W);
+	fx_teardown(&f);
+}
+
+/* ---- migration ---- */
+
+/*
+ * A pinned page is not migrated: the PTE is restored and migration
+ * returns -EAGAIN (expected-refs freeze fails; anonexcl: try_share
+ * fails first). An unpinned one is, and no reference to the old page
+ * remains (it is freed and poisoned).
+ */
+static void case_migrate(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	unsigned int flags = fx_has_pins(s) ? PIN_W : FOLL_GET | FOLL_WRITE;
+	struct page *page, *now;
+	pte_t pte0, pte;
+	int ref;
+	struct fx f;
+
+	fx_setup(&f, s);
+	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, flags, &page, &f.st), 1);
+	mm_lookup_page(f.mm, FX_ANON, &pte0);
+	ref = folio_ref_count(page_folio(page));
+	CHECK_EQ(mm_migrate_page(f.mm, FX_ANON), -EAGAIN);
+	now = mm_lookup_page(f.mm, FX_ANON, &pte);
+	CHECK(now == page);
+	CHECK_EQ(pte_val(pte), pte_val(pte0));
+	CHECK_EQ(folio_ref_count(page_folio(page)), ref);
+	if (s->features & SF_ANON_EXCL)
+		CHECK(test_bit(PG_anon_exclusive, &page->flags));
+	s->release_pages(&page, 1, flags);
+
+	page->private = 0xabc;
+	CHECK_EQ(mm_migrate_page(f.mm, FX_ANON), 0);
+	now = mm_lookup_page(f.mm, FX_ANON, &pte);
+	CHECK(now && now != page);
+	CHECK(pte_write(pte));
+	CHECK_EQ(now->private, 0xabc);
+	CHECK(page_is_poisoned(page));
+	CHECK_EQ(folio_ref_count(page_folio(page)), 0);
+	fx_teardown(&f);
+}
+
+/* ---- THP ---- */
+
+/*
+ * A PMD-mapped THP is pinned with one grab on the head: tails untouched,
+ * head _refcount + 512, _pincount (page[1]) + 512 (sameline: the head).
+ */
+static void case_thp_one_grab(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct page *pages[512];
+	struct folio *folio;
+	int ref0, i;
+	struct fx f;
+
+	fx_setup(&f, s);
+	folio = page_folio(fx_page(&f, FX_THP));
+	CHECK(folio_test_large(folio));
+	ref0 = folio_ref_count(folio);
+	CHECK_EQ(s->gup_fast(f.mm, FX_THP, 512, PIN_W, pages, &f.st), 512);
+	CHECK_EQ(f.st.fast_pages, 512);
+	CHECK_EQ(folio_ref_count(folio), ref0 + 512);
+	for (i = 1; i < 512; i++)
+		CHECK_EQ(atomic_read(&folio_page(folio, i)->_refcount), 0);
+	if (fx_has_pins(s))
+		CHECK_EQ(fx_pincount(s, folio), 512);
+	if (fx_has_pins(s) && strcmp(s->name, "pincount_sameline"))
+		CHECK_EQ(atomic_read(&folio_page(folio, 1)->_pincount), 512);
+	s->release_pages(pages, 512, PIN_W);
+	CHECK_EQ(folio_ref_count(folio), ref0);
+	fx_teardown(&f);
+}
+
+/* ---- ZONE_DEVICE ---- */
+
+/*
+ * devmap: pgmap references balance. perget holds one per pinned page,
+ * walk none after the walk returns, single none from GUP (pages hold
+ * theirs); all return to the baseline after unpin.
+ */
+static void case_devmap_balance(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct page *pages[FX_DEV_PAGES];
+	long base, during;
+	struct fx f;
+
+	fx_setup(&f, s);
+	base = percpu_ref_sum(&mem_pgmap->ref);
+	CHECK_EQ(s->gup_fast(f.mm, FX_DEV, FX_DEV_PAGES, PIN_W, pages, &f.st),
+		 FX_DEV_PAGES);
+	CHECK_EQ(f.st.fast_pages, FX_DEV_PAGES);
+	during = percpu_ref_sum(&mem_pgmap->ref);
+	if (!strcmp(s->name, "devmap_perget"))
+		CHECK_EQ(during, base + FX_DEV_PAGES);
+	else
+		CHECK_EQ(during, base);
+	s->release_pages(pages, FX_DEV_PAGES, PIN_W);
+	CHECK_EQ(percpu_ref_sum(&mem_pgmap->ref), base);
+	fx_teardown(&f);
+}
+
+/*
+ * A dying pgmap (percpu_ref_kill): perget's and walk's GUP undo what
+ * they took and fail; single's pages keep the pgmap alive until the
+ * last pinned page is put, then it reaches zero.
+ */
+static void case_devmap_dying(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct page *pages[FX_DEV_PAGES];
+	int ref0 = 0, ref_after;
+	long got;
+	struct fx f;
+
+	fx_setup(&f, s);
+	if (!strcmp(s->name, "devmap_single")) {
+		CHECK_EQ(s->gup_fast(f.mm, FX_DEV, 1, PIN_W, pages, &f.st), 1);
+		mm_zap_range(f.mm, FX_DEV, FX_DEV_PAGES * PAGE_SIZE);
+		mem_devmap_teardown();
+		CHECK(!percpu_ref_is_zero(&mem_pgmap->ref));
+		s->release_pages(pages, 1, PIN_W);
+		CHECK(percpu_ref_is_zero(&mem_pgmap->ref));
+		fx_teardown(&f);
+		return;
+	}
+	ref0 = folio_ref_count(page_folio(fx_page(&f, FX_DEV)));
+	mem_devmap_teardown();
+	got = s->gup_fast(f.mm, FX_DEV, FX_DEV_PAGES, PIN_W, pages, &f.st);
+	CHECK_MSG(got <= 0, "pinned %ld pages of a dying device", got);
+	ref_after = folio_ref_count(page_folio(fx_page(&f, FX_DEV)));
+	CHECK_EQ(ref_after, ref0);
+	CHECK(percpu_ref_is_zero(&mem_pgmap->ref));
+	fx_teardown(&f);
+}
+
+/* ---- the table ---- */
+
+static bool all(const struct gup_scheme *s) { return true; }
+static bool real(const struct gup_scheme *s)
+{
+	return !(s->features & SF_CALIBRATION);
+}
+static bool pins(const struct gup_scheme *s) { return fx_has_pins(s); }
+static bool wp_seq(const struct gup_scheme *s)
+{
+	return (s->features & SF_WP_SEQ) && fx_has_pins(s);
+}
+static bool anonexcl(const struct gup_scheme *s)
+{
+	return s->features & SF_ANON_EXCL;
+}
+static bool pagelock(const struct gup_scheme *s)
+{
+	return s->features & SF_PAGELOCK;
+}
+static bool devmap(const struct gup_scheme *s)
+{
+	return s->features & SF_DEVMAP;
+}
+static bool devmap_dies(const struct gup_scheme *s)
+{
+	return devmap(s);
+}
+
+static const struct {
+	const char *name;
+	t_fn fn;
+	bool (*applies)(const struct gup_scheme *s);
+} cases[] = {
+	{ "pin_baseline", case_pin_baseline, all },
+	{ "false_positive", case_false_positive, pins },
+	{ "overflow", case_overflow, real },
+	{ "frozen", case_frozen, real },
+	{ "recheck", case_recheck, all },
+	{ "fork_pinned", case_fork_pinned, pins },
+	{ "fork_unpinned", case_fork_unpinned, all },
+	{ "ro_unshare", case_ro_unshare, anonexcl },
+	{ "wp_seq_odd", case_wp_seq_odd, wp_seq },
+	{ "wp_seq_retry", case_wp_seq_retry, wp_seq },
+	{ "pagelock", case_pagelock, pagelock },
+	{ "migrate", case_migrate, real },
+	{ "thp_one_grab", case_thp_one_grab, real },
+	{ "devmap_balance", case_devmap_balance, devmap },
+	{ "devmap_dying", case_devmap_dying, devmap_dies },
+};
+
+int main(void)
+{
+	unsigned int c, i;
+	char name[96];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (c = 0; c < ARRAY_SIZE(cases); c++) {
+		for (i = 0; i < nr_gup_schemes; i++) {
+			const struct gup_scheme *s = gup_schemes[i];
+
+			if (!cases[c].applies(s))
+				continue;
+			snprintf(name, sizeof(name), "%s/%s", cases[c].name,
+				 s->name);
+			t_case_named(name, cases[c].fn, (void *)s);
+			if (vmemmap)	/* a failed case left memory set up */
+				mem_exit();
+		}
+	}
+	return t_done();
+}
