@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Short concurrent stress per scheme: pinners (writable and R/O pins of 1
+ * and 16 pages, FOLL_GET), a speculative getter, a forker and a migrator
+ * over the same small set of pages. While it runs: no pinned folio reads
+ * as unpinned, no count is negative. After it: every count back to the
+ * baseline (all pages free after teardown), pins acquired == released,
+ * no WARN. GUPBENCH_STRESS_MS sets the length (default 300 ms).
+ */
+#include <pthread.h>
+#include <time.h>
+
+#include "fixture.h"
+
+#define NR_PAGES	8	/* small: collisions are frequent */
+
+struct stress {
+	struct fx *f;
+	int stop;
+	long false_neg;
+	long negative;
+	long ops[4];
+};
+
+static unsigned long xorshift(unsigned long *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static bool stop(struct stress *x)
+{
+	return __atomic_load_n(&x->stop, __ATOMIC_RELAXED);
+}
+
+static void *pinner(void *arg)
+{
+	struct stress *x = arg;
+	const struct gup_scheme *s = x->f->s;
+	struct gup_stats st = { 0 };
+	struct page *pages[16];
+	unsigned long seed = (unsigned long)pthread_self() | 1;
+
+	gup_thread_register();
+	while (!stop(x)) {
+		unsigned long r = xorshift(&seed);
+		unsigned long nr = (r & 1) ? 1 : NR_PAGES;
+		unsigned int flags = (r & 6) == 0 ? FOLL_GET | FOLL_WRITE :
+				     (r & 6) == 2 ? FOLL_PIN : FOLL_PIN | FOLL_WRITE;
+		unsigned long addr = FX_ANON + (nr == 1 ? (r >> 8) % NR_PAGES : 0) *
+				     PAGE_SIZE;
+		long got = s->gup_fast(x->f->mm, addr, nr, flags, pages, &st);
+		long i;
+
+		for (i = 0; i < got; i++) {
+			struct folio *folio = page_folio(pages[i]);
+
+			if (fx_has_pins(s) && (flags & FOLL_PIN) &&
+			    !s->maybe_pinned(folio))
+				__atomic_add_fetch(&x->false_neg, 1,
+						   __ATOMIC_RELAXED);
+			if (folio_ref_count(folio) <= 0)
+				__atomic_add_fetch(&x->negative, 1,
+						   __ATOMIC_RELAXED);
+			if (flags & FOLL_WRITE)
+				page_dma_write(pages[i], r);
+		}
+		if (got > 0)
+			s->release_pages(pages, (unsigned long)got, flags);
+		x->ops[0]++;
+	}
+	vmstat_flush_thread();
+	return NULL;
+}
+
+static void *other(void *arg)
+{
+	struct stress *x = arg;
+	unsigned long seed = 88172645463325252UL;
+
+	gup_thread_register();
+	while (!stop(x)) {
+		unsigned long r = xorshift(&seed);
+		unsigned long addr = FX_ANON + (r >> 8) % NR_PAGES * PAGE_SIZE;
+		struct folio *folio;
+		struct mm_struct *child;
+
+		switch (r % 4) {
+		case 0:
+			child = mm_fork(x->f->mm, NULL, NULL);
+			if (child)
+				mm_free(child);
+			break;
+		case 1:
+			mm_migrate_page(x->f->mm, addr);
+			break;
+		default:
+			folio = spec_get_folio(x->f->mm, addr);
+			if (folio) {
+				if (folio_ref_count(folio) <= 0)
+					__atomic_add_fetch(&x->negative, 1,
+							   __ATOMIC_RELAXED);
+				folio_put(folio);
+			}
+			break;
+		}
+		x->ops[1 + r % 3]++;
+	}
+	return NULL;
+}
+
+static void case_stress(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	const char *env = getenv("GUPBENCH_STRESS_MS");
+	long ms = env ? atol(env) : 300;
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct stress x = { 0 };
+	pthread_t thr[3];
+	struct fx f;
+	int i;
+
+	fx_setup(&f, s);
+	x.f = &f;
+	pthread_create(&thr[0], NULL, pinner, &x);
+	pthread_create(&thr[1], NULL, pinner, &x);
+	pthread_create(&thr[2], NULL, other, &x);
+	nanosleep(&ts, NULL);
+	__atomic_store_n(&x.stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < 3; i++)
+		pthread_join(thr[i], NULL);
+	CHECK_EQ(x.false_neg, 0);
+	CHECK_EQ(x.negative, 0);
+	CHECK_MSG(x.ops[0] > 10 && x.ops[1] > 0, "too little work: %ld/%ld",
+		  x.ops[0], x.ops[1]);
+	for (i = 0; i < NR_PAGES; i++) {
+		struct folio *folio = page_folio(fx_page(&f, FX_ANON + i * PAGE_SIZE));
+
+		CHECK_EQ(folio_ref_count(folio), 1);	/* the mapping only */
+		CHECK_EQ(atomic_read(&folio->page._mapcount), 0);
+		if (fx_pincount(s, folio) >= 0)
+			CHECK_EQ(fx_pincount(s, folio), 0);
+		CHECK(!s->maybe_pinned(folio));
+	}
+	fx_teardown(&f);
+}
+
+int main(void)
+{
+	char name[96];
+	unsigned int i;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = 0; i < nr_gup_schemes; i++) {
+		/* empty holds nothing: pages may go away under its "pins" */
+		if (gup_schemes[i]->features & SF_CALIBRATION)
+			continue;
+		snprintf(name, sizeof(name), "stress/%s", gup_schemes[i]->name);
+		t_case_named(name, case_stress, (void *)gup_schemes[i]);
+		if (vmemmap)
+			mem_exit();
+	}
+	return t_done();
+}
