@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gupbench: the command line. Expands the option lists into
+ * configurations, registers each as a Google Benchmark (one iteration,
+ * manual time; bench/gbench.cc) and lets libbenchmark's flags, reporters
+ * and statistics do the rest. Exit 0 on success, 1 on a failed run, 2 on
+ * a usage error.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "run.h"
+
+#ifndef GUPBENCH_VERSION
+#define GUPBENCH_VERSION "unknown"
+#endif
+
+#define MAX_LIST	64
+
+static const char *const share_names[] = { "same", "pool:M", "private" };
+
+static const char usage_text[] =
+"usage: gupbench [OPTIONS] [--benchmark_*=...]\n"
+"\n"
+"What to run (comma lists; every combination is one configuration):\n"
+"  --scheme=LIST|all     pinning schemes (--list shows them)        [bias]\n"
+"  --workload=LIST       pin, pin_ro, get, raw, c2c                 [pin]\n"
+"  --pages=LIST          pages per gup call (512 maps one THP)      [1]\n"
+"  --share=LIST          same | pool:M | private                    [same]\n"
+"  --with=SET            competitors beside the pinners, e.g.\n"
+"                        fork:1,migrate:1; repeat --with for several\n"
+"                        sets; none = no competitor                 [none]\n"
+"\n"
+"Threads and placement:\n"
+"  --threads=LIST|max    pinner threads; max = PUs left after\n"
+"                        the competitors                             [1]\n"
+"  --placement=LIST      compact, scatter, smt, numa, list:CPUS      [compact]\n"
+"  --mem=POLICY          struct pages: local, remote, interleave,\n"
+"                        node:N                                      [local]\n"
+"  --oversubscribe       allow more threads than PUs\n"
+"  --topology=SPEC       FILE.xml or synthetic:STRING (with --plan)\n"
+"  --plan                print thread->PU and memory placement, run nothing\n"
+"\n"
+"Measurement:\n"
+"  --duration=SEC        measured window per configuration        [1]\n"
+"  --warmup=SEC          minimum warm-up before the window          [0.2]\n"
+"  --events=LIST|none    perf events per op      [cycles,instructions,\n"
+"                                               cache-misses,context-switches]\n"
+"\n"
+"Output (Google Benchmark): --benchmark_format=console|json|csv,\n"
+"  --benchmark_out=FILE, --benchmark_out_format, --benchmark_filter=RE,\n"
+"  --benchmark_repetitions=N, --benchmark_list_tests, ...\n"
+"\n"
+"  --list                schemes, workloads, placements, events\n"
+"  --help                this text\n";
+
+static void usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "gupbench: error: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+/* Split a comma list into at most MAX_LIST tokens (strdup'ed string). */
+static unsigned int split(const char *list, char **tok, const char *what)
+{
+	char *s = strdup(list), *save = NULL, *t;
+	unsigned int n = 0;
+
+	for (t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (n == MAX_LIST)
+			usage_error("too many values in --%s", what);
+		tok[n++] = t;
+	}
+	if (!n)
+		usage_error("--%s needs a value", what);
+	return n;
+}
+
+static unsigned long parse_ulong(const char *s, const char *what,
+				 unsigned long lo, unsigned long hi)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi) {
+		fprintf(stderr, "gupbench: error: bad %s '%s' (expected an "
+			"integer %lu..%lu)\n", what, s, lo, hi);
+		exit(2);
+	}
+	return v;
+}
+
+static double parse_secs(const char *s, const char *what)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !(v > 0) || v > 3600) {
+		fprintf(stderr, "gupbench: error: bad %s '%s' (seconds, "
+			"0 < SEC <= 3600)\n", what, s);
+		exit(2);
+	}
+	return v;
+}
+
+static void list_names(FILE *f, const char *what)
+{
+	unsigned int i;
+
+	fprintf(f, "valid %s:", what);
+	if (!strcmp(what, "schemes"))
+		for (i = 0; i < nr_gup_schemes; i++)
+			fprintf(f, " %s", gup_schemes[i]->name);
+	else if (!strcmp(what, "workloads"))
+		for (i = 0; i < nr_workloads; i++)
+			fprintf(f, " %s", workloads[i].name);
+	else if (!strcmp(what, "competitors"))
+		for (i = 0; i < C_NR; i++)
+			fprintf(f, " %s", competitors[i].name);
+	else if (!strcmp(what, "shares"))
+		for (i = 0; i < ARRAY_SIZE(share_names); i++)
+			fprintf(f, " %s", share_names[i]);
+	fprintf(f, "\n");
+}
+
+static void print_list(void)
+{
+	unsigned int i;
+
+	printf("Schemes:\n");
+	for (i = 0; i < nr_gup_schemes; i++)
+		printf("  %-18s %s\n", gup_schemes[i]->name,
+		       gup_schemes[i]->desc);
+	printf("Workloads:\n");
+	for (i = 0; i < nr_workloads; i++)
+		printf("  %-18s %s\n", workloads[i].name, workloads[i].desc);
+	printf("Competitors (--with=NAME:COUNT,...):\n");
+	for (i = 0; i < C_NR; i++)
+		printf("  %-18s %s\n", competitors[i].name, competitors[i].desc);
+	printf("Placements:\n");
+	for (i = 0; i < topo_nr_placements; i++)
+		printf("  %-18s %s\n", topo_placements[i].name,
+		       topo_placements[i].desc);
+	printf("Memory policies (--mem):\n");
+	for (i = 0; i < topo_nr_mem_policies; i++)
+		printf("  %-18s %s\n", topo_mem_policies[i].name,
+		       topo_mem_policies[i].desc);
+	printf("Default events (--events; any perf or libpfm4 name works):\n");
+	for (i = 0; i < perfctr_nr_default_events; i++)
+		printf("  %-18s %s\n", perfctr_default_events[i].name,
+		       perfctr_default_events[i].desc);
+}
+
+/* One competitor set: "fork:1,migrate:1" or "none". */
+static void parse_with(const char *arg, struct config *c)
+{
+	char *tok[MAX_LIST];
+	unsigned int n, i, k;
+
+	memset(c->with, 0, sizeof(c->with));
+	c->with_str[0] = '\0';
+	if (!strcmp(arg, "none"))
+		return;
+	n = split(arg, tok, "with");
+	for (i = 0; i < n; i++) {
+		char *colon = strchr(tok[i], ':');
+		unsigned long cnt = 1;
+
+		if (colon) {
+			*colon = '\0';
+			cnt = parse_ulong(colon + 1, "competitor count", 1, 64);
+		}
+		for (k = 0; k < C_NR; k++)
+			if (!strcmp(tok[i], competitors[k].name))
+				break;
+		if (k == C_NR) {
+			fprintf(stderr, "gupbench: error: unknown competitor "
+				"'%s'\n", tok[i]);
+			list_names(stderr, "competitors");
+			exit(2);
+		}
+		c->with[k] += cnt;
+	}
+	for (k = 0; k < C_NR; k++)
+		if (c->with[k]) {
+			size_t len = strlen(c->with_str);
+
+			snprintf(c->with_str + len, sizeof(c->with_str) - len,
+				 "%s%s:%u", len ? "+" : "", competitors[k].name,
+				 c->with[k]);
+		}
+}
+
+/* --placement tokens: "list:0,2,4-7" keeps its comma-separated CPUs. */
+static unsigned int split_placements(const char *arg, char **tok)
+{
+	char *raw[MAX_LIST];
+	unsigned int n = split(arg, raw, "placement"), i, out = 0;
+
+	for (i = 0; i < n; i++) {
+		bool cpu_token = raw[i][0] >= '0' && raw[i][0] <= '9';
+
+		if (cpu_token && out && !strncmp(tok[out - 1], "list:", 5)) {
+			char *joined = malloc(strlen(tok[out - 1]) +
+					      strlen(raw[i]) + 2);
+
+			sprintf(joined, "%s,%s", tok[out - 1], raw[i]);
+			tok[out - 1] = joined;
+			continue;
+		}
+		tok[out++] = raw[i];
+	}
+	return out;
+}
+
+struct opts {
+	const char *schemes, *workloads, *pages, *shares, *threads;
+	const char *placements, *events, *topology;
+	const char *with[MAX_LIST];
+	unsigned int nr_with;
+	bool plan;
+};
+
+static void add_context(int argc, char **argv, const char *cmdline)
+{
+	struct utsname u;
+	char buf[256] = "unknown", line[512];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	gbench_add_context("gupbench_version", GUPBENCH_VERSION);
+	gbench_add_context("command_line", cmdline);
+	gbench_add_context("time_semantics",
+		"real_time = mean over pinner threads of (thread wall ns / "
+		"thread ops); cpu_time = the same with thread CPU time; one op "
+		"= one gup call of N pages plus its release; iterations = ops "
+		"of all pinners; threads = pinner threads");
+	if (!uname(&u)) {
+		snprintf(line, sizeof(line), "%s %s %s", u.sysname, u.release,
+			 u.machine);
+		gbench_add_context("kernel", line);
+	}
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+			snprintf(buf, sizeof(buf), "%s", strchr(line, ':') + 2);
+			buf[strcspn(buf, "\n")] = '\0';
+			break;
+		}
+	if (f)
+		fclose(f);
+	gbench_add_context("cpu_model", buf);
+	gbench_add_context("topology", topo_summary(run_opts.topo));
+	gbench_add_context("mem_policy", run_opts.mem_policy);
+	if (run_opts.events) {
+		gbench_add_context("pmu", perfctr_set_status(run_opts.events));
+		gbench_add_context("unsupported_events",
+				   perfctr_set_unsupported(run_opts.events));
+	} else {
+		gbench_add_context("pmu", "events disabled (--events=none)");
+	}
+}
+
+/* "thread 0: pu 1 (pin); ..." for the context. */
+static char *placement_string(const struct config *c, const int *pus,
+			      const struct mem_place *mp)
+{
+	unsigned int n = c->threads + config_nr_competitors(c), i;
+	size_t cap = 64 + n * 32, len = 0;
+	char *s = malloc(cap);
+
+	for (i = 0; i < n; i++)
+		len += snprintf(s + len, cap - len, "%sthread %u: pu %d (%s)",
+				i ? "; " : "", i, pus[i], config_role(c, i));
+	snprintf(s + len, cap - len, "; struct pages: node%s %s%s%s",
+		 mp->node < 0 ? "s" : "", mp->nodes,
+		 mp->degraded ? " (degraded: " : "",
+		 mp->degraded ? mp->note : "");
+	if (mp->degraded)
+		strcat(s, ")");
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "scheme", required_argument, NULL, 's' },
+		{ "workload", required_argument, NULL, 'w' },
+		{ "pages", required_argument, NULL, 'p' },
+		{ "share", required_argument, NULL, 'S' },
+		{ "with", required_argument, NULL, 'W' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "placement", required_argument, NULL, 'P' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "warmup", required_argument, NULL, 'u' },
+		{ "events", required_argument, NULL, 'e' },
+		{ "topology", required_argument, NULL, 'T' },
+		{ "plan", no_argument, NULL, 'n' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "oversubscribe", no_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = {
+		.schemes = "bias", .workloads = "pin", .pages = "1",
+		.shares = "same", .threads = "1", .placements = "compact",
+	};
+	char *sch[MAX_LIST], *wl[MAX_LIST], *pg[MAX_LIST], *sh[MAX_LIST];
+	char *th[MAX_LIST], *pl[MAX_LIST], err[512], cmdline[2048] = "";
+	unsigned int nsch, nwl, npg, nsh, nth, npl, a, b, c, d, e, f, g;
+	struct config *cfgs;
+	unsigned int ncfg = 0, cap = 256;
+	int opt, i, ret, failed = 0;
+
+	for (i = 0; i < argc; i++) {
+		strncat(cmdline, argv[i], sizeof(cmdline) - strlen(cmdline) - 2);
+		if (i + 1 < argc)
+			strcat(cmdline, " ");
+	}
+	if (gbench_init(&argc, argv, err, sizeof(err))) {
+		fprintf(stderr, "gupbench: error: %s\n", err);
+		return 2;
+	}
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 's': o.schemes = optarg; break;
+		case 'w': o.workloads = optarg; break;
+		case 'p': o.pages = optarg; break;
+		case 'S': o.shares = optarg; break;
+		case 'W':
+			if (o.nr_with == MAX_LIST)
+				usage_error("too many --with sets%s", "");
+			o.with[o.nr_with++] = optarg;
+			break;
+		case 't': o.threads = optarg; break;
+		case 'P': o.placements = optarg; break;
+		case 'm': run_opts.mem_policy = optarg; break;
+		case 'd': run_opts.duration = parse_secs(optarg, "--duration"); break;
+		case 'u': run_opts.warmup = parse_secs(optarg, "--warmup"); break;
+		case 'e': o.events = optarg; break;
+		case 'T': o.topology = optarg; break;
+		case 'n': o.plan = true; break;
+		case 'l': print_list(); return 0;
+		case 'o': run_opts.oversubscribe = true; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default:
+			fprintf(stderr, "gupbench: error: unknown or incomplete "
+				"option '%s'\n", argv[optind - 1]);
+			fputs(usage_text, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (!o.nr_with)
+		o.with[o.nr_with++] = "none";
+
+	if (topo_load(&run_opts.topo, o.topology, err, sizeof(err))) {
+		fprintf(stderr, "gupbench: error: %s\n", err);
+		return 2;
+	}
+	if (!o.plan && !topo_is_this_system(run_opts.topo)) {
+		fprintf(stderr, "gupbench: error: --topology describes another "
+			"machine: use it with --plan\n");
+		return 2;
+	}
+
+	/* validate and expand every list */
+	nsch = split(o.schemes, sch, "scheme");
+	if (nsch == 1 && !strcmp(sch[0], "all")) {
+		for (nsch = 0; nsch < nr_gup_schemes; nsch++)
+			sch[nsch] = (char *)gup_schemes[nsch]->name;
+	}
+	for (a = 0; a < nsch; a++)
+		if (!scheme_find(sch[a])) {
+			fprintf(stderr, "gupbench: error: unknown scheme '%s'\n",
+				sch[a]);
+			list_names(stderr, "schemes");
+			return 2;
+		}
+	nwl = split(o.workloads, wl, "workload");
+	for (a = 0; a < nwl; a++) {
+		for (b = 0; b < nr_workloads; b++)
+			if (!strcmp(wl[a], workloads[b].name))
+				break;
+		if (b == nr_workloads) {
+			fprintf(stderr, "gupbench: error: unknown workload "
+				"'%s'\n", wl[a]);
+			list_names(stderr, "workloads");
+			return 2;
+		}
+	}
+	npg = split(o.pages, pg, "pages");
+	for (a = 0; a < npg; a++)
+		parse_ulong(pg[a], "--pages value", 1, 4096);
+	nsh = split(o.shares, sh, "share");
+	for (a = 0; a < nsh; a++)
+		if (strcmp(sh[a], "same") && strcmp(sh[a], "private") &&
+		    (strncmp(sh[a], "pool:", 5) ||
+		     !parse_ulong(sh[a] + 5, "pool size", 1, 1 << 20))) {
+			fprintf(stderr, "gupbench: error: unknown share mode "
+				"'%s'\n", sh[a]);
+			list_names(stderr, "shares");
+			return 2;
+		}
+	nth = split(o.threads, th, "threads");
+	for (a = 0; a < nth; a++)
+		if (strcmp(th[a], "max"))
+			parse_ulong(th[a], "--threads value", 1, MAX_THREADS);
+	npl = split_placements(o.placements, pl);
+
+	if (o.events && !strcmp(o.events, "none")) {
+		run_opts.events = NULL;
+	} else if (!o.plan) {
+		ret = perfctr_set_create(&run_opts.events, o.events ? o.events :
+					 perfctr_default_list(), err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "gupbench: error: %s\n", err);
+			return 2;
+		}
+		if (perfctr_set_unsupported(run_opts.events)[0])
+			fprintf(stderr, "gupbench: warning: %s\n",
+				perfctr_set_status(run_opts.events));
+	}
+
+	cfgs = calloc(cap, sizeof(*cfgs));
+	for (a = 0; a < nwl; a++)
+	for (b = 0; b < nsch; b++)
+	for (c = 0; c < npg; c++)
+	for (d = 0; d < nsh; d++)
+	for (e = 0; e < o.nr_with; e++)
+	for (f = 0; f < npl; f++)
+	for (g = 0; g < nth; g++) {
+		struct config *cf;
+		unsigned int comp, pus = topo_nr_pus(run_opts.topo);
+		int *place;
+		struct mem_place mp;
+
+		if (ncfg == cap) {
+			cap *= 2;
+			cfgs = realloc(cfgs, cap * sizeof(*cfgs));
+		}
+		cf = &cfgs[ncfg];
+		memset(cf, 0, sizeof(*cf));
+		cf->scheme = scheme_find(sch[b]);
+		for (i = 0; i < (int)nr_workloads; i++)
+			if (!strcmp(wl[a], workloads[i].name))
+				cf->wl = &workloads[i];
+		cf->pages = strtoul(pg[c], NULL, 10);
+		cf->share = !strcmp(sh[d], "same") ? SHARE_SAME :
+			    !strcmp(sh[d], "private") ? SHARE_PRIVATE :
+			    SHARE_POOL;
+		if (cf->share == SHARE_POOL)
+			cf->pool = strtoul(sh[d] + 5, NULL, 10);
+		parse_with(o.with[e], cf);
+		snprintf(cf->placement, sizeof(cf->placement), "%s", pl[f]);
+		comp = config_nr_competitors(cf);
+		if (!strcmp(th[g], "max")) {
+			if (comp >= pus && !run_opts.oversubscribe)
+				usage_error("no PU left for pinners after "
+					    "%s competitors", cf->with_str);
+			cf->threads = comp >= pus ? 1 : pus - comp;
+		} else {
+			cf->threads = strtoul(th[g], NULL, 10);
+		}
+		if (cf->wl->kind >= WL_RAW && comp) {
+			fprintf(stderr, "gupbench: error: --with does not apply "
+				"to the %s workload\n", cf->wl->name);
+			return 2;
+		}
+		if (cf->threads + comp > pus && !run_opts.oversubscribe) {
+			fprintf(stderr, "gupbench: error: %u threads (%u pinners "
+				"+ %u competitors) but only %u PUs; use "
+				"--oversubscribe to run anyway\n",
+				cf->threads + comp, cf->threads, comp, pus);
+			return 2;
+		}
+		snprintf(cf->name, sizeof(cf->name),
+			 "%s/%s/pages:%lu/share:%s%s%s/place:%s/threads:%u",
+			 cf->wl->name, cf->scheme->name, cf->pages, sh[d],
+			 comp ? "/with:" : "", cf->with_str, cf->placement,
+			 cf->threads);
+		place = calloc(cf->threads + comp, sizeof(*place));
+		ret = config_place(cf, place, &mp, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "gupbench: error: %s\n", err);
+			return 2;
+		}
+		if (o.plan) {
+			const char **roles = calloc(cf->threads + comp,
+						    sizeof(*roles));
+
+			for (i = 0; i < (int)(cf->threads + comp); i++)
+				roles[i] = config_role(cf, i);
+			printf("%s\n", cf->name);
+			topo_print_plan(stdout, run_opts.topo, place, roles,
+					cf->threads + comp, &mp);
+			free(roles);
+		} else {
+			char key[300], *ps = placement_string(cf, place, &mp);
+
+			snprintf(key, sizeof(key), "placement %s", cf->name);
+			gbench_add_context(key, ps);
+			free(ps);
+		}
+		free(place);
+		ncfg++;
+	}
+	if (o.plan)
+		return 0;
+
+	add_context(argc, argv, cmdline);
+	for (a = 0; a < ncfg; a++) {
+		ret = gbench_register(cfgs[a].name, config_run, &cfgs[a]);
+		if (ret == -EEXIST)
+			continue;	/* a list named the same value twice */
+		if (ret) {
+			fprintf(stderr, "gupbench: error: cannot register %s\n",
+				cfgs[a].name);
+			return 1;
+		}
+	}
+	ret = gbench_run();
+	if (ret < 0)
+		failed = 1;
+	gbench_shutdown();
+	perfctr_set_free(run_opts.events);
+	topo_free(run_opts.topo);
+	free(cfgs);
+	return failed;
+}

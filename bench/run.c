@@ -1,0 +1,787 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The measurement engine: sets up the emulated memory (struct pages
+ * placed by the memory policy) and mm for one configuration, starts
+ * pinner and competitor threads bound to their PUs, runs the refscale
+ * protocol and turns per-thread numbers into one Google Benchmark row.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "run.h"
+
+const struct workload workloads[] = {
+	{ "pin", WL_PIN, FOLL_PIN | FOLL_WRITE,
+	  "pin_user_pages_fast(FOLL_WRITE) of N pages, then unpin_user_pages()" },
+	{ "pin_ro", WL_PIN_RO, FOLL_PIN,
+	  "read-only pins: the unshare path where the scheme has one" },
+	{ "get", WL_GET, FOLL_GET | FOLL_WRITE,
+	  "get_user_pages_fast(FOLL_WRITE) + put_page() per page" },
+	{ "raw", WL_RAW, FOLL_PIN,
+	  "the scheme's bare pin+unpin atomics on one struct page, no walk" },
+	{ "c2c", WL_C2C, 0,
+	  "CAS ping-pong between the placed threads: one contended line's limit" },
+};
+
+const unsigned int nr_workloads = ARRAY_SIZE(workloads);
+
+const struct competitor_desc competitors[C_NR] = {
+	[C_GETPUT] = { "getput", "page-cache style speculative get + put" },
+	[C_QUERY] = { "query", "folio_maybe_dma_pinned() readers" },
+	[C_MKCLEAN] = { "mkclean", "page_mkclean-style writeback (shared mapping)" },
+	[C_FORK] = { "fork", "fork() + exit of a child (copy_page_range)" },
+	[C_MIGRATE] = { "migrate", "migrate_pages() of one page" },
+};
+
+struct run_opts run_opts = {
+	.mem_policy = "local",
+	.duration = 1.0,
+	.warmup = 0.2,
+};
+
+#define REGION_BASE	0x100000000UL	/* 4 GiB: PMD and PUD aligned */
+#define MAX_SAMPLES	(1 << 14)
+
+enum phase { PH_GATE, PH_WARMUP, PH_MEASURE, PH_COOLDOWN, PH_STOP };
+
+/* One thread's numbers: written by it, read after join. */
+struct thread_ctx {
+	struct run *run;
+	unsigned int idx;
+	int pu;
+	const char *role;
+	enum comp_kind comp;		/* competitors */
+	struct gup_stats st;		/* pinners: cumulative */
+	struct gup_stats st0;		/* at the window start */
+	unsigned long ops;		/* in the window */
+	unsigned long ok, fail;		/* competitors: outcomes in window */
+	unsigned long ok_all, fail_all, ok0, fail0;
+	double t_start, t_end;		/* window, CLOCK_MONOTONIC s */
+	double cpu_ns;
+	uint64_t tsc;
+	double ev[PERFCTR_MAX_EVENTS];
+	bool perf_ok;
+	int migrated;			/* ended on another PU */
+	unsigned int nsamples;
+	unsigned long sample_stride;	/* batches per sample */
+	uint32_t *samples;		/* TSC ticks of sampled ops */
+	unsigned long *addrs;		/* pinner: op start addresses */
+	unsigned int naddr;
+	int bind_err;
+} ____cacheline_aligned;
+
+/* Shared run state: the phase on its own line, counters on theirs. */
+struct run {
+	const struct config *c;
+	int phase ____cacheline_aligned;
+	int warm ____cacheline_aligned;	/* threads past warm-up */
+	int done ____cacheline_aligned;	/* threads done measuring */
+	unsigned long c2c ____cacheline_aligned; /* the c2c line */
+	struct mm_struct *mm;
+	unsigned long *all_addrs;	/* every page the pinners use */
+	unsigned long nr_all;
+	unsigned int nthreads;
+	struct thread_ctx *t;
+	double rdtsc_cost;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+unsigned int config_nr_competitors(const struct config *c)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < C_NR; i++)
+		n += c->with[i];
+	return n;
+}
+
+const char *config_role(const struct config *c, unsigned int i)
+{
+	unsigned int k;
+
+	if (i < c->threads)
+		return "pin";
+	i -= c->threads;
+	for (k = 0; k < C_NR; k++) {
+		if (i < c->with[k])
+			return competitors[k].name;
+		i -= c->with[k];
+	}
+	return "-";
+}
+
+int config_place(const struct config *c, int *pus, struct mem_place *mp,
+		 char *err, size_t errlen)
+{
+	unsigned int n = c->threads + config_nr_competitors(c);
+	int ret;
+
+	ret = topo_place(run_opts.topo, c->placement, n, run_opts.oversubscribe,
+			 pus, err, errlen);
+	if (ret)
+		return ret;
+	return topo_mem_plan_threads(run_opts.topo, run_opts.mem_policy, pus,
+				     n, mp, err, errlen);
+}
+
+static bool phase_is(struct run *r, int ph)
+{
+	return __atomic_load_n(&r->phase, __ATOMIC_ACQUIRE) == ph;
+}
+
+static int phase(struct run *r)
+{
+	return __atomic_load_n(&r->phase, __ATOMIC_ACQUIRE);
+}
+
+/* Window bookkeeping shared by every thread kind. */
+struct window {
+	bool in;
+	double wall0, cpu0;
+	uint64_t tsc0;
+	unsigned long ops0;
+};
+
+static void window_begin(struct thread_ctx *t, struct window *w,
+			 struct perfctr_thread *pc, unsigned long ops)
+{
+	w->in = true;
+	t->st0 = t->st;
+	t->ok0 = t->ok_all;
+	t->fail0 = t->fail_all;
+	w->ops0 = ops;
+	if (pc)
+		perfctr_thread_enable(pc);
+	w->cpu0 = thread_cpu_ns();
+	w->tsc0 = rdtsc_now();
+	w->wall0 = now_s();
+	t->t_start = w->wall0;
+}
+
+static void window_end(struct thread_ctx *t, struct window *w,
+		       struct perfctr_thread *pc, unsigned long ops)
+{
+	t->t_end = now_s();
+	t->tsc = rdtsc_now() - w->tsc0;
+	t->cpu_ns = thread_cpu_ns() - w->cpu0;
+	if (pc) {
+		perfctr_thread_disable(pc);
+		t->perf_ok = !perfctr_thread_read(pc, t->ev, NULL);
+	}
+	t->ops = ops - w->ops0;
+	t->ok = t->ok_all - t->ok0;
+	t->fail = t->fail_all - t->fail0;
+	w->in = false;
+	__atomic_add_fetch(&t->run->done, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Called between batches: moves the thread through the phases. Returns
+ * false when the thread should exit.
+ */
+static bool thread_step(struct thread_ctx *t, struct window *w, bool *warm,
+			struct perfctr_thread *pc, unsigned long ops)
+{
+	struct run *r = t->run;
+	int ph = phase(r);
+
+	if (!*warm) {
+		*warm = true;
+		__atomic_add_fetch(&r->warm, 1, __ATOMIC_RELEASE);
+	}
+	if (ph == PH_MEASURE && !w->in && !t->t_end)
+		window_begin(t, w, pc, ops);
+	else if (ph >= PH_COOLDOWN && w->in)
+		window_end(t, w, pc, ops);
+	return ph != PH_STOP;
+}
+
+static unsigned long xorshift(unsigned long *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * Latency samples: one timed op per batch, spread over the whole window:
+ * when the buffer fills, keep every other sample and halve the rate.
+ */
+static bool want_sample(struct thread_ctx *t, unsigned long *n)
+{
+	return (*n)++ % t->sample_stride == 0;
+}
+
+static void add_sample(struct thread_ctx *t, uint64_t ticks)
+{
+	unsigned int i;
+
+	t->samples[t->nsamples++] = (uint32_t)min(ticks, 0xffffffffUL);
+	if (t->nsamples < MAX_SAMPLES)
+		return;
+	for (i = 0; i < MAX_SAMPLES / 2; i++)
+		t->samples[i] = t->samples[2 * i];
+	t->nsamples = MAX_SAMPLES / 2;
+	t->sample_stride *= 2;
+}
+
+/* Pinner for pin/pin_ro/get: the scheme's pin_section in batches. */
+static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
+{
+	struct run *r = t->run;
+	const struct config *c = r->c;
+	struct page **pages = calloc(c->pages, sizeof(*pages));
+	struct pin_loop l = {
+		.mm = r->mm,
+		.addrs = t->addrs,
+		.naddr = t->naddr,
+		.nr_pages = c->pages,
+		.gup_flags = c->wl->gup_flags,
+		.pages = pages,
+		.st = &t->st,
+	};
+	unsigned long batch = c->pages >= 64 ? 16 : 256, ops = 0, n = 0;
+	struct window w = { 0 };
+	bool warm = false;
+
+	while (thread_step(t, &w, &warm, pc, ops)) {
+		if (w.in && want_sample(t, &n)) {
+			uint64_t t0 = rdtsc_begin();
+
+			c->scheme->pin_section(&l, 1);
+			add_sample(t, rdtsc_end() - t0);
+			ops++;
+		}
+		c->scheme->pin_section(&l, batch);
+		ops += batch;
+	}
+	free(pages);
+}
+
+/* raw: the bare grab + put on one struct page. */
+static void raw_loop(struct thread_ctx *t, struct perfctr_thread *pc)
+{
+	struct run *r = t->run;
+	const struct config *c = r->c;
+	struct page *page = mm_lookup_page(r->mm, t->addrs[0], NULL);
+	unsigned long batch = 4096, ops = 0, n = 0;
+	struct window w = { 0 };
+	bool warm = false;
+
+	while (thread_step(t, &w, &warm, pc, ops)) {
+		if (w.in && want_sample(t, &n)) {
+			uint64_t t0 = rdtsc_begin();
+
+			c->scheme->raw_section(page, 1, FOLL_PIN);
+			add_sample(t, rdtsc_end() - t0);
+			ops++;
+		}
+		c->scheme->raw_section(page, batch, FOLL_PIN);
+		ops += batch;
+	}
+}
+
+/*
+ * c2c: thread i may take the line when it holds i (mod n) and hands it
+ * on with a CAS; one op is one hand-off received and passed on.
+ */
+static void c2c_loop(struct thread_ctx *t, struct perfctr_thread *pc)
+{
+	struct run *r = t->run;
+	unsigned long n = r->c->threads, ops = 0, i;
+	struct window w = { 0 };
+	bool warm = false;
+
+	while (thread_step(t, &w, &warm, pc, ops)) {
+		for (i = 0; i < 64; i++) {
+			unsigned long v = __atomic_load_n(&r->c2c,
+							  __ATOMIC_ACQUIRE);
+
+			while (v % n != t->idx) {
+				if (phase_is(r, PH_STOP))
+					return;
+				cpu_relax();
+				v = __atomic_load_n(&r->c2c, __ATOMIC_ACQUIRE);
+			}
+			__atomic_compare_exchange_n(&r->c2c, &v, v + 1, false,
+						    __ATOMIC_SEQ_CST,
+						    __ATOMIC_RELAXED);
+			ops++;
+		}
+	}
+}
+
+static void competitor_loop(struct thread_ctx *t)
+{
+	struct run *r = t->run;
+	unsigned long seed = 0x9e3779b97f4a7c15UL ^ (t->idx + 1), ops = 0;
+	struct window w = { 0 };
+	bool warm = false;
+
+	while (thread_step(t, &w, &warm, NULL, ops)) {
+		unsigned long addr = r->all_addrs[xorshift(&seed) % r->nr_all];
+		struct mm_struct *child;
+		struct folio *folio;
+		struct page *page;
+		bool ok = false;
+
+		switch (t->comp) {
+		case C_GETPUT:
+			folio = spec_get_folio(r->mm, addr);
+			if (folio) {
+				folio_put(folio);
+				ok = true;
+			}
+			break;
+		case C_QUERY:	/* ok = read as pinned */
+			page = mm_lookup_page(r->mm, addr, NULL);
+			ok = page && r->c->scheme->maybe_pinned(page_folio(page));
+			break;
+		case C_MKCLEAN:
+			ok = mm_mkclean_page(r->mm, addr) >= 0;
+			break;
+		case C_FORK:
+			child = mm_fork(r->mm, NULL, NULL);
+			if (child) {
+				mm_free(child);
+				ok = true;
+			}
+			break;
+		case C_MIGRATE:
+			ok = mm_migrate_page(r->mm, addr) == 0;
+			break;
+		default:
+			break;
+		}
+		if (ok)
+			t->ok_all++;
+		else
+			t->fail_all++;
+		ops++;
+	}
+}
+
+static void *thread_main(void *arg)
+{
+	struct thread_ctx *t = arg;
+	struct run *r = t->run;
+	struct perfctr_thread *pc = NULL;
+
+	/* bound before it does anything else */
+	t->bind_err = topo_bind_self(run_opts.topo, t->pu);
+	gup_thread_register();
+	if (t->comp == C_NR && run_opts.events)
+		perfctr_thread_open(run_opts.events, &pc);
+	while (phase_is(r, PH_GATE))
+		cpu_relax();
+	if (t->comp != C_NR)
+		competitor_loop(t);
+	else if (r->c->wl->kind == WL_RAW)
+		raw_loop(t, pc);
+	else if (r->c->wl->kind == WL_C2C)
+		c2c_loop(t, pc);
+	else
+		pinner_loop(t, pc);
+	t->migrated = topo_current_pu() != t->pu;
+	perfctr_thread_close(pc);
+	vmstat_flush_thread();
+	return NULL;
+}
+
+/* ---- set-up of memory and address space ---- */
+
+static void *vmemmap_alloc(size_t size, void *arg)
+{
+	return topo_alloc(run_opts.topo, arg, size);
+}
+
+static void vmemmap_free(void *p, size_t size, void *arg)
+{
+	topo_free_mem(run_opts.topo, p, size);
+}
+
+/*
+ * Lay the pinners' pages out: one region shared by all (same, pool) or
+ * one per thread (private); each pinner gets its list of op addresses.
+ */
+static int setup_mm(struct run *r, struct mem_place *mp, char *err,
+		    size_t errlen)
+{
+	const struct config *c = r->c;
+	bool thp = c->pages == HPAGE_PMD_NR &&
+		   !(c->scheme->features & SF_DEVMAP);
+	bool dev = c->scheme->features & SF_DEVMAP;
+	bool shared = c->with[C_MKCLEAN] > 0;
+	unsigned long per_region, nregions, region_pages, i, k;
+	unsigned long vm_flags = VM_WRITE;
+	struct mem_config mc = { 0 };
+	int ret;
+
+	if (c->share == SHARE_POOL)
+		region_pages = max(c->pool, c->pages);
+	else
+		region_pages = c->pages;
+	nregions = c->share == SHARE_PRIVATE ? c->threads : 1;
+	per_region = (region_pages + HPAGE_PMD_NR - 1) & ~(HPAGE_PMD_NR - 1UL);
+
+	if (thp) {
+		mc.nr_thp = nregions * per_region / HPAGE_PMD_NR * 2 + 2;
+		mc.nr_small = 64;
+		vm_flags |= VM_HUGEPAGE;
+	} else if (dev) {
+		mc.nr_device = nregions * region_pages;
+		mc.nr_small = 64;
+		vm_flags |= VM_DEVMAP;
+	} else {
+		/* spares for COW, fork copies and migration targets */
+		mc.nr_small = nregions * region_pages * 3 + 256;
+	}
+	if (shared)
+		vm_flags |= VM_SHARED;
+	mc.page_ext = c->scheme->features & SF_PAGE_EXT;
+	mc.alloc = vmemmap_alloc;
+	mc.free = vmemmap_free;
+	mc.alloc_arg = mp;
+	ret = mem_init(&mc);
+	if (ret) {
+		snprintf(err, errlen, "cannot allocate %zu bytes of struct pages",
+			 mem_vmemmap_bytes(&mc));
+		return ret;
+	}
+	if (c->scheme->features & SF_DEVMAP_PAGEREF)
+		mem_devmap_set_page_refs(true);
+	r->mm = mm_alloc(c->scheme);
+	if (!r->mm)
+		return -ENOMEM;
+	r->nr_all = nregions * region_pages;
+	r->all_addrs = calloc(r->nr_all, sizeof(*r->all_addrs));
+	if (!r->all_addrs)
+		return -ENOMEM;
+	for (i = 0; i < nregions; i++) {
+		unsigned long base = REGION_BASE + i * (per_region * PAGE_SIZE +
+							 PMD_SIZE);
+		unsigned long len = region_pages * PAGE_SIZE;
+
+		if (thp)
+			len = per_region * PAGE_SIZE;
+		ret = mm_mmap(r->mm, base, len, vm_flags);
+		if (ret == -ENOMEM && i >= MM_MAX_VMAS - 1)
+			ret = -E2BIG;
+		if (ret) {
+			snprintf(err, errlen, "cannot map region %lu: %s", i,
+				 ret == -E2BIG ? "too many private regions "
+				 "(threads) for the model's VMA table" :
+				 strerror(-ret));
+			return ret;
+		}
+		ret = mm_populate(r->mm, base, len);
+		if (ret) {
+			snprintf(err, errlen, "cannot populate: %s",
+				 strerror(-ret));
+			return ret;
+		}
+		for (k = 0; k < region_pages; k++)
+			r->all_addrs[i * region_pages + k] = base + k * PAGE_SIZE;
+	}
+	return 0;
+}
+
+/* The op addresses of pinner i. */
+static int setup_addrs(struct run *r, struct thread_ctx *t)
+{
+	const struct config *c = r->c;
+	unsigned long seed = 0x2545f4914f6cdd1dUL * (t->idx + 1), k;
+	unsigned long region_pages = r->nr_all /
+		(c->share == SHARE_PRIVATE ? c->threads : 1);
+	unsigned long first = c->share == SHARE_PRIVATE ?
+			      t->idx * region_pages : 0;
+
+	t->naddr = c->share == SHARE_POOL ? 4096 : 1;
+	t->addrs = calloc(t->naddr, sizeof(*t->addrs));
+	if (!t->addrs)
+		return -ENOMEM;
+	for (k = 0; k < t->naddr; k++) {
+		unsigned long chunks = region_pages / c->pages;
+		unsigned long pick = c->share == SHARE_POOL ?
+				     xorshift(&seed) % chunks : 0;
+
+		t->addrs[k] = r->all_addrs[first + pick * c->pages];
+	}
+	return 0;
+}
+
+/* ---- results ---- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void add_counter(struct gbench_result *out, const char *name, double v)
+{
+	if (out->nr_counters >= GBENCH_MAX_COUNTERS)
+		return;
+	out->counters[out->nr_counters].name = name;
+	out->counters[out->nr_counters].value = v;
+	out->nr_counters++;
+}
+
+static void fill_result(struct run *r, struct gbench_result *out)
+{
+	const struct config *c = r->c;
+	static char evnames[PERFCTR_MAX_EVENTS][64];
+	double sum_ns = 0, sum_cpu = 0, sum_rate = 0, sum_tsc = 0;
+	double mean_ops, var = 0, win_start = 0, win_end = 1e300;
+	double first = 1e300, last = 0, ev[PERFCTR_MAX_EVENTS] = { 0 };
+	double hz = (double)tsc_hz();
+	unsigned long ops = 0, calls = 0, slow = 0, retries = 0, ns = 0;
+	unsigned long comp_ok[C_NR] = { 0 }, comp_fail[C_NR] = { 0 };
+	unsigned int i, e, nev = run_opts.events ?
+				perfctr_set_nr(run_opts.events) : 0;
+	uint32_t *all;
+	double secs;
+
+	for (i = 0; i < r->nthreads; i++) {
+		struct thread_ctx *t = &r->t[i];
+
+		win_start = max(win_start, t->t_start);
+		win_end = min(win_end, t->t_end);
+		first = min(first, t->t_start);
+		last = max(last, t->t_end);
+		if (t->comp != C_NR) {
+			comp_ok[t->comp] += t->ok;
+			comp_fail[t->comp] += t->fail;
+			continue;
+		}
+		ops += t->ops;
+		if (!t->ops)
+			continue;
+		secs = t->t_end - t->t_start;
+		sum_ns += secs * 1e9 / t->ops;
+		sum_cpu += t->cpu_ns / t->ops;
+		sum_rate += t->ops / secs;
+		sum_tsc += (double)t->tsc / t->ops;
+		calls += t->st.calls - t->st0.calls;
+		slow += t->st.slow_calls - t->st0.slow_calls;
+		retries += (t->st.retries - t->st0.retries) +
+			   (t->st.seq_retry - t->st0.seq_retry) +
+			   (t->st.fast_undo - t->st0.fast_undo);
+		ns += t->nsamples;
+		for (e = 0; e < nev; e++)
+			ev[e] += t->ev[e];
+	}
+	if (!ops) {
+		snprintf(out->error, sizeof(out->error),
+			 "no operation completed in the window");
+		return;
+	}
+	mean_ops = (double)ops / c->threads;
+	for (i = 0; i < c->threads; i++)
+		var += (r->t[i].ops - mean_ops) * (r->t[i].ops - mean_ops);
+	out->real_ns_per_op = sum_ns / c->threads;
+	out->cpu_ns_per_op = sum_cpu / c->threads;
+	out->ops = (long long)ops;
+	out->threads = (int)c->threads;
+	add_counter(out, "ops", (double)ops);
+	add_counter(out, "ops_per_s", sum_rate);
+	add_counter(out, "pages_per_s", sum_rate *
+		    (c->wl->kind <= WL_GET ? c->pages : 1));
+	add_counter(out, "slowpath_pct", calls ? 100.0 * slow / calls : 0);
+	add_counter(out, "retries_per_op", (double)retries / ops);
+	add_counter(out, "fairness_cov", mean_ops > 0 ?
+		    sqrt(var / c->threads) / mean_ops : 0);
+	add_counter(out, "overlap_pct", last > first ?
+		    100.0 * max(0.0, win_end - win_start) / (last - first) : 0);
+	all = calloc(ns ? ns : 1, sizeof(*all));
+	if (all && ns) {
+		unsigned long k = 0;
+
+		for (i = 0; i < c->threads; i++) {
+			memcpy(all + k, r->t[i].samples,
+			       r->t[i].nsamples * sizeof(*all));
+			k += r->t[i].nsamples;
+		}
+		qsort(all, ns, sizeof(*all), cmp_u32);
+		add_counter(out, "p50_ns", max(0.0, all[ns / 2] -
+					       r->rdtsc_cost) * 1e9 / hz);
+		add_counter(out, "p99_ns", max(0.0, all[ns * 99 / 100] -
+					       r->rdtsc_cost) * 1e9 / hz);
+	}
+	free(all);
+	for (e = 0; e < nev; e++) {
+		snprintf(evnames[e], sizeof(evnames[e]), "%s",
+			 perfctr_set_name(run_opts.events, e));
+		add_counter(out, evnames[e], ev[e] / ops);
+	}
+	add_counter(out, "tsc_per_op", sum_tsc / c->threads);
+	secs = run_opts.duration;
+	if (c->with[C_GETPUT])
+		add_counter(out, "getput_per_s", comp_ok[C_GETPUT] / secs);
+	if (c->with[C_QUERY]) {
+		add_counter(out, "query_per_s",
+			    (comp_ok[C_QUERY] + comp_fail[C_QUERY]) / secs);
+		add_counter(out, "query_pinned_pct",
+			    100.0 * comp_ok[C_QUERY] /
+			    max(1UL, comp_ok[C_QUERY] + comp_fail[C_QUERY]));
+	}
+	if (c->with[C_MKCLEAN])
+		add_counter(out, "mkclean_per_s", comp_ok[C_MKCLEAN] / secs);
+	if (c->with[C_FORK])
+		add_counter(out, "forks_per_s", comp_ok[C_FORK] / secs);
+	if (c->with[C_MIGRATE]) {
+		add_counter(out, "migrate_ok_per_s", comp_ok[C_MIGRATE] / secs);
+		add_counter(out, "migrate_fail_per_s",
+			    comp_fail[C_MIGRATE] / secs);
+	}
+}
+
+/* The cost of rdtsc_begin()+rdtsc_end() around nothing, in ticks. */
+static double rdtsc_overhead(void)
+{
+	uint64_t best = ~0ULL;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		uint64_t t0 = rdtsc_begin();
+		uint64_t d = rdtsc_end() - t0;
+
+		if (d < best)
+			best = d;
+	}
+	return (double)best;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
+
+	nanosleep(&ts, NULL);
+}
+
+void config_run(void *arg, struct gbench_result *out)
+{
+	const struct config *c = arg;
+	struct run r = { .c = c, .phase = PH_GATE };
+	unsigned int n = c->threads + config_nr_competitors(c), i, k;
+	int *pus = calloc(n, sizeof(*pus));
+	struct mem_place mp;
+	pthread_t *thr = calloc(n, sizeof(*thr));
+	char err[256] = "";
+	unsigned long free0 = 0;
+	double t0;
+	int ret;
+
+	r.t = aligned_alloc(64, n * sizeof(*r.t));
+	if (!pus || !thr || !r.t) {
+		snprintf(out->error, sizeof(out->error), "out of memory");
+		goto out_free;
+	}
+	memset(r.t, 0, n * sizeof(*r.t));
+	r.nthreads = n;
+	ret = config_place(c, pus, &mp, err, sizeof(err));
+	if (!ret)
+		ret = setup_mm(&r, &mp, err, sizeof(err));
+	if (ret) {
+		snprintf(out->error, sizeof(out->error), "%s", err[0] ? err :
+			 strerror(-ret));
+		goto out_mem;
+	}
+	r.rdtsc_cost = rdtsc_overhead();
+	free0 = mem_nr_free();
+	for (i = 0, k = 0; i < n; i++) {
+		struct thread_ctx *t = &r.t[i];
+		const char *role = config_role(c, i);
+
+		t->run = &r;
+		t->idx = i;
+		t->pu = pus[i];
+		t->role = role;
+		t->comp = C_NR;
+		t->sample_stride = 1;
+		for (k = 0; k < C_NR; k++)
+			if (!strcmp(role, competitors[k].name))
+				t->comp = k;
+		if (t->comp == C_NR) {
+			t->samples = calloc(MAX_SAMPLES, sizeof(*t->samples));
+			if (!t->samples || setup_addrs(&r, t)) {
+				snprintf(out->error, sizeof(out->error),
+					 "out of memory");
+				n = i;
+				goto out_join;
+			}
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (pthread_create(&thr[i], NULL, thread_main, &r.t[i])) {
+			snprintf(out->error, sizeof(out->error),
+				 "cannot start thread %u", i);
+			n = i;
+			goto out_join;
+		}
+
+	/* gated start, then warm-up until every thread checked in */
+	__atomic_store_n(&r.phase, PH_WARMUP, __ATOMIC_RELEASE);
+	t0 = now_s();
+	while (__atomic_load_n(&r.warm, __ATOMIC_ACQUIRE) < (int)n ||
+	       now_s() - t0 < run_opts.warmup)
+		sleep_s(0.001);
+	__atomic_store_n(&r.phase, PH_MEASURE, __ATOMIC_RELEASE);
+	sleep_s(run_opts.duration);
+	/* cool-down under load until every thread has stopped measuring */
+	__atomic_store_n(&r.phase, PH_COOLDOWN, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&r.done, __ATOMIC_ACQUIRE) < (int)n)
+		sleep_s(0.0005);
+out_join:
+	__atomic_store_n(&r.phase, PH_STOP, __ATOMIC_RELEASE);
+	for (i = 0; i < n; i++)
+		pthread_join(thr[i], NULL);
+	if (!out->error[0]) {
+		fill_result(&r, out);
+		for (i = 0; i < n; i++)
+			if (r.t[i].migrated || r.t[i].bind_err)
+				fprintf(stderr, "gupbench: warning: %s: thread %u "
+					"%s PU %d\n", c->name, i,
+					r.t[i].bind_err ? "could not bind to" :
+					"migrated off", r.t[i].pu);
+		if (mem_nr_free() != free0)
+			fprintf(stderr, "gupbench: warning: %s: %ld pages "
+				"not returned\n", c->name,
+				(long)free0 - (long)mem_nr_free());
+	}
+out_mem:
+	mm_free(r.mm);
+	r.mm = NULL;
+	if (vmemmap)
+		mem_exit();
+	free(r.all_addrs);
+out_free:
+	if (r.t)
+		for (i = 0; i < r.nthreads; i++) {
+			free(r.t[i].samples);
+			free(r.t[i].addrs);
+		}
+	free(r.t);
+	free(thr);
+	free(pus);
+}

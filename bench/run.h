@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One benchmark configuration and the measurement protocol that runs it
+ * (refscale's): threads bound before they start, gated start, warm-up
+ * until every thread has checked in, a fixed-duration window in which all
+ * threads run (a stop flag, never an op count), cool-down under load
+ * until every thread has stopped measuring.
+ */
+#ifndef GUPBENCH_RUN_H
+#define GUPBENCH_RUN_H
+
+#include "gbench.h"
+#include "perfctr.h"
+#include "scheme.h"
+#include "topo.h"
+
+/* Workloads: the table drives --list, --help and validation. */
+enum workload_kind { WL_PIN, WL_PIN_RO, WL_GET, WL_RAW, WL_C2C };
+
+struct workload {
+	const char *name;
+	enum workload_kind kind;
+	unsigned int gup_flags;
+	const char *desc;
+};
+
+extern const struct workload workloads[];
+extern const unsigned int nr_workloads;
+
+/* Competitor operations that run beside the pinners. */
+enum comp_kind { C_GETPUT, C_QUERY, C_MKCLEAN, C_FORK, C_MIGRATE, C_NR };
+
+struct competitor_desc {
+	const char *name;
+	const char *desc;
+};
+
+extern const struct competitor_desc competitors[C_NR];
+
+enum share_mode { SHARE_SAME, SHARE_POOL, SHARE_PRIVATE };
+
+#define MAX_THREADS	1024
+
+struct config {
+	const struct gup_scheme *scheme;
+	const struct workload *wl;
+	unsigned long pages;		/* pages per gup call */
+	enum share_mode share;
+	unsigned long pool;		/* SHARE_POOL: pages in the pool */
+	unsigned int with[C_NR];	/* competitor threads of each kind */
+	char with_str[64];		/* "fork:1+migrate:1" or "" */
+	char placement[64];
+	unsigned int threads;		/* pinner threads */
+	char name[256];
+};
+
+/* Options shared by every configuration of one launch. */
+struct run_opts {
+	struct topo *topo;
+	const char *mem_policy;
+	double duration;		/* measured window, s */
+	double warmup;			/* minimum warm-up, s */
+	struct perfctr_set *events;
+	bool oversubscribe;
+	bool quiet;
+};
+
+extern struct run_opts run_opts;
+
+unsigned int config_nr_competitors(const struct config *c);
+/* Thread -> PU placement and the memory plan; 0 or -errno with err. */
+int config_place(const struct config *c, int *pus, struct mem_place *mp,
+		 char *err, size_t errlen);
+/* The role of thread i: "pin", "fork", ... */
+const char *config_role(const struct config *c, unsigned int i);
+/* Run one configuration (a gbench_fn). */
+void config_run(void *arg, struct gbench_result *out);
+
+#endif
