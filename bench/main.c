@@ -43,6 +43,7 @@ static const char usage_text[] =
 "  --oversubscribe       allow more threads than PUs\n"
 "  --topology=SPEC       FILE.xml or synthetic:STRING (with --plan)\n"
 "  --plan                print thread->PU and memory placement, run nothing\n"
+"  --export-topology=F   write the topology as hwloc XML to F and exit\n"
 "\n"
 "Measurement:\n"
 "  --duration=SEC        measured window per configuration        [1]\n"
@@ -222,7 +223,7 @@ static unsigned int split_placements(const char *arg, char **tok)
 
 struct opts {
 	const char *schemes, *workloads, *pages, *shares, *threads;
-	const char *placements, *events, *topology;
+	const char *placements, *events, *topology, *export_xml;
 	const char *with[MAX_LIST];
 	unsigned int nr_with;
 	bool plan;
@@ -302,6 +303,7 @@ int main(int argc, char **argv)
 		{ "events", required_argument, NULL, 'e' },
 		{ "topology", required_argument, NULL, 'T' },
 		{ "plan", no_argument, NULL, 'n' },
+		{ "export-topology", required_argument, NULL, 'X' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "oversubscribe", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
@@ -347,6 +349,7 @@ int main(int argc, char **argv)
 		case 'e': o.events = optarg; break;
 		case 'T': o.topology = optarg; break;
 		case 'n': o.plan = true; break;
+		case 'X': o.export_xml = optarg; break;
 		case 'l': print_list(); return 0;
 		case 'o': run_opts.oversubscribe = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
@@ -365,6 +368,13 @@ int main(int argc, char **argv)
 	if (topo_load(&run_opts.topo, o.topology, err, sizeof(err))) {
 		fprintf(stderr, "gupbench: error: %s\n", err);
 		return 2;
+	}
+	if (o.export_xml) {
+		ret = topo_export_xml(run_opts.topo, o.export_xml);
+		if (ret)
+			fprintf(stderr, "gupbench: error: cannot write %s: %s\n",
+				o.export_xml, strerror(-ret));
+		return ret ? 1 : 0;
 	}
 	if (!o.plan && !topo_is_this_system(run_opts.topo)) {
 		fprintf(stderr, "gupbench: error: --topology describes another "

@@ -1,0 +1,45 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Merge a results folder's launch-*.json (one gupbench process each) into
+summary.json: the context of the first launch plus gupbench_partial and
+gupbench_launches, and every benchmark row, each tagged with its launch.
+Written to a temporary name and renamed, never left half-written."""
+import argparse
+import glob
+import json
+import os
+import sys
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("dir")
+    ap.add_argument("--partial", type=int, default=0)
+    ap.add_argument("--expected", type=int, default=0)
+    a = ap.parse_args()
+    files = sorted(glob.glob(os.path.join(a.dir, "launch-*.json")))
+    if not files:
+        print(f"merge: no launch-*.json in {a.dir}", file=sys.stderr)
+        return 2
+    ctx, rows = None, []
+    for f in files:
+        with open(f) as fh:
+            d = json.load(fh)
+        if ctx is None:
+            ctx = dict(d.get("context", {}))
+        for b in d.get("benchmarks", []):
+            b["launch"] = os.path.basename(f)
+            rows.append(b)
+    ctx.pop("command_line", None)
+    ctx["gupbench_launches"] = len(files)
+    ctx["gupbench_expected_launches"] = a.expected
+    ctx["gupbench_partial"] = bool(a.partial)
+    out = os.path.join(a.dir, "summary.json")
+    with open(out + ".tmp", "w") as fh:
+        json.dump({"context": ctx, "benchmarks": rows}, fh, indent=1)
+    os.replace(out + ".tmp", out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench: the default sweep sized to this machine. Every configuration
+# runs in REPS separate process launches (default 3), all launches in one
+# shuffled order (repetitions inside one process are not independent
+# samples). Results: results/HOST-DATE/launch-NNNN.json, summary.json
+# (merged, Google Benchmark JSON), topology.xml. Ctrl-C keeps every finished
+# launch and marks summary.json partial.
+#
+# Environment: QUICK=1 (small matrix), REPS=N, DURATION=SEC, WARMUP=SEC,
+# GUPBENCH=path (default build/gupbench), RESULTS_DIR=dir.
+set -u
+cd "$(dirname "$0")/.."
+bin=${GUPBENCH:-build/gupbench}
+[ -x "$bin" ] || { echo "bench: $bin not built (run make)" >&2; exit 1; }
+py=/usr/bin/python3
+[ -x $py ] || py=python3
+
+pus=$(nproc)
+quick=${QUICK:-}
+reps=${REPS:-3}
+if [ -n "$quick" ]; then
+	dur=${DURATION:-0.1}
+	reps=${REPS:-2}
+else
+	dur=${DURATION:-0.25}
+fi
+warm=${WARMUP:-0.05}
+out=${RESULTS_DIR:-results/$(hostname -s)-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out" || exit 1
+
+# thread counts 1, 2, 4, ... below the PU count, then max
+threads_up_to() {	# $1 = PUs available to pinners
+	local t=1 list=""
+	while [ $t -lt "$1" ]; do list="$list $t"; t=$((t * 2)); done
+	echo "$list $1"
+}
+
+# placements that differ on this machine
+placements="compact"
+plan() { "$bin" --plan --threads=max --placement="$1" 2>/dev/null | grep '^thread'; }
+[ "$(plan compact)" != "$(plan scatter)" ] && placements="$placements scatter"
+plan smt >/dev/null 2>&1 && [ -n "$(plan smt)" ] && [ "$(plan smt)" != "$(plan compact)" ] &&
+	placements="$placements smt"
+
+configs=()
+add() { configs+=("$*"); }
+if [ -n "$quick" ]; then
+	schemes="get bias pincount pagelock anonexcl"
+	for s in $schemes empty; do
+		add --workload=raw --scheme=$s --threads=1
+	done
+	for s in $schemes; do
+		for t in 1 $pus; do
+			add --workload=pin --scheme=$s --pages=1 --share=same --threads=$t
+		done
+		add --workload=pin --scheme=$s --pages=1 --share=same --with=fork:1 \
+			--threads=$(( pus > 1 ? pus - 1 : 1 )) --oversubscribe
+	done
+	add --workload=c2c --scheme=empty --threads=$pus
+else
+	schemes=$("$bin" --list | awk '/^Schemes:/{f=1;next} /^[A-Z]/{f=0} f{print $1}')
+	for s in $schemes; do
+		add --workload=raw --scheme=$s --threads=1
+	done
+	for t in $(threads_up_to "$pus"); do
+		add --workload=c2c --scheme=empty --threads=$t
+	done
+	for s in $schemes; do
+	for w in pin pin_ro; do
+	for p in 1 16; do
+	for sh in same private; do
+	for pl in $placements; do
+		for t in $(threads_up_to "$pus"); do
+			add --workload=$w --scheme=$s --pages=$p --share=$sh \
+				--placement=$pl --threads=$t
+		done
+		for c in fork:1 migrate:1; do
+			for t in $(threads_up_to $(( pus > 1 ? pus - 1 : 1 ))); do
+				add --workload=$w --scheme=$s --pages=$p --share=$sh \
+					--placement=$pl --with=$c --threads=$t \
+					$([ $pus -le 1 ] && echo --oversubscribe)
+			done
+		done
+	done; done; done; done; done
+fi
+
+# every configuration REPS times, one shuffled order
+runs=()
+for ((r = 0; r < reps; r++)); do
+	for ((i = 0; i < ${#configs[@]}; i++)); do runs+=("$i"); done
+done
+mapfile -t runs < <(printf '%s\n' "${runs[@]}" | shuf)
+total=${#runs[@]}
+"$bin" --export-topology="$out/topology.xml" || exit 1
+
+interrupted=0
+trap 'interrupted=1' INT TERM
+start=$SECONDS
+n=0 failed=0
+for i in "${runs[@]}"; do
+	[ $interrupted = 1 ] && break
+	f=$(printf '%s/launch-%04d.json' "$out" "$n")
+	# shellcheck disable=SC2086
+	if "$bin" ${configs[$i]} --duration="$dur" --warmup="$warm" \
+		--benchmark_format=json --benchmark_out="$f.tmp" \
+		>/dev/null 2>>"$out/stderr.log" && [ $interrupted = 0 ]; then
+		mv "$f.tmp" "$f"
+	else
+		rm -f "$f.tmp"
+		[ $interrupted = 0 ] && failed=$((failed + 1)) &&
+			echo "bench: failed: ${configs[$i]} (see $out/stderr.log)" >&2
+	fi
+	n=$((n + 1))
+	el=$((SECONDS - start))
+	printf '\rbench: %d/%d launches, %ds elapsed, ETA %ds   ' "$n" "$total" \
+		"$el" $(( n ? el * (total - n) / n : 0 )) >&2
+done
+echo >&2
+trap - INT TERM
+partial=0
+[ $n -lt "$total" ] && partial=1
+$py plot/merge.py "$out" --partial=$partial --expected=$total || exit 1
+if [ $partial = 1 ]; then
+	echo "bench: interrupted: $n of $total launches kept in $out (summary.json says partial)" >&2
+	exit 130
+fi
+echo "bench: $n launches ($failed failed) in $((SECONDS - start))s: $out/summary.json" >&2
+[ $failed = 0 ]
