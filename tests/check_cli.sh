@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The gupbench command line: bad input exits 2 naming the bad token (and
+# the valid names), --plan output, the JSON output contract on a short
+# real run (names, fields, counters, context, the no-PMU path), and a
+# sweep cut short by SIGINT keeping valid, partial results.
+set -u
+cd "$(dirname "$0")/.."
+bin=build/gupbench
+py=/usr/bin/python3
+[ -x $py ] || py=python3
+pass=0 fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { echo "ok   $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+
+# expect_usage NAME PATTERN ARGS...: exit 2 and stderr matching PATTERN
+expect_usage() {
+	local name=$1 pat=$2; shift 2
+	"$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+	local rc=$?
+	if [ $rc -ne 2 ]; then
+		bad "$name" "exit $rc, want 2"
+	elif ! grep -qE "$pat" "$tmp/err"; then
+		bad "$name" "stderr lacks /$pat/: $(head -c 300 "$tmp/err")"
+	else
+		ok "$name"
+	fi
+}
+
+# Bad input: each table row names what it guards.
+expect_usage unknown_scheme "unknown scheme 'nope'.*|valid schemes:.* bias " --scheme=nope
+grep -q "valid schemes:.*pincount_sameline" "$tmp/err" && ok unknown_scheme_lists || bad unknown_scheme_lists "no list"
+expect_usage unknown_workload "unknown workload 'pinn'" --workload=pinn
+expect_usage unknown_placement "valid|unknown" --placement=diagonal --plan
+expect_usage bad_list_token "bad --threads value 'x'" --threads=1,x
+expect_usage bad_pages "bad --pages value '0'" --pages=0
+expect_usage bad_share "unknown share mode 'pool:'" --share=pool:
+expect_usage bad_duration "bad --duration '-1'" --duration=-1
+expect_usage unknown_competitor "unknown competitor 'forks'" --with=forks:1
+expect_usage unknown_event "unknown event 'bogus_event'" --events=bogus_event
+expect_usage too_many_threads "only [0-9]+ PUs.*--oversubscribe" --threads=4096 --events=none
+expect_usage missing_topology "cannot read topology file" --plan --topology=/nonexistent.xml
+expect_usage unknown_option "unknown or incomplete option" --frobnicate
+expect_usage bad_benchmark_flag "benchmark_foo" --benchmark_foo=1
+expect_usage other_machine_needs_plan "use it with --plan" --topology=synthetic:"pack:2 core:2 pu:1"
+
+# --plan on a synthetic 2-package machine: scatter alternates packages.
+if "$bin" --plan --topology=synthetic:"pack:2 [numa] l3:2 core:4 pu:2" \
+	--placement=scatter --threads=2 >"$tmp/plan" 2>&1 &&
+	grep -q '^thread 0: .* package 0 role pin$' "$tmp/plan" &&
+	grep -q '^thread 1: .* package 1 role pin$' "$tmp/plan" &&
+	grep -q '^memory: struct pages on node' "$tmp/plan"; then
+	ok plan_scatter
+else
+	bad plan_scatter "$(cat "$tmp/plan")"
+fi
+
+# The JSON contract on a real (short) run with the default events: on a
+# machine without a PMU this is the no-PMU path.
+if "$bin" --scheme=bias --workload=pin,raw --threads=1 --with=none \
+	--duration=0.05 --warmup=0.01 --benchmark_format=json \
+	--benchmark_out="$tmp/run.json" >/dev/null 2>"$tmp/err"; then
+	if $py - "$tmp/run.json" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+ctx = d["context"]
+for k in ("gupbench_version", "command_line", "time_semantics", "kernel",
+          "cpu_model", "topology", "pmu", "unsupported_events", "mem_policy"):
+    assert k in ctx, k
+assert any(k.startswith("placement pin/bias/") for k in ctx)
+names = [b["name"] for b in d["benchmarks"]]
+assert names == ["pin/bias/pages:1/share:same/place:compact/threads:1",
+                 "raw/bias/pages:1/share:same/place:compact/threads:1"], names
+for b in d["benchmarks"]:
+    assert b["time_unit"] == "ns" and b["threads"] == 1
+    assert b["iterations"] == b["ops"] > 0
+    assert 0 < b["real_time"] < 1e6 and 0 < b["cpu_time"] < 1e6
+    for c in ("ops_per_s", "pages_per_s", "slowpath_pct", "retries_per_op",
+              "fairness_cov", "overlap_pct", "p50_ns", "p99_ns", "tsc_per_op"):
+        assert c in b, c
+    assert b["overlap_pct"] > 50
+    if "not available" in ctx["pmu"]:   # no PMU: software events only
+        assert "context-switches" in b and "cycles" not in b
+        assert "cycles" in ctx["unsupported_events"]
+PYEOF
+	then ok json_contract; else bad json_contract "see above"; fi
+else
+	bad json_contract "run failed: $(tail -3 "$tmp/err")"
+fi
+
+# Competitor rates appear when competitors ran.
+if "$bin" --scheme=bias --threads=1 --with=fork:1 --oversubscribe \
+	--events=none --duration=0.05 --warmup=0.01 --benchmark_format=json \
+	>"$tmp/fork.json" 2>/dev/null &&
+	$py -c 'import json,sys; b=json.load(open(sys.argv[1]))["benchmarks"][0]; assert "/with:fork:1/" in b["name"] and b["forks_per_s"] > 0' "$tmp/fork.json"; then
+	ok competitor_rates
+else
+	bad competitor_rates "no forks_per_s"
+fi
+
+# A sweep interrupted (SIGTERM; Ctrl-C takes the same path) keeps finished launches in valid JSON.
+RESULTS_DIR="$tmp/sweep" QUICK=1 DURATION=0.05 scripts/bench.sh \
+	>/dev/null 2>"$tmp/sweep.err" &
+pid=$!
+for _ in $(seq 100); do
+	[ -n "$(ls "$tmp/sweep"/launch-0002.json 2>/dev/null)" ] && break
+	sleep 0.1
+done
+kill -TERM $pid
+wait $pid
+rc=$?
+if [ $rc -eq 130 ] && $py -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["context"]["gupbench_partial"] is True and len(d["benchmarks"]) >= 3' "$tmp/sweep/summary.json" &&
+	! ls "$tmp/sweep"/*.tmp >/dev/null 2>&1 && grep -q partial "$tmp/sweep.err"; then
+	ok partial_sweep
+else
+	bad partial_sweep "rc $rc: $(tail -2 "$tmp/sweep.err")"
+fi
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
