@@ -38,11 +38,12 @@ expect_usage unknown_workload "unknown workload 'pinn'" --workload=pinn
 expect_usage unknown_placement "valid|unknown" --placement=diagonal --plan
 expect_usage bad_list_token "bad --threads value 'x'" --threads=1,x
 expect_usage bad_pages "bad --pages value '0'" --pages=0
-expect_usage bad_share "unknown share mode 'pool:'" --share=pool:
+expect_usage bad_share "bad pool size ''" --share=pool:
+expect_usage unknown_share "unknown share mode 'shared'" --share=shared
 expect_usage bad_duration "bad --duration '-1'" --duration=-1
 expect_usage unknown_competitor "unknown competitor 'forks'" --with=forks:1
 expect_usage unknown_event "unknown event 'bogus_event'" --events=bogus_event
-expect_usage too_many_threads "only [0-9]+ PUs.*--oversubscribe" --threads=4096 --events=none
+expect_usage too_many_threads "only [0-9]+ PUs.*--oversubscribe" --threads=64 --events=none
 expect_usage missing_topology "cannot read topology file" --plan --topology=/nonexistent.xml
 expect_usage unknown_option "unknown or incomplete option" --frobnicate
 expect_usage bad_benchmark_flag "benchmark_foo" --benchmark_foo=1
