@@ -289,8 +289,7 @@ static struct page *S(follow_page)(struct mm_struct *mm,
 	pmd = pmdp_get(pmdp);
 	if (pmd_leaf(pmd)) {
 		/* follow_huge_pmd(): one grab for the subpages we need */
-		ptl = &((struct pt_table *)((unsigned long)pmdp &
-					    ~(PAGE_SIZE - 1)))->ptl;
+		ptl = pmd_lockptr(pmdp);
 		spin_lock(ptl);
 		pmd = pmdp_get(pmdp);
 		if (!pmd_leaf(pmd) || !pmd_present(pmd) ||

@@ -435,12 +435,6 @@ pmd_t *mm_find_pmd(struct mm_struct *mm, unsigned long addr, bool alloc)
 	return (pmd_t *)&pmd->e[pmd_index(addr)];
 }
 
-static spinlock_t *pmd_lockptr(pmd_t *pmdp)
-{
-	return &((struct pt_table *)((unsigned long)pmdp &
-				     ~(PAGE_SIZE - 1)))->ptl;
-}
-
 pte_t *mm_find_pte(struct mm_struct *mm, unsigned long addr, bool alloc,
 		   spinlock_t **ptl)
 {

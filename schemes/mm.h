@@ -354,6 +354,13 @@ static __always_inline bool entry_is_table(unsigned long e)
 	       (_PAGE_TABLE | _PAGE_PRESENT);
 }
 
+/* The split PT lock of the table that holds *pmdp (pmd_lockptr()). */
+static __always_inline spinlock_t *pmd_lockptr(pmd_t *pmdp)
+{
+	return &((struct pt_table *)((unsigned long)pmdp &
+				     ~(PAGE_SIZE - 1)))->ptl;
+}
+
 /* ptep_get_lockless(): one READ_ONCE on 64-bit. */
 static __always_inline pte_t ptep_get(pte_t *ptep)
 {

@@ -12,12 +12,6 @@
 
 #include "gup_common.h"
 
-static spinlock_t *pmd_lockptr(pmd_t *pmdp)
-{
-	return &((struct pt_table *)((unsigned long)pmdp &
-				     ~(PAGE_SIZE - 1)))->ptl;
-}
-
 static bool mm_anonexcl(struct mm_struct *mm)
 {
 	return mm->scheme && (mm->scheme->features & SF_ANON_EXCL);
