@@ -556,7 +556,7 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	double first = 1e300, last = 0, ev[PERFCTR_MAX_EVENTS] = { 0 };
 	double hz = (double)tsc_hz();
 	unsigned long ops = 0, calls = 0, slow = 0, retries = 0, ns = 0;
-	unsigned long comp_ok[C_NR] = { 0 }, comp_fail[C_NR] = { 0 };
+	double comp_ok[C_NR] = { 0 }, comp_fail[C_NR] = { 0 };	/* per s */
 	unsigned int i, e, nev = run_opts.events ?
 				perfctr_set_nr(run_opts.events) : 0;
 	uint32_t *all;
@@ -570,8 +570,12 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		first = min(first, t->t_start);
 		last = max(last, t->t_end);
 		if (t->comp != C_NR) {
-			comp_ok[t->comp] += t->ok;
-			comp_fail[t->comp] += t->fail;
+			/* each competitor's rate over its own measured window */
+			secs = t->t_end - t->t_start;
+			if (secs > 0) {
+				comp_ok[t->comp] += t->ok / secs;
+				comp_fail[t->comp] += t->fail / secs;
+			}
 			continue;
 		}
 		ops += t->ops;
@@ -635,24 +639,22 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		add_counter(out, evnames[e], ev[e] / ops);
 	}
 	add_counter(out, "tsc_per_op", sum_tsc / c->threads);
-	secs = run_opts.duration;
 	if (c->with[C_GETPUT])
-		add_counter(out, "getput_per_s", comp_ok[C_GETPUT] / secs);
+		add_counter(out, "getput_per_s", comp_ok[C_GETPUT]);
 	if (c->with[C_QUERY]) {
 		add_counter(out, "query_per_s",
-			    (comp_ok[C_QUERY] + comp_fail[C_QUERY]) / secs);
+			    comp_ok[C_QUERY] + comp_fail[C_QUERY]);
 		add_counter(out, "query_pinned_pct",
 			    100.0 * comp_ok[C_QUERY] /
-			    max(1UL, comp_ok[C_QUERY] + comp_fail[C_QUERY]));
+			    max(1e-9, comp_ok[C_QUERY] + comp_fail[C_QUERY]));
 	}
 	if (c->with[C_MKCLEAN])
-		add_counter(out, "mkclean_per_s", comp_ok[C_MKCLEAN] / secs);
+		add_counter(out, "mkclean_per_s", comp_ok[C_MKCLEAN]);
 	if (c->with[C_FORK])
-		add_counter(out, "forks_per_s", comp_ok[C_FORK] / secs);
+		add_counter(out, "forks_per_s", comp_ok[C_FORK]);
 	if (c->with[C_MIGRATE]) {
-		add_counter(out, "migrate_ok_per_s", comp_ok[C_MIGRATE] / secs);
-		add_counter(out, "migrate_fail_per_s",
-			    comp_fail[C_MIGRATE] / secs);
+		add_counter(out, "migrate_ok_per_s", comp_ok[C_MIGRATE]);
+		add_counter(out, "migrate_fail_per_s", comp_fail[C_MIGRATE]);
 	}
 }
 
