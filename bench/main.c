@@ -229,7 +229,7 @@ struct opts {
 	bool plan;
 };
 
-static void add_context(int argc, char **argv, const char *cmdline)
+static void add_context(const char *cmdline)
 {
 	struct utsname u;
 	char buf[256] = "unknown", line[512];
@@ -526,7 +526,7 @@ int main(int argc, char **argv)
 	if (o.plan)
 		return 0;
 
-	add_context(argc, argv, cmdline);
+	add_context(cmdline);
 	for (a = 0; a < ncfg; a++) {
 		ret = gbench_register(cfgs[a].name, config_run, &cfgs[a]);
 		if (ret == -EEXIST)

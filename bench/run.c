@@ -52,7 +52,6 @@ struct thread_ctx {
 	struct run *run;
 	unsigned int idx;
 	int pu;
-	const char *role;
 	enum comp_kind comp;		/* competitors */
 	struct gup_stats st;		/* pinners: cumulative */
 	struct gup_stats st0;		/* at the window start */
@@ -550,7 +549,6 @@ static void add_counter(struct gbench_result *out, const char *name, double v)
 static void fill_result(struct run *r, struct gbench_result *out)
 {
 	const struct config *c = r->c;
-	static char evnames[PERFCTR_MAX_EVENTS][64];
 	double sum_ns = 0, sum_cpu = 0, sum_rate = 0, sum_tsc = 0;
 	double mean_ops, var = 0, win_start = 0, win_end = 1e300;
 	double first = 1e300, last = 0, ev[PERFCTR_MAX_EVENTS] = { 0 };
@@ -633,11 +631,9 @@ static void fill_result(struct run *r, struct gbench_result *out)
 					       r->rdtsc_cost) * 1e9 / hz);
 	}
 	free(all);
-	for (e = 0; e < nev; e++) {
-		snprintf(evnames[e], sizeof(evnames[e]), "%s",
-			 perfctr_set_name(run_opts.events, e));
-		add_counter(out, evnames[e], ev[e] / ops);
-	}
+	for (e = 0; e < nev; e++)	/* names live as long as the set */
+		add_counter(out, perfctr_set_name(run_opts.events, e),
+			    ev[e] / ops);
 	add_counter(out, "tsc_per_op", sum_tsc / c->threads);
 	if (c->with[C_GETPUT])
 		add_counter(out, "getput_per_s", comp_ok[C_GETPUT]);
@@ -719,7 +715,6 @@ void config_run(void *arg, struct gbench_result *out)
 		t->run = &r;
 		t->idx = i;
 		t->pu = pus[i];
-		t->role = role;
 		t->comp = C_NR;
 		t->sample_stride = 1;
 		for (k = 0; k < C_NR; k++)

@@ -32,7 +32,7 @@ struct free_area {
 static struct mem_config mem_cfg;
 static size_t vmemmap_size, page_ext_size;
 static struct free_area free_small, free_thp;
-static unsigned long dev_start_pfn, dev_next_pfn;
+static unsigned long dev_next_pfn;
 static bool devmap_page_refs;
 
 void __gup_warn(const char *file, int line, const char *cond)
@@ -192,7 +192,7 @@ int mem_init(const struct mem_config *cfg)
 	for (i = cfg->nr_thp; i > 0; i--)
 		free_thp.pfns[free_thp.nr++] = thp + (i - 1) * HPAGE_PMD_NR;
 
-	dev_start_pfn = dev_next_pfn = dev;
+	dev_next_pfn = dev;
 	mem_pgmap = NULL;
 	if (cfg->nr_device) {
 		mem_pgmap = aligned_alloc(64, (sizeof(*mem_pgmap) + 63) & ~63UL);
@@ -364,8 +364,6 @@ void mem_devmap_set_page_refs(bool per_page_ref)
 			percpu_ref_put(&mem_pgmap->ref);
 		}
 	}
-	mem_pgmap->nr_range_refs = per_page_ref ?
-		mem_pgmap->end_pfn - mem_pgmap->start_pfn : 0;
 }
 
 /* memunmap_pages(): kill the ref; drop the pages' idle references. */
@@ -380,7 +378,6 @@ void mem_devmap_teardown(void)
 		return;
 	for (pfn = mem_pgmap->start_pfn; pfn < mem_pgmap->end_pfn; pfn++)
 		folio_put((struct folio *)pfn_to_page(pfn));
-	mem_pgmap->nr_range_refs = 0;
 }
 
 /* ---- page tables ---- */

@@ -44,7 +44,6 @@ enum pageflags {
 	PG_anon = 9,		/* kernel: PAGE_MAPPING_ANON in ->mapping */
 	PG_device = 10,		/* ZONE_DEVICE page (page->pgmap valid) */
 	PG_free = 11,		/* on the free list; struct page poisoned */
-	PG_locked_debug = 12,	/* set while a pagelock holder is inside */
 };
 
 #define PAGE_POISON	0xdead000000000100UL
@@ -547,7 +546,6 @@ struct percpu_ref {
 struct dev_pagemap {
 	struct percpu_ref ref;
 	unsigned long start_pfn, end_pfn;	/* [start, end) */
-	unsigned long nr_range_refs;	/* devmap_single: refs held by pages */
 };
 
 /* The calling thread's percpu slot ("smp_processor_id()"). */
@@ -641,7 +639,6 @@ struct mem_config {
 	unsigned long nr_thp;		/* 512-page folios */
 	unsigned long nr_device;	/* ZONE_DEVICE pages */
 	bool page_ext;			/* allocate the page_ext array */
-	bool data;			/* unused: contents live in ->private */
 	void *(*alloc)(size_t size, void *arg);	/* NULL: aligned_alloc */
 	void (*free)(void *p, size_t size, void *arg);
 	void *alloc_arg;
