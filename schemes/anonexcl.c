@@ -12,31 +12,7 @@
 #define S_NAME		anonexcl
 #define S_FEATURES	(SF_PIN | SF_WP_SEQ | SF_ANON_EXCL)
 
-static __always_inline struct folio *anonexcl_try_grab_fast(struct page *page,
-							    int refs,
-							    unsigned int flags)
-{
-	return try_grab_folio_fast(page, refs, flags);
-}
-
-static __always_inline int anonexcl_try_grab_slow(struct folio *folio,
-						  int refs, unsigned int flags)
-{
-	return try_grab_folio_locked(folio, refs, flags);
-}
-
-static __always_inline void anonexcl_put_folio(struct folio *folio, int refs,
-					       unsigned int flags)
-{
-	gup_put_folio(folio, refs, flags);
-}
-
-static __always_inline bool anonexcl_maybe_pinned(struct folio *folio)
-{
-	return folio_maybe_dma_pinned(folio);
-}
-
-#include "gup_template.h"
+#include "bias_common.h"
 
 const struct gup_scheme anonexcl_scheme = {
 	.name = "anonexcl",

@@ -10,7 +10,7 @@
 #define S_NAME		devmap_single
 #define S_FEATURES	(SF_PIN | SF_WP_SEQ | SF_DEVMAP | SF_DEVMAP_PAGEREF)
 #define S_DEVMAP_MODE	GUP_DEVMAP_NONE
-#include "devmap_common.h"
+#include "bias_common.h"
 
 const struct gup_scheme devmap_single_scheme = {
 	.name = "devmap_single",

@@ -11,7 +11,7 @@
 #define S_NAME		devmap_walk
 #define S_FEATURES	(SF_PIN | SF_WP_SEQ | SF_DEVMAP)
 #define S_DEVMAP_MODE	GUP_DEVMAP_WALK
-#include "devmap_common.h"
+#include "bias_common.h"
 
 const struct gup_scheme devmap_walk_scheme = {
 	.name = "devmap_walk",

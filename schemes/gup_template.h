@@ -49,16 +49,23 @@ static __always_inline bool S(must_unshare)(const struct vm_area_struct *vma,
 	return gup_must_unshare(vma, flags, page);
 }
 
+/* gup_fast_unpin_user_pages(): undo a walk that raced with fork. */
+static __always_inline void S(gup_fast_unpin)(struct page **pages, long nr,
+					      unsigned int flags)
+{
+	long i;
+
+	for (i = 0; i < nr; i++)
+		S(put_folio)(page_folio(pages[i]), 1, flags);
+}
+
 /* gup_fast_undo_dev_pagemap(): drop what this PTE range grabbed. */
 static __always_inline void S(undo_dev_pagemap)(long *nr, long nr_start,
 						unsigned int flags,
 						struct page **pages)
 {
-	while (*nr > nr_start) {
-		struct page *page = pages[--(*nr)];
-
-		S(put_folio)(page_folio(page), 1, flags);
-	}
+	S(gup_fast_unpin)(pages + nr_start, *nr - nr_start, flags);
+	*nr = nr_start;
 }
 
 /* gup_fast_pte_range(): returns false if the walk must stop here. */
@@ -216,16 +223,6 @@ static __always_inline void S(gup_fast_walk)(struct mm_struct *mm,
 		}
 		addr = next;
 	} while (addr != end);
-}
-
-/* gup_fast_unpin_user_pages(): undo a walk that raced with fork. */
-static __always_inline void S(gup_fast_unpin)(struct page **pages, long nr,
-					      unsigned int flags)
-{
-	long i;
-
-	for (i = 0; i < nr; i++)
-		S(put_folio)(page_folio(pages[i]), 1, flags);
 }
 
 /* gup_fast(): the lockless part. Returns pages taken. */

@@ -41,7 +41,7 @@ for o in $objs; do
 	done
 done
 # Every registered scheme must have been checked.
-n=$(ls schemes/*.c | xargs grep -l '^#include "gup_template.h"\|#include "pincount_common.h"\|#include "devmap_common.h"' | wc -l)
+n=$(ls schemes/*.c | xargs grep -l '^#include "gup_template.h"\|#include "pincount_common.h"\|#include "bias_common.h"' | wc -l)
 if [ $((pass + fail)) -lt $((n * 4)) ]; then
 	echo "FAIL only $((pass + fail)) functions checked for $n scheme files"
 	fail=$((fail + 1))
