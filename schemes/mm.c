@@ -4,13 +4,14 @@
  * prep/free with poisoning), page-table pages, struct mm_struct and its
  * VMAs, and handle_mm_fault(): do_anonymous_page(), the shared-mapping
  * write fault (->page_mkwrite), do_wp_page() COW/reuse/unshare, THP
- * faults and migration-entry waits.
+ * faults and migration-entry waits; the lockless entry lookup and the
+ * page-cache style speculative get built on it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "scheme.h"
+#include "gup_common.h"
 
 struct page *vmemmap;
 struct page_ext *page_ext_map;
@@ -448,31 +449,65 @@ pte_t *mm_find_pte(struct mm_struct *mm, unsigned long addr, bool alloc,
 	return (pte_t *)&pte->e[pte_index(addr)];
 }
 
-struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr,
-			    pte_t *out_pte)
+pte_t *mm_find_entry(struct mm_struct *mm, unsigned long addr, bool *leaf)
 {
 	pmd_t *pmdp = mm_find_pmd(mm, addr, false);
-	pte_t *ptep;
-	pte_t pte;
 
+	*leaf = false;
 	if (!pmdp)
 		return NULL;
 	if (pmd_leaf(pmdp_get(pmdp))) {
-		pmd_t pmd = pmdp_get(pmdp);
-
-		if (out_pte)
-			*out_pte = __pte(pmd_val(pmd));
-		return pmd_page(pmd) + ((addr & (PMD_SIZE - 1)) >> PAGE_SHIFT);
+		*leaf = true;
+		return (pte_t *)pmdp;	/* same layout: one word */
 	}
-	ptep = mm_find_pte(mm, addr, false, NULL);
-	if (!ptep)
+	return mm_find_pte(mm, addr, false, NULL);
+}
+
+/* The page @pte maps at @addr (a PMD leaf maps 512 of them). */
+static struct page *entry_page(pte_t pte, bool leaf, unsigned long addr)
+{
+	if (leaf)
+		return pmd_page(__pmd(pte_val(pte))) +
+		       ((addr & (PMD_SIZE - 1)) >> PAGE_SHIFT);
+	return pte_page(pte);
+}
+
+struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr,
+			    pte_t *out_pte)
+{
+	bool leaf;
+	pte_t *ep = mm_find_entry(mm, addr, &leaf);
+	pte_t pte;
+
+	if (!ep)
 		return NULL;
-	pte = ptep_get(ptep);
+	pte = ptep_get(ep);
 	if (out_pte)
 		*out_pte = pte;
 	if (!pte_present(pte))
 		return NULL;
-	return pte_page(pte);
+	return entry_page(pte, leaf, addr);
+}
+
+/* A speculative reference, page-cache style: see mm.h. */
+struct folio *spec_get_folio(struct mm_struct *mm, unsigned long addr)
+{
+	bool leaf;
+	pte_t *ep = mm_find_entry(mm, addr, &leaf);
+	struct folio *folio;
+	pte_t pte;
+
+	if (!ep)
+		return NULL;
+	pte = ptep_get(ep);
+	if (!pte_present(pte) || pte_protnone(pte))
+		return NULL;
+	folio = try_get_folio(entry_page(pte, leaf, addr), 1);
+	if (folio && pte_val(ptep_get(ep)) != pte_val(pte)) {
+		folio_put(folio);	/* the entry changed: back off */
+		return NULL;
+	}
+	return folio;
 }
 
 /* ---- mm_struct and VMAs ---- */

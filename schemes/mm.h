@@ -690,13 +690,18 @@ pte_t *mm_find_pte(struct mm_struct *mm, unsigned long addr, bool alloc,
 int handle_mm_fault(struct mm_struct *mm, unsigned long addr,
 		    unsigned int fault_flags, struct gup_stats *st);
 
+/* The PTE, or PMD leaf, slot that maps @addr (lockless), or NULL. */
+pte_t *mm_find_entry(struct mm_struct *mm, unsigned long addr, bool *leaf);
 /* The page an address maps now (no reference taken), or NULL. */
 struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr,
 			    pte_t *out_pte);
 
 /* ---- competing operations ---- */
 
-/* Speculative page-cache style get: add-unless-zero + recheck; put. */
+/*
+ * Speculative page-cache style get (mm.c): add-unless-zero on the folio,
+ * then the entry must still map it; the caller folio_put()s it.
+ */
 struct folio *spec_get_folio(struct mm_struct *mm, unsigned long addr);
 /* fork: copy_page_range of every COW VMA into a new child mm. */
 struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The mm operations that compete with a pin, each a real code path over
- * the same page tables: the speculative page-cache get (add-unless-zero +
- * recheck), fork (copy_page_range/copy_present_pte with the try-dup rule
- * and write_protect_seq), migration (migration entries,
+ * the same page tables: fork (copy_page_range/copy_present_pte with the
+ * try-dup rule and write_protect_seq), migration (migration entries,
  * folio_try_share_anon_rmap_pte(), expected refs, folio_ref_freeze()),
  * page_mkclean-style writeback and zap_pte_range().
  */
@@ -22,45 +21,6 @@ static bool mm_maybe_pinned(struct mm_struct *mm, struct folio *folio)
 	if (mm->scheme && mm->scheme->maybe_pinned)
 		return mm->scheme->maybe_pinned(folio);
 	return folio_maybe_dma_pinned(folio);
-}
-
-/*
- * A page-cache style speculative reference: look the PTE up locklessly,
- * add-unless-zero on the folio, then check the PTE still maps it.
- */
-struct folio *spec_get_folio(struct mm_struct *mm, unsigned long addr)
-{
-	pmd_t *pmdp = mm_find_pmd(mm, addr, false);
-	struct folio *folio;
-	pte_t *ptep;
-	pte_t pte;
-
-	if (!pmdp)
-		return NULL;
-	if (pmd_leaf(pmdp_get(pmdp))) {
-		pmd_t pmd = pmdp_get(pmdp);
-
-		if (!pmd_present(pmd))
-			return NULL;
-		folio = try_get_folio(pmd_page(pmd), 1);
-		if (folio && pmd_val(pmdp_get(pmdp)) != pmd_val(pmd)) {
-			folio_put(folio);
-			return NULL;
-		}
-		return folio;
-	}
-	ptep = mm_find_pte(mm, addr, false, NULL);
-	if (!ptep)
-		return NULL;
-	pte = ptep_get(ptep);
-	if (!pte_present(pte) || pte_protnone(pte))
-		return NULL;
-	folio = try_get_folio(pte_page(pte), 1);
-	if (folio && pte_val(ptep_get(ptep)) != pte_val(pte)) {
-		folio_put(folio);
-		return NULL;
-	}
-	return folio;
 }
 
 /* ---- fork ---- */
