@@ -221,6 +221,23 @@ static unsigned int split_placements(const char *arg, char **tok)
 	return out;
 }
 
+/* Thread -> PU placement and the memory plan; 0 or -errno with err. */
+static int config_place(struct config *c, char *err, size_t errlen)
+{
+	unsigned int n = c->threads + config_nr_competitors(c);
+	int ret;
+
+	c->pus = calloc(n, sizeof(*c->pus));
+	if (!c->pus)
+		return -ENOMEM;
+	ret = topo_place(run_opts.topo, c->placement, n, run_opts.oversubscribe,
+			 c->pus, err, errlen);
+	if (ret)
+		return ret;
+	return topo_mem_plan_threads(run_opts.topo, run_opts.mem_policy,
+				     c->pus, n, &c->mp, err, errlen);
+}
+
 struct opts {
 	const char *schemes, *workloads, *pages, *shares, *threads;
 	const char *placements, *events, *topology, *export_xml;
@@ -450,8 +467,6 @@ int main(int argc, char **argv)
 	for (g = 0; g < nth; g++) {
 		struct config *cf;
 		unsigned int comp, pus = topo_nr_pus(run_opts.topo);
-		int *place;
-		struct mem_place mp;
 
 		if (ncfg == cap) {
 			cap *= 2;
@@ -497,8 +512,7 @@ int main(int argc, char **argv)
 			 cf->wl->name, cf->scheme->name, cf->pages, sh[d],
 			 comp ? "/with:" : "", cf->with_str, cf->placement,
 			 cf->threads);
-		place = calloc(cf->threads + comp, sizeof(*place));
-		ret = config_place(cf, place, &mp, err, sizeof(err));
+		ret = config_place(cf, err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "gupbench: error: %s\n", err);
 			return 2;
@@ -510,17 +524,17 @@ int main(int argc, char **argv)
 			for (i = 0; i < (int)(cf->threads + comp); i++)
 				roles[i] = config_role(cf, i);
 			printf("%s\n", cf->name);
-			topo_print_plan(stdout, run_opts.topo, place, roles,
-					cf->threads + comp, &mp);
+			topo_print_plan(stdout, run_opts.topo, cf->pus, roles,
+					cf->threads + comp, &cf->mp);
 			free(roles);
 		} else {
-			char key[300], *ps = placement_string(cf, place, &mp);
+			char key[300], *ps = placement_string(cf, cf->pus,
+							     &cf->mp);
 
 			snprintf(key, sizeof(key), "placement %s", cf->name);
 			gbench_add_context(key, ps);
 			free(ps);
 		}
-		free(place);
 		ncfg++;
 	}
 	if (o.plan)
@@ -543,6 +557,8 @@ int main(int argc, char **argv)
 	gbench_shutdown();
 	perfctr_set_free(run_opts.events);
 	topo_free(run_opts.topo);
+	for (a = 0; a < ncfg; a++)
+		free(cfgs[a].pus);
 	free(cfgs);
 	return failed;
 }

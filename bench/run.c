@@ -127,20 +127,6 @@ const char *config_role(const struct config *c, unsigned int i)
 	return "-";
 }
 
-int config_place(const struct config *c, int *pus, struct mem_place *mp,
-		 char *err, size_t errlen)
-{
-	unsigned int n = c->threads + config_nr_competitors(c);
-	int ret;
-
-	ret = topo_place(run_opts.topo, c->placement, n, run_opts.oversubscribe,
-			 pus, err, errlen);
-	if (ret)
-		return ret;
-	return topo_mem_plan_threads(run_opts.topo, run_opts.mem_policy, pus,
-				     n, mp, err, errlen);
-}
-
 static bool phase_is(struct run *r, int ph)
 {
 	return __atomic_load_n(&r->phase, __ATOMIC_ACQUIRE) == ph;
@@ -682,8 +668,7 @@ void config_run(void *arg, struct gbench_result *out)
 	const struct config *c = arg;
 	struct run r = { .c = c, .phase = PH_GATE };
 	unsigned int n = c->threads + config_nr_competitors(c), i, k;
-	int *pus = calloc(n, sizeof(*pus));
-	struct mem_place mp;
+	struct mem_place mp = c->mp;	/* topo_alloc() notes degradation */
 	pthread_t *thr = calloc(n, sizeof(*thr));
 	char err[256] = "";
 	unsigned long free0 = 0;
@@ -692,15 +677,13 @@ void config_run(void *arg, struct gbench_result *out)
 	int ret;
 
 	r.t = aligned_alloc(64, n * sizeof(*r.t));
-	if (!pus || !thr || !r.t) {
+	if (!thr || !r.t) {
 		snprintf(out->error, sizeof(out->error), "out of memory");
 		goto out_free;
 	}
 	memset(r.t, 0, n * sizeof(*r.t));
 	r.nthreads = n;
-	ret = config_place(c, pus, &mp, err, sizeof(err));
-	if (!ret)
-		ret = setup_mm(&r, &mp, err, sizeof(err));
+	ret = setup_mm(&r, &mp, err, sizeof(err));
 	if (ret) {
 		snprintf(out->error, sizeof(out->error), "%s", err[0] ? err :
 			 strerror(-ret));
@@ -714,7 +697,7 @@ void config_run(void *arg, struct gbench_result *out)
 
 		t->run = &r;
 		t->idx = i;
-		t->pu = pus[i];
+		t->pu = c->pus[i];
 		t->comp = C_NR;
 		t->sample_stride = 1;
 		for (k = 0; k < C_NR; k++)
@@ -785,5 +768,4 @@ out_free:
 		}
 	free(r.t);
 	free(thr);
-	free(pus);
 }

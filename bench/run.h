@@ -52,6 +52,8 @@ struct config {
 	char placement[64];
 	unsigned int threads;		/* pinner threads */
 	char name[256];
+	int *pus;			/* PU of each thread: pinners first */
+	struct mem_place mp;		/* where the struct pages go */
 };
 
 /* Options shared by every configuration of one launch. */
@@ -68,9 +70,6 @@ struct run_opts {
 extern struct run_opts run_opts;
 
 unsigned int config_nr_competitors(const struct config *c);
-/* Thread -> PU placement and the memory plan; 0 or -errno with err. */
-int config_place(const struct config *c, int *pus, struct mem_place *mp,
-		 char *err, size_t errlen);
 /* The role of thread i: "pin", "fork", ... */
 const char *config_role(const struct config *c, unsigned int i);
 /* Run one configuration (a gbench_fn). */
