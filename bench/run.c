@@ -539,7 +539,7 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	double mean_ops, var = 0, win_start = 0, win_end = 1e300;
 	double first = 1e300, last = 0, ev[PERFCTR_MAX_EVENTS] = { 0 };
 	double hz = (double)tsc_hz();
-	unsigned long ops = 0, calls = 0, slow = 0, retries = 0, ns = 0;
+	unsigned long ops = 0, slow = 0, retries = 0, ns = 0;
 	double comp_ok[C_NR] = { 0 }, comp_fail[C_NR] = { 0 };	/* per s */
 	unsigned int i, e, nev = run_opts.events ?
 				perfctr_set_nr(run_opts.events) : 0;
@@ -570,7 +570,6 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		sum_cpu += t->cpu_ns / t->ops;
 		sum_rate += t->ops / secs;
 		sum_tsc += (double)t->tsc / t->ops;
-		calls += t->st.calls - t->st0.calls;
 		slow += t->st.slow_calls - t->st0.slow_calls;
 		retries += (t->st.retries - t->st0.retries) +
 			   (t->st.seq_retry - t->st0.seq_retry) +
@@ -595,7 +594,8 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	add_counter(out, "ops_per_s", sum_rate);
 	add_counter(out, "pages_per_s", sum_rate *
 		    (c->wl->kind <= WL_GET ? c->pages : 1));
-	add_counter(out, "slowpath_pct", calls ? 100.0 * slow / calls : 0);
+	/* one op is one gup call */
+	add_counter(out, "slowpath_pct", 100.0 * slow / ops);
 	add_counter(out, "retries_per_op", (double)retries / ops);
 	add_counter(out, "fairness_cov", mean_ops > 0 ?
 		    sqrt(var / c->threads) / mean_ops : 0);

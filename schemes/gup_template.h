@@ -435,7 +435,6 @@ static __always_inline long S(gup_fast_fallback)(struct mm_struct *mm,
 
 	if (!(S_FEATURES & SF_PIN) && (flags & FOLL_PIN))
 		flags = (flags & ~FOLL_PIN) | FOLL_GET; /* no pin notion */
-	st->calls++;
 	if (unlikely(end <= start))
 		return nr_pages ? -EOVERFLOW : 0;
 	if (flags & FOLL_PIN)

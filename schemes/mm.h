@@ -478,7 +478,6 @@ static inline void mmap_write_unlock(struct mm_struct *mm)
 
 /* What one thread's GUP calls did; the engine reports these. */
 struct gup_stats {
-	unsigned long calls;		/* gup calls */
 	unsigned long fast_pages;	/* pages taken by GUP-fast */
 	unsigned long slow_calls;	/* calls that entered the slow path */
 	unsigned long slow_pages;	/* pages taken by the slow path */
