@@ -672,7 +672,7 @@ void config_run(void *arg, struct gbench_result *out)
 	pthread_t *thr = calloc(n, sizeof(*thr));
 	char err[256] = "";
 	unsigned long free0 = 0;
-	long stale0 = folio_wait_stale();
+	long lost0 = folio_wait_lost();
 	double t0;
 	int ret;
 
@@ -745,10 +745,11 @@ out_join:
 					"%s PU %d\n", c->name, i,
 					r.t[i].bind_err ? "could not bind to" :
 					"migrated off", r.t[i].pu);
-		if (folio_wait_stale() != stale0)
-			fprintf(stderr, "gupbench: warning: %s: %ld page-lock "
-				"waits ended on the 1 ms timeout (missed "
-				"wake-up)\n", c->name, folio_wait_stale() - stale0);
+		if (folio_wait_lost() != lost0)
+			fprintf(stderr, "gupbench: warning: %s: %ld lost "
+				"page-lock wake-ups (waiter queued on a folio "
+				"with PG_locked and PG_waiters clear)\n",
+				c->name, folio_wait_lost() - lost0);
 		if (mem_nr_free() != free0)
 			fprintf(stderr, "gupbench: warning: %s: %ld pages "
 				"not returned\n", c->name,

@@ -5,6 +5,7 @@
  * waiters with the "fair handoff" after sysctl_page_lock_unfairness
  * failed attempts, and futex sleeps where the kernel calls io_schedule().
  */
+#include <errno.h>
 #include <linux/futex.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -40,7 +41,7 @@ struct wait_queue_head {
 static struct wait_queue_head page_wait_table[PAGE_WAIT_TABLE_SIZE];
 static pthread_once_t page_wait_once = PTHREAD_ONCE_INIT;
 static __thread unsigned long lock_sleeps;
-static atomic_long_t stale_waits;
+static atomic_long_t lost_wakeups;
 
 static void page_wait_table_init(void)
 {
@@ -91,15 +92,77 @@ static bool wq_linked(struct wait_page_queue *w)
 	return __atomic_load_n(&w->next, __ATOMIC_ACQUIRE) != w;
 }
 
-static void futex_wait(unsigned int *uaddr, unsigned int val,
+/* Returns true if the sleep ended on @timeout. */
+static bool futex_wait(unsigned int *uaddr, unsigned int val,
 		       const struct timespec *timeout)
 {
-	syscall(SYS_futex, uaddr, FUTEX_WAIT_PRIVATE, val, timeout, NULL, 0);
+	return syscall(SYS_futex, uaddr, FUTEX_WAIT_PRIVATE, val, timeout,
+		       NULL, 0) < 0 && errno == ETIMEDOUT;
 }
 
 static void futex_wake(unsigned int *uaddr)
 {
 	syscall(SYS_futex, uaddr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/*
+ * A linked waiter whose folio has both PG_locked and PG_waiters clear,
+ * seen under the queue lock, can never be woken: the waker clears
+ * PG_waiters under that lock only after it has woken every waiter of the
+ * folio, and a new waiter sets it under that lock before it links. So
+ * this check has no false positives; it turns a hang into a count.
+ */
+static bool wait_lost(struct wait_queue_head *q, struct wait_page_queue *w)
+{
+	unsigned long flags;
+	bool lost;
+
+	spin_lock(&q->lock);
+	flags = READ_ONCE(*folio_flags(w->folio));
+	lost = wq_linked(w) &&
+	       !(smp_load_acquire(&w->flags) & WQ_FLAG_WOKEN) &&
+	       !(flags & (BIT(w->bit_nr) | BIT(PG_waiters)));
+	if (lost)
+		wq_del_init(w);
+	spin_unlock(&q->lock);
+	if (lost)
+		atomic_long_add(1, &lost_wakeups);
+	return lost;
+}
+
+/*
+ * Sleep until the waker sets WQ_FLAG_WOKEN. Every 10 ms the sleeper
+ * checks for a lost wake-up (see wait_lost()); returns false if it found
+ * one and unlinked itself, true once woken.
+ */
+static bool wait_woken(struct wait_queue_head *q, struct wait_page_queue *w,
+		       unsigned int *flagsp)
+{
+	static const struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+	lock_sleeps++;
+	for (;;) {
+		/* pairs with smp_store_release() in wake_page_function() */
+		unsigned int flags = smp_load_acquire(&w->flags);
+
+		if (flags & WQ_FLAG_WOKEN) {
+			*flagsp = flags;
+			return true;
+		}
+		if (futex_wait(&w->flags, flags, &tick) && wait_lost(q, w))
+			return false;
+	}
+}
+
+/* finish_wait(): the waker unlinked us before setting WOKEN */
+static void finish_wait(struct wait_queue_head *q, struct wait_page_queue *w)
+{
+	if (wq_linked(w)) {
+		spin_lock(&q->lock);
+		if (wq_linked(w))
+			wq_del_init(w);
+		spin_unlock(&q->lock);
+	}
 }
 
 /*
@@ -116,6 +179,7 @@ static void folio_wait_bit_common(struct folio *folio, int bit_nr,
 		.flags = exclusive ? WQ_FLAG_EXCLUSIVE : 0,
 	};
 	int unfairness = sysctl_page_lock_unfairness;
+	unsigned int flags;
 
 	wait.next = wait.prev = &wait;
 repeat:
@@ -137,44 +201,15 @@ repeat:
 		wq_add_head(q, &wait);
 	spin_unlock(&q->lock);
 
-	lock_sleeps++;
-	for (;;) {
-		/* pairs with smp_store_release() in wake_page_function() */
-		unsigned int flags = smp_load_acquire(&wait.flags);
-
-		if (!(flags & WQ_FLAG_WOKEN)) {
-			/*
-			 * Non-exclusive waits (migration entries) sleep at
-			 * most 1 ms and give up if the bit is clear: a
-			 * missed wake-up seen under migration stress, not yet
-			 * explained, would otherwise hang the run. Counted.
-			 */
-			static const struct timespec ms = { 0, 1000000 };
-
-			futex_wait(&wait.flags, flags, exclusive ? NULL : &ms);
-			if (!exclusive &&
-			    !(smp_load_acquire(&wait.flags) & WQ_FLAG_WOKEN) &&
-			    !test_bit(bit_nr, folio_flags(folio))) {
-				atomic_long_add(1, &stale_waits);
-				break;
-			}
-			continue;
-		}
-		if (!exclusive)
-			break;
-		if (flags & WQ_FLAG_DONE)
-			break;		/* handed over: we hold the lock */
-		if (test_and_set_bit(bit_nr, folio_flags(folio)))
+	if (!wait_woken(q, &wait, &flags)) {
+		if (exclusive)
 			goto repeat;
-		break;
+		return;
 	}
-	/* finish_wait(): the waker unlinked us before setting WOKEN */
-	if (wq_linked(&wait)) {
-		spin_lock(&q->lock);
-		if (wq_linked(&wait))
-			wq_del_init(&wait);
-		spin_unlock(&q->lock);
-	}
+	if (exclusive && !(flags & WQ_FLAG_DONE) &&
+	    test_and_set_bit(bit_nr, folio_flags(folio)))
+		goto repeat;		/* woken, but someone took it first */
+	finish_wait(q, &wait);
 }
 
 void __folio_lock(struct folio *folio)
@@ -188,14 +223,47 @@ void folio_wait_locked(struct folio *folio)
 		folio_wait_bit_common(folio, PG_locked, false);
 }
 
+/*
+ * migration_entry_wait_on_locked(): the caller found a migration entry
+ * under @ptl and holds it. The waiter is queued before @ptl is dropped:
+ * migration must take @ptl to remove its entries before it unlocks (and
+ * may free) the folio, so the folio is valid until then and the unlock
+ * cannot be missed. Sleeping on it after dropping @ptl, as this model
+ * once did, let the folio be freed and reused under a queued waiter and
+ * lost its wake-up. Returns with @ptl unlocked.
+ */
+void migration_entry_wait_on_locked(struct folio *folio, spinlock_t *ptl)
+{
+	struct wait_queue_head *q = folio_waitqueue(folio);
+	struct wait_page_queue wait = {
+		.folio = folio,
+		.bit_nr = PG_locked,
+	};
+	unsigned int flags;
+	bool queued = false;
+
+	wait.next = wait.prev = &wait;
+	spin_lock(&q->lock);
+	set_bit(PG_waiters, folio_flags(folio));
+	if (test_bit(PG_locked, folio_flags(folio))) {
+		wq_add_tail(q, &wait);
+		queued = true;
+	}
+	spin_unlock(&q->lock);
+	spin_unlock(ptl);
+
+	if (queued && wait_woken(q, &wait, &flags))
+		finish_wait(q, &wait);
+}
+
 unsigned long folio_lock_sleeps(void)
 {
 	return lock_sleeps;
 }
 
-long folio_wait_stale(void)
+long folio_wait_lost(void)
 {
-	return atomic_long_read(&stale_waits);
+	return atomic_long_read(&lost_wakeups);
 }
 
 /*

@@ -915,11 +915,8 @@ int handle_mm_fault(struct mm_struct *mm, unsigned long addr,
 	spin_lock(ptl);
 	pte = ptep_get(ptep);
 	if (is_migration_entry(pte)) {
-		/* migration_entry_wait(): sleep on the folio lock, no ref */
-		struct folio *folio = page_folio(pte_page(pte));
-
-		spin_unlock(ptl);
-		folio_wait_locked(folio);
+		/* migration_entry_wait(): queue under the PTL, no ref */
+		migration_entry_wait_on_locked(page_folio(pte_page(pte)), ptl);
 		return -EAGAIN;
 	}
 	if (pte_none(pte)) {

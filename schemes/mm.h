@@ -508,8 +508,10 @@ void folio_wake_bit(struct folio *folio, int bit_nr);
 /* Sleep until PG_locked is clear, without taking the lock. */
 void folio_wait_locked(struct folio *folio);
 unsigned long folio_lock_sleeps(void);	/* sleeps by this thread */
-/* Waits for an unlock that ended on a 1 ms timeout with the bit clear. */
-long folio_wait_stale(void);
+/* Queue on @folio's lock while holding @ptl; drop it; sleep. */
+void migration_entry_wait_on_locked(struct folio *folio, spinlock_t *ptl);
+/* Waiters found queued with PG_locked and PG_waiters clear (never woken). */
+long folio_wait_lost(void);
 
 static __always_inline void folio_lock(struct folio *folio)
 {

@@ -103,10 +103,9 @@ again:
 		pte = ptep_get(src_ptep);
 		if (is_migration_entry(pte)) {
 			/* let the migration finish, then copy what it left */
-			folio = page_folio(pte_page(pte));
 			spin_unlock(dst_ptl);
-			spin_unlock(src_ptl);
-			folio_wait_locked(folio);
+			migration_entry_wait_on_locked(
+				page_folio(pte_page(pte)), src_ptl);
 			goto again;
 		}
 		if (!pte_present(pte) || pte_special(pte)) {
