@@ -17,6 +17,11 @@ check_only=0
 
 say() { echo "install-deps: $*" >&2; }
 
+# The interpreter plot/* and merge.py run under (their #! line), not
+# whichever python3 comes first on PATH (a virtualenv or pyenv).
+py=/usr/bin/python3
+[ -x $py ] || py=python3
+
 # name:debian-package:fedora-package:test-command
 deps=(
 	"gcc:gcc:gcc:command -v gcc"
@@ -28,9 +33,9 @@ deps=(
 	"libbenchmark:libbenchmark-dev:google-benchmark-devel:test -f /usr/include/benchmark/benchmark.h"
 	"compare.py:libbenchmark-tools:google-benchmark-devel:test -f /usr/share/benchmark/compare.py"
 	"python3:python3:python3:command -v python3"
-	"scipy:python3-scipy:python3-scipy:python3 -c 'import scipy' 2>/dev/null"
-	"numpy:python3-numpy:python3-numpy:python3 -c 'import numpy' 2>/dev/null"
-	"matplotlib:python3-matplotlib:python3-matplotlib:python3 -c 'import matplotlib' 2>/dev/null"
+	"scipy:python3-scipy:python3-scipy:$py -c 'import scipy' 2>/dev/null"
+	"numpy:python3-numpy:python3-numpy:$py -c 'import numpy' 2>/dev/null"
+	"matplotlib:python3-matplotlib:python3-matplotlib:$py -c 'import matplotlib' 2>/dev/null"
 	"bc:bc:bc:command -v bc"
 	"flex:flex:flex:command -v flex"
 	"bison:bison:bison:command -v bison"
