@@ -493,23 +493,37 @@ void S(release_pages)(struct page **pages, unsigned long npages,
 /* The timed loop: gup + release, nloops times, hooks all inlined. */
 unsigned long S(pin_section)(struct pin_loop *l, unsigned long nloops)
 {
+	/*
+	 * The loop's own state lives in registers: the hooks' atomics are
+	 * compiler barriers, and reloading *l around each of them would
+	 * charge the harness's loads to the walk.
+	 */
+	struct mm_struct *const mm = l->mm;
+	const unsigned long *const addrs = l->addrs;
+	const unsigned int naddr = l->naddr;
+	const unsigned long nr_pages = l->nr_pages;
+	const unsigned int flags = l->gup_flags;
+	struct page **const pages = l->pages;
+	struct gup_stats *const st = l->st;
+	unsigned int next = l->next;
 	unsigned long ok = 0;
 
 	while (nloops--) {
-		unsigned long addr = l->addrs[l->next];
+		unsigned long addr = addrs[next];
 		long got;
 
-		if (++l->next == l->naddr)
-			l->next = 0;
-		got = S(gup_fast_fallback)(l->mm, addr, l->nr_pages,
-					   l->gup_flags, l->pages, l->st);
-		if (likely((unsigned long)got == l->nr_pages))
+		if (++next == naddr)
+			next = 0;
+		got = S(gup_fast_fallback)(mm, addr, nr_pages, flags, pages,
+					   st);
+		if (likely((unsigned long)got == nr_pages))
 			ok++;
 		else
-			l->st->errors++;
+			st->errors++;
 		if (got > 0)
-			S(release)(l->pages, (unsigned long)got, l->gup_flags);
+			S(release)(pages, (unsigned long)got, flags);
 	}
+	l->next = next;
 	return ok;
 }
 
