@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# plot/gupbench-compare: the significance verdicts on known samples (a
+# clear difference is significant, identical samples are not, 3 launches a
+# side are too few to say), the 72-column text table, markdown and csv,
+# configurations on one side only, --schemes pairing, and bad input (exit
+# 2, one line on stderr). Synthetic results in a temporary folder.
+set -u
+cd "$(dirname "$0")/.."
+py=/usr/bin/python3
+[ -x $py ] || py=python3
+cmp=plot/gupbench-compare
+tools="$py tests/plottools.py"
+pass=0 fail=0 skip=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { echo "ok   $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+
+if ! $py -c 'import scipy' 2>/dev/null; then
+	echo "SKIP compare: no scipy for $py (make deps installs python3-scipy)"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+
+# The statistics on known inputs: one ok/FAIL line per case.
+$tools stats >"$tmp/stats" 2>&1
+grep -E '^(ok|FAIL) ' "$tmp/stats"
+p=$(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1/p' "$tmp/stats")
+f=$(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\2/p' "$tmp/stats")
+if [ -z "$p" ]; then
+	bad stats "no summary: $(tail -n 5 "$tmp/stats")"
+else
+	pass=$((pass + p)); fail=$((fail + f))
+fi
+
+# run NAME ARGS...: gupbench-compare, stdout to $tmp/NAME.out, stderr to
+# $tmp/NAME.err, exit status in $rc
+run() {
+	local name=$1; shift
+	$cmp "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+	rc=$?
+}
+
+# has NAME FILE PATTERN: grep -E PATTERN in FILE or fail NAME
+has() {
+	if grep -qE -- "$3" "$2"; then ok "$1"; else
+		bad "$1" "no /$3/ in: $(head -c 600 "$2")"; fi
+}
+
+# flat NAME FILE PATTERN: like has, on FILE with its lines joined
+flat() {
+	tr '\n' ' ' <"$2" | sed 's/ \\ / /g; s/  */ /g' >"$2.flat"
+	has "$1" "$2.flat" "$3"
+}
+
+# A: 5 launches; B: the same, but pincount twice as slow; pin_ro only in
+# A, get only in B. Long names test the 72 columns.
+long="--schemes=bias,pincount_sameline,pincount --threads=1,2,64 --share=pool:64 --with=fork:1;fork:1,migrate:1 --pages=512"
+$tools make "$tmp/A" $long --workloads=pin,pin_ro --launches=5 --seed=1 >/dev/null &&
+$tools make "$tmp/B" $long --workloads=pin,get --launches=5 --seed=2 \
+	--scale=pincount=2 >/dev/null || bad make_results "plottools make failed"
+
+run ab "$tmp/A" "$tmp/B"
+if [ $rc -ne 0 ]; then
+	bad ab_runs "exit $rc: $(cat "$tmp/ab.err")"
+else
+	ok ab_runs
+	if $tools check-text "$tmp/ab.out" >"$tmp/w" ; then ok ab_width_72; else
+		bad ab_width_72 "$(cat "$tmp/w")"; fi
+	# pincount 2x slower: significant at 5 vs 5; bias unchanged: not
+	has ab_slower_significant "$tmp/ab.out" '^  .* t2 +[0-9.]+ +[0-9.]+ +\+(99|100|101)\.[0-9]% +0\.0[0-9]+ +\*$'
+	has ab_same_not_significant "$tmp/ab.out" '^  .* t2 +[0-9.]+ +[0-9.]+ +[-+][0-9]\.[0-9]% +[0-9.]+ +~$'
+	has ab_sections "$tmp/ab.out" '^pin/pincount_sameline$'
+	has ab_only_in_a "$tmp/ab.out" '^only in A:'
+	has ab_only_in_a_lists "$tmp/ab.out" '^  pin_ro/bias .*t64'
+	has ab_only_in_b "$tmp/ab.out" '^only in B:'
+	has ab_only_in_b_lists "$tmp/ab.out" '^  get/pincount .*t1'
+	has ab_header_machine "$tmp/ab.out" '^A = .*testhost \(Test CPU\), Linux 6\.1\.0-test'
+	flat ab_compare_py "$tmp/ab.out" "compare\.py --no-color benchmarks $tmp/A/summary\.json $tmp/B/summary\.json"
+	has ab_counts "$tmp/ab.out" 'significantly slower in B'
+	# every short label names its fields: the ones that never change are
+	# said once in the header
+	has ab_fixed_fields "$tmp/ab.out" '^Every row: place:compact\.'
+	# a label too long for its column gets a line of its own
+	grep -A1 -E '^  512p pool:64 \+fork:1,migrate:1 t64$' "$tmp/ab.out" >"$tmp/ll"
+	has ab_long_label "$tmp/ll" '^ {33} +[0-9.]+ +[0-9.]+ +[-+][0-9.]+% '
+fi
+
+# Too few launches: 3 a side cannot reach alpha 0.05.
+$tools make "$tmp/A3" --launches=3 --seed=3 >/dev/null
+$tools make "$tmp/B3" --launches=3 --seed=4 --scale=pincount=2 >/dev/null
+run few "$tmp/A3" "$tmp/B3"
+has few_marked "$tmp/few.out" '\+(99|100|101)\.[0-9]% +0\.100 +\?$'
+has few_note "$tmp/few.out" 'too few launches to say'
+has few_needed "$tmp/few.out" 'REPS=4'
+if grep -qE '^ .*%.* [*~]$' "$tmp/few.out"; then
+	bad few_no_verdict "a verdict at 3 vs 3: $(grep -E '^ .*%.* [*~]$' "$tmp/few.out")"
+else
+	ok few_no_verdict
+fi
+
+# Two schemes of one run.
+run schemes --schemes=bias,pincount "$tmp/B"
+has schemes_header "$tmp/schemes.out" 'A = scheme bias, B = scheme pincount'
+has schemes_significant "$tmp/schemes.out" '\+(99|100|101)\.[0-9]% +0\.0[0-9]+ +\*$'
+has schemes_section "$tmp/schemes.out" '^get$'
+flat schemes_compare_py "$tmp/schemes.out" "filters $tmp/B/summary\.json /bias/ /pincount/"
+$tools check-text "$tmp/schemes.out" >"$tmp/w" && ok schemes_width_72 ||
+	bad schemes_width_72 "$(cat "$tmp/w")"
+$tools make "$tmp/S" --schemes=bias,pincount --drop=pincount/pages:1/share:same/place:compact/threads:2 >/dev/null
+run schemes_only --schemes=bias,pincount "$tmp/S"
+has schemes_only_in_a "$tmp/schemes_only.out" '^only in A:'
+run schemes_unknown --schemes=bias,nosuch "$tmp/S"
+[ $rc -eq 2 ] && has schemes_unknown "$tmp/schemes_unknown.err" "no scheme 'nosuch'" ||
+	bad schemes_unknown "exit $rc"
+
+# Markdown and csv.
+run md --format=markdown "$tmp/A" "$tmp/B"
+$tools check-md "$tmp/md.out" >"$tmp/w" && ok markdown_table || bad markdown_table "$(cat "$tmp/w")"
+has markdown_only "$tmp/md.out" '^- `get/pincount/'
+run csv --format=csv "$tmp/A" "$tmp/B"
+$tools check-csv "$tmp/csv.out" significant "not significant" "only in A" "only in B" >"$tmp/w" &&
+	ok csv_parses || bad csv_parses "$(cat "$tmp/w")"
+run csv3 --format=csv "$tmp/A3" "$tmp/B3"
+$tools check-csv "$tmp/csv3.out" "too few launches" >"$tmp/w" && ok csv_too_few ||
+	bad csv_too_few "$(cat "$tmp/w")"
+
+# --filter
+run filter --filter='^pin/pincount/' "$tmp/A" "$tmp/B"
+if grep -q '^pin/bias' "$tmp/filter.out" || ! grep -q '^pin/pincount$' "$tmp/filter.out"; then
+	bad filter "$(head -20 "$tmp/filter.out")"
+else
+	ok filter
+fi
+
+# A folder with launch-*.json only is merged in memory.
+$tools make "$tmp/L" --launches=2 --no-summary >/dev/null
+run launches_only "$tmp/L" "$tmp/L"
+[ $rc -eq 0 ] && flat launches_only "$tmp/launches_only.out" 'merged [0-9]+ launch-\*\.json in memory' ||
+	bad launches_only "exit $rc: $(cat "$tmp/launches_only.err")"
+
+# Bad input: exit 2 and exactly one line on stderr.
+mkdir -p "$tmp/empty" "$tmp/other" "$tmp/foreign" "$tmp/nover" "$tmp/notjson"
+echo '{"context": {"gupbench_version": "x"}, "rows": []}' >"$tmp/other/summary.json"
+echo '{"context": {"gupbench_version": "x"}, "benchmarks": [{"name": "BM_memcpy/8", "real_time": 1}]}' >"$tmp/foreign/summary.json"
+echo '{"context": {"host_name": "x"}, "benchmarks": [{"name": "pin/bias/pages:1/share:same/place:compact/threads:1", "real_time": 1}]}' >"$tmp/nover/summary.json"
+echo 'not json {' >"$tmp/notjson/summary.json"
+for c in "missing:$tmp/nonexistent:no such file" "empty:$tmp/empty:no summary.json or launch" \
+	"no_benchmarks:$tmp/other:no \"benchmarks\" list" "foreign_names:$tmp/foreign:no benchmark named like" \
+	"no_version:$tmp/nover:no gupbench_version" "not_json:$tmp/notjson:not JSON"; do
+	IFS=: read -r name dir pat <<<"$c"
+	run "bad_$name" "$dir" "$tmp/A"
+	lines=$(wc -l <"$tmp/bad_$name.err")
+	if [ $rc -ne 2 ]; then
+		bad "bad_input_$name" "exit $rc, want 2"
+	elif [ "$lines" -ne 1 ] || ! grep -q "^gupbench-compare: error: .*$pat" "$tmp/bad_$name.err"; then
+		bad "bad_input_$name" "want one line with /$pat/: $(cat "$tmp/bad_$name.err")"
+	else
+		ok "bad_input_$name"
+	fi
+done
+run usage "$tmp/A"
+[ $rc -eq 2 ] && ok usage_one_run || bad usage_one_run "exit $rc"
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]
