@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# plot/gupbench-plot (make plot): on synthetic results with one thread
+# count and with several (two placements, competitors, perf events), SVG,
+# PNG and an index.html that shows every figure; a launch-only folder;
+# bad input exits 2 with one line on stderr. Synthetic results in a
+# temporary folder; matplotlib's Agg backend, nothing fetched.
+set -u
+cd "$(dirname "$0")/.."
+py=/usr/bin/python3
+[ -x $py ] || py=python3
+plot=plot/gupbench-plot
+tools="$py tests/plottools.py"
+pass=0 fail=0 skip=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { echo "ok   $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+
+if ! $py -c 'import matplotlib, scipy' 2>/dev/null; then
+	echo "SKIP plot: no matplotlib/scipy for $py (make deps installs python3-matplotlib python3-scipy)"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+export MPLCONFIGDIR="$tmp/mpl"		# no writes to ~/.config
+
+# check_out NAME DIR FIG...: DIR/plots holds FIG.svg and FIG.png for each
+# FIG, non-empty, and index.html shows every PNG there
+check_out() {
+	local name=$1 dir=$2/plots; shift 2
+	local f missing=""
+	for f in "$@"; do
+		for e in svg png; do
+			[ -s "$dir/$f.$e" ] || missing="$missing $f.$e"
+		done
+	done
+	[ -s "$dir/index.html" ] || missing="$missing index.html"
+	if [ -n "$missing" ]; then
+		bad "$name" "missing:$missing (have: $(ls "$dir" 2>/dev/null | tr '\n' ' '))"
+		return
+	fi
+	for f in "$dir"/*.png; do
+		grep -q "src='$(basename "$f")'" "$dir/index.html" ||
+			missing="$missing $(basename "$f")"
+	done
+	if [ -n "$missing" ]; then
+		bad "$name" "index.html does not show:$missing"
+	elif ! head -c 4 "$dir/$1.png" | grep -q PNG ||
+		! grep -q '<svg' "$dir/$1.svg"; then
+		bad "$name" "$1.png or $1.svg holds no PNG or SVG data"
+	else
+		ok "$name"
+	fi
+}
+
+# One thread count (QUICK=1 on a 1-PU box), no summary.json.
+$tools make "$tmp/one" --threads=1 --launches=2 --no-summary >/dev/null
+if $plot "$tmp/one" >"$tmp/out" 2>"$tmp/err"; then
+	check_out one_thread "$tmp/one" scaling-pin-1p-same-compact slowpath-pin \
+		retries-pin perf-pin limit
+	grep -qE 'merged [0-9]+ launch-\*\.json in memory' "$tmp/err" && ok launches_only_note ||
+		bad launches_only_note "$(cat "$tmp/err")"
+else
+	bad one_thread "exit $?: $(cat "$tmp/err")"
+fi
+
+# Several thread counts, two placements, competitors, a perf event.
+$tools make "$tmp/many" --threads=1,2,4 --place=compact,scatter \
+	--with=";fork:1;migrate:1" --events=cycles,context-switches >/dev/null
+if scripts/plot.sh "$tmp/many" >"$tmp/out" 2>"$tmp/err"; then
+	check_out several_threads "$tmp/many" scaling-pin-1p-same-compact \
+		scaling-pin-1p-same-scatter slowpath-pin retries-pin perf-pin \
+		placement-pin competitors-pin limit
+	idx="$tmp/many/plots/index.html"
+	grep -q 'testhost (Test CPU), Linux 6.1.0-test' "$idx" && ok index_machine ||
+		bad index_machine "no host, CPU, kernel in index.html"
+	grep -q 'median and min-max of 3 launches' "$idx" && ok index_error_bars ||
+		bad index_error_bars "no launch count in index.html"
+	grep -q '<figcaption>' "$idx" && ok index_captions || bad index_captions "no captions"
+	# axis labels and units in the SVG text (svg.fonttype none)
+	svg="$tmp/many/plots/scaling-pin-1p-same-compact.svg"
+	for t in 'ns per op' 'ops/s' 'pinner threads' 'testhost (Test CPU)' \
+		'linear scaling' 'c2c'; do
+		grep -q "$t" "$svg" || { bad scaling_labels "no '$t' in $svg"; t=; break; }
+	done
+	[ -n "$t" ] && ok scaling_labels
+	grep -q 'cycles' "$tmp/many/plots/perf-pin.svg" && ok perf_events ||
+		bad perf_events "no cycles panel"
+	grep -q 'forks_per_s' "$tmp/many/plots/competitors-pin.svg" && ok competitor_rates ||
+		bad competitor_rates "no forks_per_s panel"
+	# a rerun replaces the figures, leaving no stale ones
+	touch "$tmp/many/plots/stale.png"
+	$plot "$tmp/many" >/dev/null 2>&1
+	[ ! -e "$tmp/many/plots/stale.png" ] && ok rerun_replaces || bad rerun_replaces "stale.png kept"
+else
+	bad several_threads "exit $?: $(cat "$tmp/err")"
+fi
+# one placement: no placement figure
+[ ! -e "$tmp/one/plots/placement-pin.png" ] && ok no_placement_figure ||
+	bad no_placement_figure "placement figure with one placement"
+
+# Bad input: exit 2, one line on stderr.
+mkdir -p "$tmp/empty" "$tmp/other"
+echo '{"benchmarks": [{"name": "BM_x", "real_time": 1}], "context": {}}' >"$tmp/other/summary.json"
+for c in "missing:$tmp/nonexistent:no such file" "empty:$tmp/empty:no summary.json or launch" \
+	"other_tool:$tmp/other:no gupbench_version"; do
+	IFS=: read -r name dir pat <<<"$c"
+	$plot "$dir" >/dev/null 2>"$tmp/err"
+	rc=$?
+	if [ $rc -ne 2 ]; then
+		bad "bad_input_$name" "exit $rc, want 2"
+	elif [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -q "^gupbench-plot: error: .*$pat" "$tmp/err"; then
+		bad "bad_input_$name" "want one line with /$pat/: $(cat "$tmp/err")"
+	else
+		ok "bad_input_$name"
+	fi
+done
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]
