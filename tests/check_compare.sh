@@ -6,24 +6,9 @@
 # side are too few to say), the 72-column text table, markdown and csv,
 # configurations on one side only, --schemes pairing, and bad input (exit
 # 2, one line on stderr). Synthetic results in a temporary folder.
-set -u
-cd "$(dirname "$0")/.."
-py=/usr/bin/python3
-[ -x $py ] || py=python3
+. "$(dirname "$0")/plotlib.sh"
 cmp=plot/gupbench-compare
-tools="$py tests/plottools.py"
-pass=0 fail=0 skip=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-
-if ! $py -c 'import scipy' 2>/dev/null; then
-	echo "SKIP compare: no scipy for $py (make deps installs python3-scipy)"
-	echo "0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
+need scipy
 
 # The statistics on known inputs: one ok/FAIL line per case.
 $tools stats >"$tmp/stats" 2>&1
@@ -143,27 +128,8 @@ run launches_only "$tmp/L" "$tmp/L"
 	bad launches_only "exit $rc: $(cat "$tmp/launches_only.err")"
 
 # Bad input: exit 2 and exactly one line on stderr.
-mkdir -p "$tmp/empty" "$tmp/other" "$tmp/foreign" "$tmp/nover" "$tmp/notjson"
-echo '{"context": {"gupbench_version": "x"}, "rows": []}' >"$tmp/other/summary.json"
-echo '{"context": {"gupbench_version": "x"}, "benchmarks": [{"name": "BM_memcpy/8", "real_time": 1}]}' >"$tmp/foreign/summary.json"
-echo '{"context": {"host_name": "x"}, "benchmarks": [{"name": "pin/bias/pages:1/share:same/place:compact/threads:1", "real_time": 1}]}' >"$tmp/nover/summary.json"
-echo 'not json {' >"$tmp/notjson/summary.json"
-for c in "missing:$tmp/nonexistent:no such file" "empty:$tmp/empty:no summary.json or launch" \
-	"no_benchmarks:$tmp/other:no \"benchmarks\" list" "foreign_names:$tmp/foreign:no benchmark named like" \
-	"no_version:$tmp/nover:no gupbench_version" "not_json:$tmp/notjson:not JSON"; do
-	IFS=: read -r name dir pat <<<"$c"
-	run "bad_$name" "$dir" "$tmp/A"
-	lines=$(wc -l <"$tmp/bad_$name.err")
-	if [ $rc -ne 2 ]; then
-		bad "bad_input_$name" "exit $rc, want 2"
-	elif [ "$lines" -ne 1 ] || ! grep -q "^gupbench-compare: error: .*$pat" "$tmp/bad_$name.err"; then
-		bad "bad_input_$name" "want one line with /$pat/: $(cat "$tmp/bad_$name.err")"
-	else
-		ok "bad_input_$name"
-	fi
-done
+bad_inputs $cmp {} "$tmp/A"
 run usage "$tmp/A"
 [ $rc -eq 2 ] && ok usage_one_run || bad usage_one_run "exit $rc"
 
-echo "$pass passed, $fail failed, $skip skipped"
-[ $fail -eq 0 ]
+summary

@@ -6,25 +6,9 @@
 # PNG and an index.html that shows every figure; a launch-only folder;
 # bad input exits 2 with one line on stderr. Synthetic results in a
 # temporary folder; matplotlib's Agg backend, nothing fetched.
-set -u
-cd "$(dirname "$0")/.."
-py=/usr/bin/python3
-[ -x $py ] || py=python3
+. "$(dirname "$0")/plotlib.sh"
 plot=plot/gupbench-plot
-tools="$py tests/plottools.py"
-pass=0 fail=0 skip=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-
-if ! $py -c 'import matplotlib, scipy' 2>/dev/null; then
-	echo "SKIP plot: no matplotlib/scipy for $py (make deps installs python3-matplotlib python3-scipy)"
-	echo "0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
-export MPLCONFIGDIR="$tmp/mpl"		# no writes to ~/.config
+need matplotlib scipy
 
 # check_out NAME DIR FIG...: DIR/plots holds FIG.svg and FIG.png for each
 # FIG, non-empty, and index.html shows every PNG there
@@ -102,21 +86,6 @@ fi
 	bad no_placement_figure "placement figure with one placement"
 
 # Bad input: exit 2, one line on stderr.
-mkdir -p "$tmp/empty" "$tmp/other"
-echo '{"benchmarks": [{"name": "BM_x", "real_time": 1}], "context": {}}' >"$tmp/other/summary.json"
-for c in "missing:$tmp/nonexistent:no such file" "empty:$tmp/empty:no summary.json or launch" \
-	"other_tool:$tmp/other:no gupbench_version"; do
-	IFS=: read -r name dir pat <<<"$c"
-	$plot "$dir" >/dev/null 2>"$tmp/err"
-	rc=$?
-	if [ $rc -ne 2 ]; then
-		bad "bad_input_$name" "exit $rc, want 2"
-	elif [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -q "^gupbench-plot: error: .*$pat" "$tmp/err"; then
-		bad "bad_input_$name" "want one line with /$pat/: $(cat "$tmp/err")"
-	else
-		ok "bad_input_$name"
-	fi
-done
+bad_inputs $plot {}
 
-echo "$pass passed, $fail failed, $skip skipped"
-[ $fail -eq 0 ]
+summary
