@@ -13,6 +13,7 @@
 #include <sys/utsname.h>
 
 #include "run.h"
+#include "torture.h"
 
 #ifndef GUPBENCH_VERSION
 #define GUPBENCH_VERSION "unknown"
@@ -306,6 +307,9 @@ static char *placement_string(const struct config *c, const int *pus,
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "torture"))
+		return torture_main(argc - 1, argv + 1);
+
 	static const struct option lopts[] = {
 		{ "scheme", required_argument, NULL, 's' },
 		{ "workload", required_argument, NULL, 'w' },

@@ -256,6 +256,55 @@ void migration_entry_wait_on_locked(struct folio *folio, spinlock_t *ptl)
 		finish_wait(q, &wait);
 }
 
+/* ---- owner tracking (torture) ---- */
+
+bool folio_lock_debug;
+static long *lock_owner;		/* pfn -> owner token, 0 if unlocked */
+static void (*lock_violation)(struct folio *folio, long owner, bool lock);
+static __thread char lock_token;	/* its address names this thread */
+
+/*
+ * Track page-lock owners in @owner (max_pfn entries) and call @bad for
+ * a second holder or a release by a thread that does not hold the lock.
+ * NULL turns tracking off. Only for quiescent callers (no lock held).
+ */
+void folio_lock_tracking(long *owner,
+			 void (*bad)(struct folio *folio, long owner, bool lock))
+{
+	WRITE_ONCE(folio_lock_debug, false);
+	lock_owner = owner;
+	lock_violation = bad;
+	WRITE_ONCE(folio_lock_debug, owner != NULL);
+}
+
+long folio_lock_token(void)
+{
+	return (long)&lock_token;
+}
+
+void folio_lock_track(struct folio *folio, bool lock)
+{
+	long *slot = &lock_owner[page_to_pfn(&folio->page)];
+	long me = (long)&lock_token, old;
+
+	if (lock) {
+		old = __atomic_exchange_n(slot, me, __ATOMIC_RELAXED);
+		if (old && lock_violation)
+			lock_violation(folio, old, true);
+	} else {
+		old = me;
+		if (!__atomic_compare_exchange_n(slot, &old, 0, false,
+						 __ATOMIC_RELAXED,
+						 __ATOMIC_RELAXED) &&
+		    lock_violation)
+			lock_violation(folio, old, false);
+	}
+}
+
+#ifdef GUP_MUTANTS
+int gup_mutant;
+#endif
+
 unsigned long folio_lock_sleeps(void)
 {
 	return lock_sleeps;

@@ -118,7 +118,7 @@ static __always_inline void gup_put_folio(struct folio *folio, int refs,
 		node_stat_pin_released(refs);
 		if (folio_has_pincount(folio))
 			atomic_sub(refs, folio_pincount_ptr(folio));
-		else
+		else if (!GUP_MUTANT(BIAS_UNPIN_SUB1))
 			refs *= GUP_PIN_COUNTING_BIAS;
 	}
 	folio_put_refs(folio, refs);

@@ -37,6 +37,8 @@
 /* Does this call take pins (as opposed to plain FOLL_GET refs)? */
 static __always_inline bool S(wants_seq)(unsigned int flags)
 {
+	if ((S_FEATURES & SF_ANON_EXCL) && GUP_MUTANT(ANONEXCL_NO_SEQ))
+		return false;
 	return (S_FEATURES & SF_WP_SEQ) && (flags & FOLL_PIN);
 }
 
@@ -116,8 +118,9 @@ static __always_inline bool S(gup_fast_pte_range)(struct mm_struct *mm,
 		mm_debug(mm, GUP_DP_FAST_AFTER_GRAB, addr);
 
 		/* The PTE or the table under it changed: back off. */
-		if (unlikely(pmd_val(pmd) != pmd_val(pmdp_get(pmdp))) ||
-		    unlikely(pte_val(pte) != pte_val(ptep_get(ptep)))) {
+		if (!GUP_MUTANT(NO_PTE_RECHECK) &&
+		    (unlikely(pmd_val(pmd) != pmd_val(pmdp_get(pmdp))) ||
+		     unlikely(pte_val(pte) != pte_val(ptep_get(ptep))))) {
 			S(put_folio)(folio, 1, flags);
 			st->fast_undo++;
 			goto out;
@@ -453,6 +456,17 @@ static __always_inline long S(gup_fast_fallback)(struct mm_struct *mm,
 	return ret + nr_pinned;
 }
 
+/* pin_user_pages()/get_user_pages(): no GUP-fast, straight to the walk. */
+long S(gup)(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+	    unsigned int flags, struct page **pages, struct gup_stats *st)
+{
+	if (!(S_FEATURES & SF_PIN) && (flags & FOLL_PIN))
+		flags = (flags & ~FOLL_PIN) | FOLL_GET; /* no pin notion */
+	if (flags & FOLL_PIN)
+		mm_set_has_pinned_flag(mm);
+	return S(gup_slow)(mm, start, nr_pages, flags, pages, st);
+}
+
 long S(gup_fast)(struct mm_struct *mm, unsigned long start,
 		 unsigned long nr_pages, unsigned int flags,
 		 struct page **pages, struct gup_stats *st)
@@ -570,6 +584,7 @@ static void S(put_folio_fn)(struct folio *folio, int refs, unsigned int flags)
 #define GUP_TEMPLATE_OPS					\
 	.features = S_FEATURES,					\
 	.gup_fast = S(gup_fast),				\
+	.gup = S(gup),						\
 	.release_pages = S(release_pages),			\
 	.pin_section = S(pin_section),				\
 	.raw_section = S(raw_section),				\

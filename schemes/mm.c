@@ -155,6 +155,36 @@ bool page_is_poisoned(const struct page *page)
 	return test_bit(PG_free, &page->flags);
 }
 
+static atomic_long_t poison_touched;
+static unsigned long poison_touched_pfn;
+
+/* Is every field of a free page still what poison_page() wrote? */
+static bool poison_intact(struct page *page)
+{
+	return READ_ONCE(page->flags) == BIT(PG_free) &&
+	       page->mapping == (struct mm_struct *)PAGE_POISON &&
+	       page->index == PAGE_POISON &&
+	       READ_ONCE(page->private) == PAGE_POISON &&
+	       atomic_read(&page->_mapcount) == -1 &&
+	       atomic_read(&page->_pincount) == 0 &&
+	       atomic_read(&page->_refcount) == 0;
+}
+
+static void poison_check(struct page *page)
+{
+	if (likely(poison_intact(page)))
+		return;
+	WRITE_ONCE(poison_touched_pfn, page_to_pfn(page));
+	atomic_long_add(1, &poison_touched);
+}
+
+long mem_poison_touched(unsigned long *last_pfn)
+{
+	if (last_pfn)
+		*last_pfn = READ_ONCE(poison_touched_pfn);
+	return atomic_long_read(&poison_touched);
+}
+
 int mem_init(const struct mem_config *cfg)
 {
 	unsigned long pfn, thp, dev, i;
@@ -261,6 +291,7 @@ struct folio *folio_alloc(void)
 		return NULL;
 	page = pfn_to_page(pfn);
 	WARN_ON_ONCE(!page_is_poisoned(page));
+	poison_check(page);
 	page->compound_head = 0;
 	page->mapping = NULL;
 	page->index = 0;

@@ -411,6 +411,7 @@ enum gup_debug_point {
 	GUP_DP_FAST_END,		/* walk done, before seq retry */
 	GUP_DP_MIGRATE_UNMAPPED,	/* migration entries in place */
 	GUP_DP_MIGRATE_FROZEN,		/* old folio's refs frozen at 0 */
+	GUP_DP_FORK_CHECKED,		/* fork decided to share, PTE still RW */
 	GUP_DP_FORK_COPIED,		/* fork inside write_protect_seq */
 	GUP_DP_MKCLEAN_LOCKED,
 	GUP_DP_MAX,
@@ -430,6 +431,29 @@ struct mm_struct {
 	struct vm_area_struct vmas[MM_MAX_VMAS];
 	atomic_long_t nr_tables;	/* page-table pages allocated */
 };
+
+/*
+ * Deliberately broken variants for torture's self-test. They exist only
+ * where GUP_MUTANTS is defined (the build/mut test tree); elsewhere
+ * GUP_MUTANT() is a constant false and the code is gone.
+ */
+enum gup_mutant {
+	GUP_MUT_NONE,
+	GUP_MUT_NO_PTE_RECHECK,		/* gup_fast skips the PMD/PTE recheck */
+	GUP_MUT_BIAS_UNPIN_SUB1,	/* unpin subtracts 1, not the bias */
+	GUP_MUT_FORK_SHARES_PINNED,	/* fork shares a maybe-pinned page */
+	GUP_MUT_ANONEXCL_NO_SEQ,	/* anonexcl ignores write_protect_seq */
+	GUP_MUT_MIGRATE_NO_FREEZE,	/* migration moves without freezing */
+	GUP_MUT_PAGELOCK_NO_TRYLOCK,	/* pagelock ignores a failed trylock */
+	GUP_MUT_MAX,
+};
+
+#ifdef GUP_MUTANTS
+extern int gup_mutant;
+#define GUP_MUTANT(m)	unlikely(READ_ONCE(gup_mutant) == GUP_MUT_##m)
+#else
+#define GUP_MUTANT(m)	0
+#endif
 
 /* Call out at a debug point; compiled into the walk as one test. */
 void gup_debug_point(struct mm_struct *mm, enum gup_debug_point dp,
@@ -493,9 +517,29 @@ struct gup_stats {
 
 /* ---- page lock: PG_locked + PG_waiters, hashed wait queues, futex ---- */
 
+/*
+ * Page-lock owner tracking for torture: when folio_lock_debug is set,
+ * every acquisition and release is checked against a per-pfn owner
+ * table (filemap.c). One predictable branch when it is off.
+ */
+extern bool folio_lock_debug;
+void folio_lock_track(struct folio *folio, bool lock);
+void folio_lock_tracking(long *owner,
+			 void (*bad)(struct folio *folio, long owner, bool lock));
+long folio_lock_token(void);		/* this thread's owner token */
+
+static __always_inline void folio_lock_note(struct folio *folio, bool lock)
+{
+	if (unlikely(READ_ONCE(folio_lock_debug)))
+		folio_lock_track(folio, lock);
+}
+
 static __always_inline bool folio_trylock(struct folio *folio)
 {
-	return likely(!test_and_set_bit_lock(PG_locked, folio_flags(folio)));
+	if (unlikely(test_and_set_bit_lock(PG_locked, folio_flags(folio))))
+		return false;
+	folio_lock_note(folio, true);
+	return true;
 }
 
 static __always_inline bool folio_test_locked(struct folio *folio)
@@ -515,13 +559,16 @@ long folio_wait_lost(void);
 
 static __always_inline void folio_lock(struct folio *folio)
 {
-	if (!folio_trylock(folio))
+	if (!folio_trylock(folio)) {
 		__folio_lock(folio);
+		folio_lock_note(folio, true);
+	}
 }
 
 /* folio_unlock(): one release RMW that also reports PG_waiters. */
 static __always_inline void folio_unlock(struct folio *folio)
 {
+	folio_lock_note(folio, false);
 	if (xor_unlock_is_negative_byte(BIT(PG_locked), folio_flags(folio)))
 		folio_wake_bit(folio, PG_locked);
 }
@@ -662,6 +709,11 @@ void mem_devmap_teardown(void);
 
 /* Poison check: a freed page touched later is reported here. */
 bool page_is_poisoned(const struct page *page);
+/*
+ * Allocations that found a free page's poison disturbed (a write after
+ * free), and the pfn of the last one.
+ */
+long mem_poison_touched(unsigned long *last_pfn);
 
 /* ---- mm set-up, mapping, faults ---- */
 

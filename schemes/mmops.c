@@ -33,7 +33,8 @@ static int folio_try_dup_anon_rmap(struct mm_struct *src_mm,
 				   struct folio *folio, struct page *page)
 {
 	bool pinned = test_bit(MMF_HAS_PINNED, &src_mm->flags) &&
-		      mm_maybe_pinned(src_mm, folio);
+		      mm_maybe_pinned(src_mm, folio) &&
+		      !GUP_MUTANT(FORK_SHARES_PINNED);
 
 	if (mm_anonexcl(src_mm)) {
 		if (test_bit(PG_anon_exclusive, &page->flags)) {
@@ -125,6 +126,7 @@ again:
 			}
 			(*copied)++;
 		} else {
+			mm_debug(src_mm, GUP_DP_FORK_CHECKED, addr);
 			/* COW mapping: write-protect parent and child */
 			if (pte_write(pte)) {
 				ptep_set_wrprotect(src_ptep);
@@ -367,7 +369,7 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	mm_debug(mm, GUP_DP_MIGRATE_UNMAPPED, addr);
 
 	/* folio_migrate_mapping(): only our isolation ref may remain */
-	if (!folio_ref_freeze(folio, 1)) {
+	if (!GUP_MUTANT(MIGRATE_NO_FREEZE) && !folio_ref_freeze(folio, 1)) {
 		/* restore: the PTE maps the old folio again */
 		if (remove_migration_pte(mm, addr, entry, folio))
 			folio_get(folio);
@@ -382,7 +384,8 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	clear_bit(PG_anon_exclusive, &dst->page.flags);
 	if (test_bit(PG_dirty, &page->flags))
 		set_bit(PG_dirty, folio_flags(dst));
-	folio_ref_unfreeze(folio, 1);
+	if (!GUP_MUTANT(MIGRATE_NO_FREEZE))
+		folio_ref_unfreeze(folio, 1);
 	if (!remove_migration_pte(mm, addr, entry, dst))
 		folio_put(dst);		/* zapped meanwhile */
 	folio_unlock(folio);

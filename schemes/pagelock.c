@@ -34,7 +34,7 @@ static __always_inline struct folio *pagelock_try_grab_fast(struct page *page,
 	if (!folio || (flags & FOLL_GET))
 		return folio;
 	if (test_bit(PG_writeback, folio_flags(folio)) ||
-	    !folio_trylock(folio))
+	    (!folio_trylock(folio) && !GUP_MUTANT(PAGELOCK_NO_TRYLOCK)))
 		goto out_put;			/* -EBUSY: slow path */
 	if (test_bit(PG_writeback, folio_flags(folio))) {
 		folio_unlock(folio);

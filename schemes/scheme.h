@@ -47,6 +47,10 @@ struct gup_scheme {
 	long (*gup_fast)(struct mm_struct *mm, unsigned long start,
 			 unsigned long nr_pages, unsigned int gup_flags,
 			 struct page **pages, struct gup_stats *st);
+	/* pin_user_pages()/get_user_pages(): the slow path only */
+	long (*gup)(struct mm_struct *mm, unsigned long start,
+		    unsigned long nr_pages, unsigned int gup_flags,
+		    struct page **pages, struct gup_stats *st);
 	/* unpin_user_pages() (FOLL_PIN) or put_page() each (FOLL_GET) */
 	void (*release_pages)(struct page **pages, unsigned long npages,
 			      unsigned int gup_flags);
