@@ -10,6 +10,8 @@
 #                      this machine into results/HOST-DATE/ (QUICK=1: small)
 #   make plot          plots of the newest results (RESULTS=dir to choose)
 #   make compare       review-mail table of two runs: A=dir B=dir
+#   make torture       60 s of gupbench torture per scheme (DURATION=SEC)
+#   make tsan          torture under ThreadSanitizer (OPS=N per scheme)
 #   make deps          install what is missing (scripts/install-deps.sh)
 #   make clean         remove build/
 #   make help          print this text
@@ -88,8 +90,13 @@ endef
 
 $(eval $(call tree,obj,))
 $(eval $(call tree,san,$(SANFLAGS)))
+# build/mut: the model with its deliberately broken variants (GUP_MUTANTS),
+# for torture's self-test; build/tsan: ThreadSanitizer, for `make tsan`.
+$(eval $(call tree,mut,-DGUP_MUTANTS))
+$(eval $(call tree,tsan,-fsanitize=thread -O1 -Wno-tsan))
 
-.PHONY: all test bench plot compare deps clean help check-deps tests-build
+.PHONY: all test bench plot compare deps clean help check-deps tests-build \
+	torture tsan
 .DEFAULT_GOAL := all
 
 all: build/gupbench
@@ -100,7 +107,8 @@ build/gupbench: build/obj/gupbench
 deps:
 	$(Q)scripts/install-deps.sh
 
-tests-build: build/gupbench build/san/gupbench $(obj_TESTS) $(san_TESTS)
+tests-build: build/gupbench build/san/gupbench build/mut/gupbench \
+	     build/tsan/gupbench $(obj_TESTS) $(san_TESTS)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory tests-build
@@ -116,6 +124,14 @@ plot: deps
 compare: deps
 	$(Q)test -n '$(A)' -a -n '$(B)' || { echo 'usage: make compare A=dir B=dir' >&2; exit 2; }
 	$(Q)plot/gupbench-compare '$(A)' '$(B)'
+
+torture: all
+	$(Q)build/gupbench torture --duration=$(or $(DURATION),60)
+
+tsan: deps
+	$(Q)$(MAKE) --no-print-directory build/tsan/gupbench
+	$(Q)TSAN_OPTIONS='halt_on_error=1 exitcode=66' build/tsan/gupbench \
+		torture --ops=$(or $(OPS),100k)
 
 clean:
 	$(call say,CLEAN,build)

@@ -49,6 +49,7 @@
 #define T_MAX_NR	3	/* pages per gup call */
 #define T_CHILDREN	3
 #define RING_SIZE	16
+#define STALL_S		10	/* no progress this long is a violation */
 
 const char *const torture_inv_names[INV_MAX] = {
 	[INV_FALSE_NEGATIVE] = "no-false-negative",
@@ -158,7 +159,7 @@ struct torture {
 	struct child child[T_CHILDREN];
 	int stop;
 	unsigned long seq;
-	unsigned long total_ops;
+	unsigned int done;		/* threads that finished */
 	pthread_mutex_t vlock;
 	long nviol;
 	struct violation v;
@@ -513,16 +514,26 @@ static void report_moved(struct tthread *me, struct held *h, int i,
 	struct page *p = h->pages[i];
 	unsigned long pfn = page_to_pfn(p), addr = h->addr + i * PAGE_SIZE;
 	const char *why;
+	int inv = INV_PINNED_MOVED;
 
-	if (page_is_poisoned(p))
+	if (page_is_poisoned(p)) {
 		why = "it was freed";
-	else if (ring_migrated_since(t, pfn, h->seq))
+	} else if (ring_migrated_since(t, pfn, h->seq)) {
 		why = "it was migrated";
-	else if (p->mapping != t->mm || p->index != addr >> PAGE_SHIFT)
+	} else if (p->mapping != t->mm || p->index != addr >> PAGE_SHIFT) {
 		why = "it belongs to another mapping (reused)";
-	else
-		why = "the address maps another page";
-	violation(t, INV_PINNED_MOVED, pfn, now ? page_to_pfn(now) : 0, addr,
+	} else {
+		/*
+		 * Still ours, not migrated, not freed, no zap: the process's
+		 * PTE was replaced by a copy (a COW fault after fork shared
+		 * the page): the device now writes where the process never
+		 * looks.
+		 */
+		inv = INV_COW;
+		why = "the process's PTE was COW-broken to a copy, the pin "
+		      "stays on the old page";
+	}
+	violation(t, inv, pfn, now ? page_to_pfn(now) : 0, addr,
 		  "%s pin of pfn %lu at %#lx, checked %s: %s; the PTE maps "
 		  "pfn %lu", (h->flags & FOLL_WRITE) ? "writable" : "read-only",
 		  pfn, addr, when, why, now ? page_to_pfn(now) : 0);
@@ -856,10 +867,13 @@ static void *torture_thread(void *arg)
 {
 	struct tthread *me = arg;
 	struct torture *t = me->t;
+	/* each thread its share: the same seed makes the same choices */
+	unsigned long budget = t->o->ops ? (t->o->ops + t->nthreads - 1) /
+					   t->nthreads : 0;
 
 	self = me;
 	gup_thread_register();
-	while (!stopped(t)) {
+	while (!stopped(t) && !(budget && me->ops >= budget)) {
 		uint64_t r0 = rnd(me), r = rnd(me), r2 = rnd(me);
 		int op = pick_op(r0);
 
@@ -901,15 +915,13 @@ static void *torture_thread(void *arg)
 			break;
 		}
 		me->opcount[op]++;
-		if ((++me->ops & 255) == 0 &&
-		    __atomic_add_fetch(&t->total_ops, 256, __ATOMIC_RELAXED) >=
-		    t->o->ops && t->o->ops)
-			__atomic_store_n(&t->stop, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&me->ops, me->ops + 1, __ATOMIC_RELAXED);
 	}
 	while (me->nheld)
 		release_held(me, me->nheld - 1);
 	vmstat_flush_thread();
 	self = NULL;
+	__atomic_add_fetch(&t->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -1078,7 +1090,8 @@ static long torture_scheme(const struct gup_scheme *s,
 			   const struct torture_opts *o)
 {
 	struct torture *t = calloc(1, sizeof(*t));
-	double t0, next_progress, dt;
+	double t0, next_progress, dt, last_change;
+	unsigned long last_ops;
 	struct watch w;
 	unsigned long total[OP_MAX] = { 0 }, ops = 0;
 	unsigned int i, j;
@@ -1111,30 +1124,57 @@ static long torture_scheme(const struct gup_scheme *s,
 	}
 	t0 = now_s();
 	next_progress = t0 + 5;
+	last_ops = 0;
+	last_change = t0;
 	for (i = 0; i < t->nthreads; i++)
 		pthread_create(&t->th[i].thr, NULL, torture_thread, &t->th[i]);
-	while (!stopped(t)) {
+	while (!stopped(t) &&
+	       __atomic_load_n(&t->done, __ATOMIC_ACQUIRE) < t->nthreads) {
 		usleep(20000);
 		watch_check(t, &w);
+		for (ops = 0, i = 0; i < t->nthreads; i++)
+			ops += __atomic_load_n(&t->th[i].ops, __ATOMIC_RELAXED);
+		if (ops != last_ops) {
+			last_ops = ops;
+			last_change = now_s();
+		} else if (now_s() - last_change > STALL_S) {
+			violation(t, INV_PAGELOCK, 0, 0, 0, "no thread finished "
+				  "an operation in %d s: a sleeper was never "
+				  "woken or a lock never released", STALL_S);
+		}
 		if (o->duration > 0 && now_s() - t0 >= o->duration)
 			__atomic_store_n(&t->stop, 1, __ATOMIC_RELAXED);
 		if (now_s() >= next_progress) {
 			fprintf(stderr, "torture: %s: %.0f s, %lu ops\n",
-				s->name, now_s() - t0,
-				__atomic_load_n(&t->total_ops,
-						__ATOMIC_RELAXED));
+				s->name, now_s() - t0, ops);
 			next_progress += 5;
 		}
 	}
-	for (i = 0; i < t->nthreads; i++)
-		pthread_join(t->th[i].thr, NULL);
+	for (i = 0; i < t->nthreads; i++) {
+		struct timespec until;
+
+		/* after a violation, a lock it corrupted may hold a thread */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += t->nviol ? 2 : STALL_S;
+		if (pthread_timedjoin_np(t->th[i].thr, NULL, &until)) {
+			if (!t->nviol)
+				violation(t, INV_PAGELOCK, 0, 0, 0, "thread %u "
+					  "did not stop within %d s", i,
+					  STALL_S);
+			print_report(t, stdout);
+			printf("  thread %u is stuck; exiting without the end "
+			       "checks\n", i);
+			fflush(stdout);
+			_exit(1);
+		}
+	}
 	dt = now_s() - t0;
 	watch_check(t, &w);
 	folio_lock_tracking(NULL, NULL);
 	end_checks(t);
 	watch_check(t, &w);
 
-	for (i = 0; i < t->nthreads; i++) {
+	for (ops = 0, i = 0; i < t->nthreads; i++) {
 		ops += t->th[i].ops;
 		for (j = 0; j < OP_MAX; j++)
 			total[j] += t->th[i].opcount[j];

@@ -41,6 +41,7 @@ deps=(
 	"bison:bison:bison:command -v bison"
 	"xz:xz-utils:xz:command -v xz"
 	"objdump:binutils:binutils:command -v objdump"
+	"libtsan:libtsan2:libtsan:ls /usr/lib/*/libtsan.so.2 || ls /usr/lib64/libtsan.so.2"
 )
 
 if command -v apt-get >/dev/null 2>&1; then
