@@ -478,6 +478,12 @@ static void torture_hook(struct mm_struct *mm, enum gup_debug_point dp,
 
 		me->mig_src = page ? page_to_pfn(page) : 0;
 	}
+	/*
+	 * The move is decided: log it now, before the new PTE can be seen,
+	 * so a check that finds the new page also finds this record.
+	 */
+	if (dp == GUP_DP_MIGRATE_FROZEN && me->mig_src)
+		ring_log(me->t, me->mig_src, me->id, RL_MIGRATED, addr, 0, 0);
 	torture_delay(me);
 }
 
@@ -818,8 +824,8 @@ static void op_migrate(struct tthread *me, uint64_t r)
 	if (!me->mig_src)
 		return;
 	dst = rc == 0 ? mm_lookup_page(t->mm, addr, NULL) : NULL;
-	ring_log(t, me->mig_src, me->id, rc == 0 ? RL_MIGRATED : OP_MIGRATE,
-		 addr, rc, dst ? page_to_pfn(dst) : 0);
+	ring_log(t, me->mig_src, me->id, OP_MIGRATE, addr, rc,
+		 dst ? page_to_pfn(dst) : 0);
 }
 
 static void op_mkclean(struct tthread *me, uint64_t r)
@@ -1064,6 +1070,8 @@ static void watch_check(struct torture *t, const struct watch *w)
 			  "model (see the warning above)");
 }
 
+static const char *mutant_name(int m);
+
 static void print_report(struct torture *t, FILE *f)
 {
 	const struct torture_opts *o = t->o;
@@ -1081,9 +1089,11 @@ static void print_report(struct torture *t, FILE *f)
 	if (t->nviol > 1)
 		fprintf(f, "  (%ld more violations after this one)\n",
 			t->nviol - 1);
+	fprintf(f, "  replay: gupbench torture --scheme=%s --seed=%" PRIu64
+		" --threads=%u%s%s\n", t->s->name, o->seed, t->nthreads,
+		o->mutant ? " --mutant=" : "",
+		o->mutant ? mutant_name(o->mutant) : "");
 }
-
-static const char *mutant_name(int m);
 
 /* Run one scheme; returns the number of violations, or -1 on set-up. */
 static long torture_scheme(const struct gup_scheme *s,
@@ -1187,13 +1197,8 @@ static long torture_scheme(const struct gup_scheme *s,
 			printf(" %s %lu", op_names[j], total[j]);
 		printf("\n");
 	}
-	if (t->nviol) {
+	if (t->nviol)
 		print_report(t, stdout);
-		printf("  replay: gupbench torture --scheme=%s --seed=%" PRIu64
-		       " --threads=%u%s%s\n", s->name, o->seed, t->nthreads,
-		       o->mutant ? " --mutant=" : "",
-		       o->mutant ? mutant_name(o->mutant) : "");
-	}
 	fflush(stdout);
 	nviol = t->nviol;
 	cur = NULL;
