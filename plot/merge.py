@@ -16,6 +16,8 @@ def main():
     ap.add_argument("dir")
     ap.add_argument("--partial", type=int, default=0)
     ap.add_argument("--expected", type=int, default=0)
+    ap.add_argument("--elapsed", type=int, default=-1,
+                    help="wall seconds the sweep took (bench.sh)")
     a = ap.parse_args()
     files = sorted(glob.glob(os.path.join(a.dir, "launch-*.json")))
     if not files:
@@ -34,6 +36,8 @@ def main():
     ctx["gupbench_launches"] = len(files)
     ctx["gupbench_expected_launches"] = a.expected
     ctx["gupbench_partial"] = bool(a.partial)
+    if a.elapsed >= 0:
+        ctx["gupbench_elapsed_s"] = a.elapsed
     out = os.path.join(a.dir, "summary.json")
     with open(out + ".tmp", "w") as fh:
         json.dump({"context": ctx, "benchmarks": rows}, fh, indent=1)

@@ -121,7 +121,8 @@ echo >&2
 trap - INT TERM
 partial=0
 [ $n -lt "$total" ] && partial=1
-$py plot/merge.py "$out" --partial=$partial --expected=$total || exit 1
+$py plot/merge.py "$out" --partial=$partial --expected=$total \
+	--elapsed=$((SECONDS - start)) || exit 1
 if [ $partial = 1 ]; then
 	echo "bench: interrupted: $n of $total launches kept in $out (summary.json says partial)" >&2
 	exit 130

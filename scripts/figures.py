@@ -1,0 +1,81 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Issue #3's performance targets, read from a make bench summary.json.
+
+    scripts/figures.py results/HOST-DATE            # markdown table
+
+Prints the table the README's "Figures measured here" holds: the harness
+floor (raw/empty at 1 thread), each scheme's 1-page pin at 1 thread over
+its raw row (medians over launches, measured in the same sweep), the bare
+walk (pin/empty), overlap_pct over every row, and the sweep's wall time.
+Exit 2 when the folder holds no make bench summary.
+"""
+import json
+import os
+import re
+import statistics
+import sys
+
+
+def load(path):
+    if os.path.isdir(path):
+        path = os.path.join(path, "summary.json")
+    try:
+        with open(path) as f:
+            d = json.load(f)
+        return d["context"], d["benchmarks"]
+    except (OSError, ValueError, KeyError) as e:
+        sys.exit(print(f"figures: {path}: not a make bench summary ({e})",
+                       file=sys.stderr) or 2)
+
+
+def med(rows, pat):
+    r = re.compile(pat)
+    v = [b["real_time"] for b in rows if r.fullmatch(b["name"])]
+    return statistics.median(v) if v else None
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(print(__doc__.strip(), file=sys.stderr) or 2)
+    ctx, rows = load(sys.argv[1])
+    one = r"/pages:1/share:(same|private)/place:[a-z]+/threads:1"
+    floor = med(rows, r"raw/empty" + one)
+    walk = med(rows, r"pin/empty" + one)
+    schemes = sorted({b["name"].split("/")[1] for b in rows
+                      if b["name"].startswith("raw/")} - {"empty"})
+    ratios = []
+    for s in schemes:
+        pin, raw = med(rows, f"pin/{s}" + one), med(rows, f"raw/{s}" + one)
+        if pin and raw:
+            ratios.append((pin / raw, s, pin, raw))
+    ratios.sort()
+    ov = [b["overlap_pct"] for b in rows if "overlap_pct" in b]
+    met = lambda ok: "met" if ok else "NOT met"
+    print("| target | goal | measured | |")
+    print("| --- | --- | --- | --- |")
+    if floor is not None:
+        print(f"| `raw/empty` at 1 thread (harness floor) | <= 1.0 ns | "
+              f"{floor:.2f} ns | {met(floor <= 1.0)} |")
+    if ratios:
+        txt = ", ".join(f"{s} {p:.1f}/{r:.1f} = {x:.2f}x"
+                        for x, s, p, r in ratios)
+        n_ok = sum(1 for x, *_ in ratios if x <= 1.5)
+        print(f"| 1-page `pin` / `raw` at 1 thread | <= 1.5x | {txt} | "
+              f"{met(n_ok == len(ratios))} ({n_ok} of {len(ratios)}) |")
+    if walk is not None:
+        print(f"| the bare walk, `pin/empty` at 1 thread (no atomics) | "
+              f"- | {walk:.1f} ns | |")
+    if ov:
+        print(f"| `overlap_pct`, every row of the sweep | >= 95% | "
+              f"min {min(ov):.2f}%, median {statistics.median(ov):.2f}% | "
+              f"{met(min(ov) >= 95)} |")
+    el = ctx.get("gupbench_elapsed_s")
+    if el is not None:
+        print(f"| sweep wall time ({ctx.get('gupbench_launches')} "
+              f"launches) | <= 10 min full, <= 1 min QUICK | "
+              f"{el // 60} min {el % 60} s | |")
+
+
+if __name__ == "__main__":
+    main()
