@@ -192,7 +192,13 @@ static bool thread_step(struct thread_ctx *t, struct window *w, bool *warm,
 		*warm = true;
 		__atomic_add_fetch(&r->warm, 1, __ATOMIC_RELEASE);
 	}
-	if (ph == PH_MEASURE && !w->in && !t->t_end)
+	/*
+	 * A thread descheduled through the whole window (short --duration,
+	 * busy machine) first sees the cool-down: it measures one batch
+	 * late, rather than never checking out and hanging the run; its
+	 * late window shows in overlap_pct.
+	 */
+	if ((ph == PH_MEASURE || ph == PH_COOLDOWN) && !w->in && !t->t_end)
 		window_begin(t, w, pc, ops);
 	else if (ph >= PH_COOLDOWN && w->in)
 		window_end(t, w, pc, ops);
