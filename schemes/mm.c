@@ -145,7 +145,7 @@ static void poison_page(struct page *page)
 	WRITE_ONCE(page->flags, BIT(PG_free));
 	page->mapping = (struct mm_struct *)PAGE_POISON;
 	page->index = PAGE_POISON;
-	page->private = PAGE_POISON;
+	WRITE_ONCE(page->private, PAGE_POISON);
 	atomic_set(&page->_mapcount, -1);
 	atomic_set(&page->_pincount, 0);
 }
@@ -292,16 +292,17 @@ struct folio *folio_alloc(void)
 	page = pfn_to_page(pfn);
 	WARN_ON_ONCE(!page_is_poisoned(page));
 	poison_check(page);
-	page->compound_head = 0;
+	/* set_compound_head()/clear: speculative page_folio() reads it */
+	WRITE_ONCE(page->compound_head, 0);
 	page->mapping = NULL;
 	page->index = 0;
-	page->private = 0;
+	WRITE_ONCE(page->private, 0);
 	page->order = 0;
 	atomic_set(&page->_mapcount, -1);
 	atomic_set(&page->_pincount, 0);
 	if (page_ext_map)
 		atomic_set(&page_ext_get(page)->pincount, 0);
-	WRITE_ONCE(page->flags, BIT(PG_uptodate));
+	WRITE_ONCE(page->flags, 0);
 	atomic_set_release(&page->_refcount, 1);
 	return (struct folio *)page;
 }
@@ -319,23 +320,23 @@ struct folio *folio_alloc_thp(void)
 	for (i = 1; i < HPAGE_PMD_NR; i++) {
 		struct page *p = head + i;
 
-		p->flags = BIT(PG_uptodate);
+		WRITE_ONCE(p->flags, 0);	/* PG_uptodate is the head's */
 		p->mapping = NULL;
 		p->index = 0;
-		p->private = 0;
+		WRITE_ONCE(p->private, 0);
 		atomic_set(&p->_mapcount, -1);
 		atomic_set(&p->_pincount, 0);
 		atomic_set(&p->_refcount, 0);
 		WRITE_ONCE(p->compound_head, (unsigned long)head | 1);
 	}
-	head->compound_head = 0;
+	WRITE_ONCE(head->compound_head, 0);
 	head->mapping = NULL;
 	head->index = 0;
-	head->private = 0;
+	WRITE_ONCE(head->private, 0);
 	head->order = HPAGE_PMD_ORDER;
 	atomic_set(&head->_mapcount, -1);
 	atomic_set(&head->_pincount, 0);
-	WRITE_ONCE(head->flags, BIT(PG_uptodate) | BIT(PG_head));
+	WRITE_ONCE(head->flags, BIT(PG_head));
 	atomic_set_release(&head->_refcount, 1);
 	return (struct folio *)head;
 }
@@ -723,6 +724,7 @@ static int do_pte_none(struct mm_struct *mm, struct vm_area_struct *vma,
 		prot |= _PAGE_RW | _PAGE_DIRTY;
 		set_bit(PG_dirty, folio_flags(folio));
 	}
+	__folio_mark_uptodate(folio);
 	spin_lock(ptl);
 	if (!pte_none(ptep_get(ptep))) {
 		spin_unlock(ptl);
@@ -792,7 +794,8 @@ static int do_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	new = fault_new_folio(mm, vma, addr);
 	if (!new)
 		return -ENOMEM;
-	new->page.private = READ_ONCE(page->private);
+	copy_highpage(&new->page, page);
+	__folio_mark_uptodate(new);
 	entry = pfn_pte(page_to_pfn(&new->page), _PAGE_PRESENT |
 			(unshare ? 0 : _PAGE_RW | _PAGE_DIRTY));
 	atomic_inc(&new->page._mapcount);
@@ -852,11 +855,12 @@ static int do_huge_pmd_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	if (!new)
 		return -ENOMEM;
 	for (i = 0; i < HPAGE_PMD_NR; i++)
-		folio_page(new, i)->private = READ_ONCE(folio_page(folio, i)->private);
+		copy_highpage(folio_page(new, i), folio_page(folio, i));
 	new->page.mapping = mm;
 	new->page.index = folio->page.index;
 	set_bit(PG_anon, folio_flags(new));
 	set_bit(PG_anon_exclusive, folio_flags(new));
+	__folio_mark_uptodate(new);
 	atomic_inc(&new->page._mapcount);
 	set_pmd(pmdp, __pmd((page_to_pfn(&new->page) << PTE_PFN_SHIFT) |
 			    _PAGE_PRESENT | _PAGE_PSE |
@@ -891,6 +895,7 @@ static int do_huge_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 		set_bit(PG_anon, folio_flags(folio));
 		set_bit(PG_anon_exclusive, folio_flags(folio));
 		set_bit(PG_dirty, folio_flags(folio));
+		__folio_mark_uptodate(folio);
 		spin_lock(ptl);
 		if (!pmd_none(pmdp_get(pmdp))) {
 			spin_unlock(ptl);

@@ -59,7 +59,8 @@ struct page {
 	unsigned long compound_head;	/* tail: head | 1; else 0 */
 	struct mm_struct *mapping;	/* anon owner (rmap shortcut) */
 	unsigned long index;		/* virtual page number in ->mapping */
-	unsigned long private;		/* emulated page contents (one word) */
+	unsigned long private;		/* emulated page contents (one word),
+					 * DMA-written through pins: *_ONCE */
 	struct dev_pagemap *pgmap;	/* ZONE_DEVICE pages only */
 	atomic_t _mapcount;		/* page-table mappings - 1 */
 	atomic_t _refcount;		/* folio->_refcount on the head */
@@ -695,7 +696,10 @@ struct mem_config {
 int mem_init(const struct mem_config *cfg);
 void mem_exit(void);
 size_t mem_vmemmap_bytes(const struct mem_config *cfg);
-/* alloc_page(): a fresh order-0 anon folio, ref 1, or NULL. */
+/*
+ * alloc_page(): a fresh order-0 folio, ref 1, contents zero, or NULL;
+ * the caller fills it and calls __folio_mark_uptodate() before mapping it.
+ */
 struct folio *folio_alloc(void);
 struct folio *folio_alloc_thp(void);
 unsigned long mem_nr_free(void);
@@ -770,6 +774,31 @@ void mm_zap_range(struct mm_struct *mm, unsigned long addr,
 static inline void page_dma_write(struct page *page, unsigned long val)
 {
 	WRITE_ONCE(page->private, val);
+}
+
+/*
+ * copy_highpage(): copy the emulated contents. The source may be
+ * DMA-written through a pin meanwhile, and the copy is published to
+ * GUP-fast without a lock (see __folio_mark_uptodate()): both sides are
+ * *_ONCE, as every access to ->private is.
+ */
+static inline void copy_highpage(struct page *to, struct page *from)
+{
+	WRITE_ONCE(to->private, READ_ONCE(from->private));
+}
+
+/*
+ * __folio_mark_uptodate(): a new folio's contents are written. The
+ * barrier orders them before the set_pte()/set_pmd() that maps the
+ * folio; it pairs with the address dependency from GUP-fast's lockless
+ * PTE read to the page (do_anonymous_page(), wp_page_copy(),
+ * folio_migrate_flags()). Atomic set_bit(): a speculative get may read
+ * ->flags of a folio it is racing to grab.
+ */
+static inline void __folio_mark_uptodate(struct folio *folio)
+{
+	smp_wmb();
+	set_bit(PG_uptodate, folio_flags(folio));
 }
 
 #endif /* GUPBENCH_MM_H */

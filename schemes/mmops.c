@@ -58,11 +58,12 @@ static int copy_present_page(struct mm_struct *dst_mm, pte_t *dst_ptep,
 
 	if (!new)
 		return -ENOMEM;
-	new->page.private = READ_ONCE(page->private);
+	copy_highpage(&new->page, page);
 	new->page.mapping = dst_mm;
 	new->page.index = addr >> PAGE_SHIFT;
 	set_bit(PG_anon, folio_flags(new));
 	set_bit(PG_anon_exclusive, &new->page.flags);
+	__folio_mark_uptodate(new);
 	atomic_inc(&new->page._mapcount);
 	set_pte(dst_ptep, pfn_pte(page_to_pfn(&new->page),
 				  _PAGE_PRESENT | _PAGE_RW | _PAGE_DIRTY));
@@ -179,12 +180,12 @@ static int copy_huge_pmd(struct mm_struct *dst_mm, struct mm_struct *src_mm,
 		return -ENOMEM;
 	}
 	for (i = 0; i < HPAGE_PMD_NR; i++)
-		folio_page(new, i)->private =
-			READ_ONCE(folio_page(folio, i)->private);
+		copy_highpage(folio_page(new, i), folio_page(folio, i));
 	new->page.mapping = dst_mm;
 	new->page.index = folio->page.index;
 	set_bit(PG_anon, folio_flags(new));
 	set_bit(PG_anon_exclusive, folio_flags(new));
+	__folio_mark_uptodate(new);
 	atomic_inc(&new->page._mapcount);
 	set_pmd(dst_pmdp, __pmd((page_to_pfn(&new->page) << PTE_PFN_SHIFT) |
 				_PAGE_PRESENT | _PAGE_PSE | _PAGE_RW |
@@ -377,13 +378,14 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 		goto out_put_dst;
 	}
 	mm_debug(mm, GUP_DP_MIGRATE_FROZEN, addr);
-	dst->page.private = READ_ONCE(page->private);
+	copy_highpage(&dst->page, page);	/* folio_migrate_copy() */
 	dst->page.mapping = page->mapping;
 	dst->page.index = page->index;
 	set_bit(PG_anon, folio_flags(dst));
 	clear_bit(PG_anon_exclusive, &dst->page.flags);
 	if (test_bit(PG_dirty, &page->flags))
 		set_bit(PG_dirty, folio_flags(dst));
+	__folio_mark_uptodate(dst);		/* folio_migrate_flags() */
 	if (!GUP_MUTANT(MIGRATE_NO_FREEZE))
 		folio_ref_unfreeze(folio, 1);
 	if (!remove_migration_pte(mm, addr, entry, dst))
