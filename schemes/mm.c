@@ -967,11 +967,16 @@ int handle_mm_fault(struct mm_struct *mm, unsigned long addr,
 		return 0;
 	}
 	if ((fault_flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) &&
-	    !pte_write(pte) && !pte_devmap(pte)) {
+	    !pte_write(pte)) {
 		if (vma->vm_flags & VM_SHARED) {
+			/*
+			 * ->page_mkwrite(); for a devmap PTE that mkclean
+			 * write-protected, fsdax's ->pfn_mkwrite() does the
+			 * same (dax_iomap_fault() -> insert_pfn(mkwrite)).
+			 */
 			if (fault_flags & FAULT_FLAG_WRITE)
 				return do_shared_wp(mm, addr, ptep, ptl, pte);
-		} else {
+		} else if (!pte_devmap(pte)) {
 			ret = do_wp_page(mm, vma, addr, ptep, pte, fault_flags,
 					 st);
 		}
