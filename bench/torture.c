@@ -154,6 +154,7 @@ struct torture {
 	unsigned int nthreads;
 	struct mm_struct *mm;
 	unsigned long gen[T_NR_ADDR];	/* zap generation: odd while zapping */
+	int zapping[T_NR_ADDR];		/* one zap per address at a time */
 	struct ring *rings;		/* max_pfn of them */
 	long *lock_owner;
 	struct child child[T_CHILDREN];
@@ -290,7 +291,7 @@ violation(struct torture *t, int inv, unsigned long pfn, unsigned long pfn2,
 	va_list ap;
 
 	pthread_mutex_lock(&t->vlock);
-	if (t->nviol++ == 0) {
+	if (__atomic_fetch_add(&t->nviol, 1, __ATOMIC_RELAXED) == 0) {
 		t->v.inv = inv;
 		t->v.thread = self ? self->id : ~0U;
 		t->v.pfn = pfn;
@@ -845,13 +846,19 @@ static void op_zap(struct tthread *me, uint64_t r)
 	struct torture *t = me->t;
 	unsigned long addr = pick_anon(r);
 	unsigned long *gen = &t->gen[addr_index(addr)];
-	struct page *p = mm_lookup_page(t->mm, addr, NULL);
+	int *busy = &t->zapping[addr_index(addr)];
+	struct page *p;
 
+	/* overlapping zaps would make gen even while one still runs */
+	if (__atomic_exchange_n(busy, 1, __ATOMIC_ACQUIRE))
+		return;
+	p = mm_lookup_page(t->mm, addr, NULL);
 	__atomic_add_fetch(gen, 1, __ATOMIC_SEQ_CST);
 	if (p)
 		ring_log(t, page_to_pfn(p), me->id, OP_ZAP, addr, 0, 0);
 	mm_zap_range(t->mm, addr, PAGE_SIZE);
 	__atomic_add_fetch(gen, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(busy, 0, __ATOMIC_RELEASE);
 }
 
 static int pick_op(uint64_t r)
@@ -1165,12 +1172,14 @@ static long torture_scheme(const struct gup_scheme *s,
 
 		/* after a violation, a lock it corrupted may hold a thread */
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += t->nviol ? 2 : STALL_S;
+		until.tv_sec += __atomic_load_n(&t->nviol, __ATOMIC_RELAXED) ?
+				2 : STALL_S;
 		if (pthread_timedjoin_np(t->th[i].thr, NULL, &until)) {
-			if (!t->nviol)
+			if (!__atomic_load_n(&t->nviol, __ATOMIC_RELAXED))
 				violation(t, INV_PAGELOCK, 0, 0, 0, "thread %u "
 					  "did not stop within %d s", i,
 					  STALL_S);
+			pthread_mutex_lock(&t->vlock);
 			print_report(t, stdout);
 			printf("  thread %u is stuck; exiting without the end "
 			       "checks\n", i);
