@@ -36,6 +36,27 @@
 #include "gup_common.h"
 #include "torture.h"
 
+/* The invariants a run checks; a violation report names one. */
+enum torture_inv {
+	INV_FALSE_NEGATIVE,	/* maybe_pinned false while a pin is held */
+	INV_PINNED_MOVED,	/* a pinned page migrated, freed or reused */
+	INV_COW,		/* DMA write lost to the pinner's page table */
+	INV_COUNTS,		/* negative or unbalanced counts, WARNs */
+	INV_POISON,		/* a freed struct page was touched */
+	INV_PAGELOCK,		/* two holders, or a lost wake-up */
+	INV_MAX,
+};
+
+struct torture_opts {
+	const char *schemes;	/* comma list or "all" */
+	double duration;	/* seconds per scheme; 0: no limit */
+	unsigned long ops;	/* operations per scheme; 0: no limit */
+	unsigned int threads;
+	uint64_t seed;
+	int mutant;		/* GUP_MUT_*; test build only */
+	bool verbose;
+};
+
 #define T_ANON		0x10000000UL
 #define T_ANON_PAGES	8
 #define T_SHARED	0x20000000UL
@@ -51,7 +72,7 @@
 #define RING_SIZE	16
 #define STALL_S		10	/* no progress this long is a violation */
 
-const char *const torture_inv_names[INV_MAX] = {
+static const char *const torture_inv_names[INV_MAX] = {
 	[INV_FALSE_NEGATIVE] = "no-false-negative",
 	[INV_PINNED_MOVED] = "pinned-page-stays",
 	[INV_COW] = "cow-safety",
@@ -75,14 +96,14 @@ enum top {
 	OP_QUERY, OP_CPU_WRITE, OP_FORK, OP_CHILD, OP_MIGRATE, OP_MKCLEAN,
 	OP_ZAP, OP_MAX,
 	/* ring-only records */
-	RL_COW = OP_MAX, RL_MIGRATED, RL_CHILD_EXIT, RL_CHILD_COW, RL_LOCK,
+	RL_COW = OP_MAX, RL_MIGRATED, RL_CHILD_COW, RL_LOCK,
 	RL_MAX,
 };
 
 static const char *const op_names[RL_MAX] = {
 	"pin_fast", "pin_slow", "get", "unpin", "dma", "spec_get", "query",
 	"cpu_write", "fork", "child", "migrate", "mkclean", "zap",
-	"cow", "migrated", "child_exit", "child_cow", "lock_bad",
+	"cow", "migrated", "child_cow", "lock_bad",
 };
 
 /* Relative weights of the operations in the mix. */
@@ -791,13 +812,6 @@ static void op_fork(struct tthread *me, uint64_t r)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void child_exit(struct tthread *me, struct child *c)
-{
-	ring_log(me->t, 0, me->id, RL_CHILD_EXIT, 0, 0, 0);
-	mm_free(c->mm);
-	c->mm = NULL;
-}
-
 static void op_child(struct tthread *me, uint64_t r, uint64_t r2)
 {
 	struct child *c = &me->t->child[r % T_CHILDREN];
@@ -807,8 +821,10 @@ static void op_child(struct tthread *me, uint64_t r, uint64_t r2)
 	if (c->mm) {
 		if (r2 & 1)
 			op_cpu_write(me, c->mm, pick_anon(r2 >> 1), OP_CHILD);
-		else
-			child_exit(me, c);
+		else {
+			mm_free(c->mm);		/* the child exits */
+			c->mm = NULL;
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
 }

@@ -166,6 +166,32 @@ static void finish_wait(struct wait_queue_head *q, struct wait_page_queue *w)
 }
 
 /*
+ * Under the queue lock: set PG_waiters, then take the bit (exclusive) or
+ * see it clear (folio_trylock_flag()), else queue @w. Returns true if
+ * queued, false if there is nothing to wait for.
+ */
+static bool wait_enqueue(struct wait_queue_head *q, struct wait_page_queue *w,
+			 bool exclusive, bool tail)
+{
+	struct folio *folio = w->folio;
+	int bit_nr = w->bit_nr;
+
+	spin_lock(&q->lock);
+	set_bit(PG_waiters, folio_flags(folio));
+	if (exclusive ? !test_and_set_bit(bit_nr, folio_flags(folio)) :
+			!test_bit(bit_nr, folio_flags(folio))) {
+		spin_unlock(&q->lock);
+		return false;
+	}
+	if (tail)
+		wq_add_tail(q, w);
+	else
+		wq_add_head(q, w);
+	spin_unlock(&q->lock);
+	return true;
+}
+
+/*
  * folio_wait_bit_common(): sleep until @bit_nr clears; exclusive
  * waiters (folio_lock) also take the bit, or get it handed over.
  */
@@ -187,20 +213,9 @@ repeat:
 	if (exclusive && --unfairness < 0)
 		wait.flags |= WQ_FLAG_CUSTOM;
 
-	spin_lock(&q->lock);
-	set_bit(PG_waiters, folio_flags(folio));
-	/* folio_trylock_flag(): maybe we can take it right now */
-	if (exclusive ? !test_and_set_bit(bit_nr, folio_flags(folio)) :
-			!test_bit(bit_nr, folio_flags(folio))) {
-		spin_unlock(&q->lock);
+	/* exclusive waiters queue at the tail, the others at the head */
+	if (!wait_enqueue(q, &wait, exclusive, exclusive))
 		return;
-	}
-	if (exclusive)
-		wq_add_tail(q, &wait);
-	else
-		wq_add_head(q, &wait);
-	spin_unlock(&q->lock);
-
 	if (!wait_woken(q, &wait, &flags)) {
 		if (exclusive)
 			goto repeat;
@@ -240,16 +255,10 @@ void migration_entry_wait_on_locked(struct folio *folio, spinlock_t *ptl)
 		.bit_nr = PG_locked,
 	};
 	unsigned int flags;
-	bool queued = false;
+	bool queued;
 
 	wait.next = wait.prev = &wait;
-	spin_lock(&q->lock);
-	set_bit(PG_waiters, folio_flags(folio));
-	if (test_bit(PG_locked, folio_flags(folio))) {
-		wq_add_tail(q, &wait);
-		queued = true;
-	}
-	spin_unlock(&q->lock);
+	queued = wait_enqueue(q, &wait, false, true);
 	spin_unlock(ptl);
 
 	if (queued && wait_woken(q, &wait, &flags))
