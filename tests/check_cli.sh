@@ -5,30 +5,15 @@
 # the valid names), --plan output, the JSON output contract on a short
 # real run (names, fields, counters, context, the no-PMU path), and a
 # sweep cut short by SIGINT keeping valid, partial results.
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/checklib.sh"
 bin=build/gupbench
 py=/usr/bin/python3
 [ -x $py ] || py=python3
-pass=0 fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-
-# expect_usage NAME PATTERN ARGS...: exit 2 and stderr matching PATTERN
+# expect_usage NAME PATTERN ARGS...: gupbench ARGS exits 2, stderr ~ PATTERN
 expect_usage() {
 	local name=$1 pat=$2; shift 2
-	"$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-	local rc=$?
-	if [ $rc -ne 2 ]; then
-		bad "$name" "exit $rc, want 2"
-	elif ! grep -qE "$pat" "$tmp/err"; then
-		bad "$name" "stderr lacks /$pat/: $(head -c 300 "$tmp/err")"
-	else
-		ok "$name"
-	fi
+	expect_exit2 "$name" "$pat" "$bin" "$@"
 }
 
 # Bad input: each table row names what it guards.

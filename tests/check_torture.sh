@@ -7,19 +7,11 @@
 # it breaks, with a report that names the scheme, the seed, the page's
 # ring log and the replay command; a seed replays the same choices; bad
 # input exits 2. TORTURE_SEED fixes the seed (default: the clock, printed).
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/checklib.sh"
 bin=build/gupbench
 mut=build/mut/gupbench
 ops=${TORTURE_OPS:-1M}
 seed=${TORTURE_SEED:-$(date +%s)}
-pass=0 fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-
 echo "torture seed $seed, $ops operations per scheme"
 
 # Every real scheme: exit 0, one "0 violations" line each, >= the budget.
@@ -78,17 +70,9 @@ else
 fi
 
 # Bad input: exit 2 and a message naming the problem.
-expect_usage() {
+expect_usage() {	# NAME PATTERN BINARY ARGS...
 	local name=$1 pat=$2 b=$3; shift 3
-	"$b" torture "$@" >"$tmp/out" 2>"$tmp/err"
-	local rc=$?
-	if [ $rc -ne 2 ]; then
-		bad "$name" "exit $rc, want 2"
-	elif ! grep -qE "$pat" "$tmp/err"; then
-		bad "$name" "stderr lacks /$pat/: $(head -c 300 "$tmp/err")"
-	else
-		ok "$name"
-	fi
+	expect_exit2 "$name" "$pat" "$b" torture "$@"
 }
 expect_usage bad_threads "bad --threads '1'" "$bin" --threads=1
 expect_usage bad_threads_word "bad --threads 'x'" "$bin" --threads=x
