@@ -548,7 +548,7 @@ static void report_moved(struct tthread *me, struct held *h, int i,
 		why = "it was freed";
 	} else if (ring_migrated_since(t, pfn, h->seq)) {
 		why = "it was migrated";
-	} else if (p->mapping != t->mm || p->index != addr >> PAGE_SHIFT) {
+	} else if (READ_ONCE(p->mapping) != (void *)t->mm || p->index != addr >> PAGE_SHIFT) {
 		why = "it belongs to another mapping (reused)";
 	} else {
 		/*

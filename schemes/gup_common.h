@@ -12,6 +12,18 @@
 
 #include "scheme.h"
 
+/*
+ * The model's debug points (mm->debug_hook) stop a walk at a chosen step
+ * for tests and torture. The kernel has none: the timed pin_section
+ * instantiates the walk with @dbg false, so it pays neither the load nor
+ * the branch.
+ */
+#define gup_debug(dbg, mm, dp, addr)				\
+	do {							\
+		if (dbg)					\
+			mm_debug((mm), (dp), (addr));		\
+	} while (0)
+
 static __always_inline void node_stat_pin_acquired(long refs)
 {
 	nr_foll_pin_acquired += refs;	/* per-cpu vmstat: no atomic */
@@ -131,6 +143,33 @@ static __always_inline bool folio_maybe_dma_pinned(struct folio *folio)
 		return atomic_read(folio_pincount_ptr(folio)) > 0;
 	/* unsigned: still "pinned" after overflowing into the sign bit */
 	return (unsigned int)folio_ref_count(folio) >= GUP_PIN_COUNTING_BIAS;
+}
+
+/*
+ * gup_fast_folio_allowed(): after the recheck, with a reference held.
+ * Distribution kernels build CONFIG_SECRETMEM, so every small folio has
+ * its ->mapping read: NULL (truncated) falls back to the slow path, anon
+ * passes. A file folio is then checked for secretmem, a dependent load of
+ * mapping->a_ops the model does not make (its ->mapping is the owning mm,
+ * not an address_space, and there is no secretmem); a FOLL_PIN |
+ * FOLL_LONGTERM | FOLL_WRITE pin of a file folio falls back (the model's
+ * shared mappings are dirty-tracked files, not shmem). The slab and
+ * hugetlb tests on the same line are not modelled either.
+ */
+static __always_inline bool gup_fast_folio_allowed(struct folio *folio,
+						   unsigned int flags)
+{
+	const unsigned int longterm_write = FOLL_PIN | FOLL_LONGTERM |
+					    FOLL_WRITE;
+	bool reject_file_backed = (flags & longterm_write) == longterm_write;
+
+	if (!reject_file_backed && folio_test_large(folio))
+		return true;	/* secretmem folios are order 0 */
+	if (!READ_ONCE(folio->page.mapping))
+		return false;
+	if (folio_test_anon(folio))
+		return true;
+	return !reject_file_backed;
 }
 
 /*

@@ -61,13 +61,31 @@ static __always_inline void S(gup_fast_unpin)(struct page **pages, long nr,
 		S(put_folio)(page_folio(pages[i]), 1, flags);
 }
 
-/* gup_fast_undo_dev_pagemap(): drop what this PTE range grabbed. */
+/*
+ * The walk's own RMW on each folio it returns: folio_set_referenced().
+ * The calibration scheme (empty) is the walk without any atomic.
+ */
+static __always_inline void S(set_referenced)(struct folio *folio)
+{
+	if (!(S_FEATURES & SF_CALIBRATION))
+		folio_set_referenced(folio);
+}
+
+/*
+ * gup_fast_undo_dev_pagemap(): drop what this PTE range grabbed, newest
+ * first, clearing the referenced bit the walk set.
+ */
 static __always_inline void S(undo_dev_pagemap)(long *nr, long nr_start,
 						unsigned int flags,
 						struct page **pages)
 {
-	S(gup_fast_unpin)(pages + nr_start, *nr - nr_start, flags);
-	*nr = nr_start;
+	while (*nr - nr_start) {
+		struct folio *folio = page_folio(pages[--(*nr)]);
+
+		if (!(S_FEATURES & SF_CALIBRATION))
+			folio_clear_referenced(folio);
+		S(put_folio)(folio, 1, flags);
+	}
 }
 
 /* gup_fast_pte_range(): returns false if the walk must stop here. */
@@ -77,7 +95,8 @@ static __always_inline bool S(gup_fast_pte_range)(struct mm_struct *mm,
 						  unsigned long end,
 						  unsigned int flags,
 						  struct page **pages, long *nr,
-						  struct gup_stats *st)
+						  struct gup_stats *st,
+						  const bool dbg)
 {
 	struct dev_pagemap *pgmap = NULL;
 	long nr_start = *nr;
@@ -90,7 +109,7 @@ static __always_inline bool S(gup_fast_pte_range)(struct mm_struct *mm,
 		struct page *page;
 		struct folio *folio;
 
-		mm_debug(mm, GUP_DP_FAST_AFTER_READ, addr);
+		gup_debug(dbg, mm, GUP_DP_FAST_AFTER_READ, addr);
 		if (pte_protnone(pte))
 			goto out;
 		if (!pte_access_permitted(pte, flags & FOLL_WRITE))
@@ -115,7 +134,7 @@ static __always_inline bool S(gup_fast_pte_range)(struct mm_struct *mm,
 		folio = S(try_grab_fast)(page, 1, flags);
 		if (!folio)
 			goto out;
-		mm_debug(mm, GUP_DP_FAST_AFTER_GRAB, addr);
+		gup_debug(dbg, mm, GUP_DP_FAST_AFTER_GRAB, addr);
 
 		/* The PTE or the table under it changed: back off. */
 		if (!GUP_MUTANT(NO_PTE_RECHECK) &&
@@ -126,12 +145,14 @@ static __always_inline bool S(gup_fast_pte_range)(struct mm_struct *mm,
 			goto out;
 		}
 
-		if (!pte_write(pte) && S(must_unshare)(NULL, flags, page)) {
+		if (!gup_fast_folio_allowed(folio, flags) ||
+		    (!pte_write(pte) && S(must_unshare)(NULL, flags, page))) {
 			S(put_folio)(folio, 1, flags);
 			st->fast_undo++;
 			goto out;
 		}
 
+		S(set_referenced)(folio);
 		pages[*nr] = page;
 		(*nr)++;
 	} while (ptep++, addr += PAGE_SIZE, addr != end);
@@ -149,7 +170,8 @@ static __always_inline bool S(gup_fast_pmd_leaf)(struct mm_struct *mm,
 						 unsigned long end,
 						 unsigned int flags,
 						 struct page **pages, long *nr,
-						 struct gup_stats *st)
+						 struct gup_stats *st,
+						 const bool dbg)
 {
 	struct page *page;
 	struct folio *folio;
@@ -170,19 +192,21 @@ static __always_inline bool S(gup_fast_pmd_leaf)(struct mm_struct *mm,
 	folio = S(try_grab_fast)(page, refs, flags);
 	if (!folio)
 		return false;
-	mm_debug(mm, GUP_DP_FAST_AFTER_GRAB, addr - PAGE_SIZE);
+	gup_debug(dbg, mm, GUP_DP_FAST_AFTER_GRAB, addr - PAGE_SIZE);
 
 	if (unlikely(pmd_val(orig) != pmd_val(pmdp_get(pmdp)))) {
 		S(put_folio)(folio, refs, flags);
 		st->fast_undo++;
 		return false;
 	}
-	if (!pmd_write(orig) && S(must_unshare)(NULL, flags, &folio->page)) {
+	if (!gup_fast_folio_allowed(folio, flags) ||
+	    (!pmd_write(orig) && S(must_unshare)(NULL, flags, &folio->page))) {
 		S(put_folio)(folio, refs, flags);
 		st->fast_undo++;
 		return false;
 	}
 	*nr += refs;
+	S(set_referenced)(folio);
 	return true;
 }
 
@@ -192,7 +216,8 @@ static __always_inline void S(gup_fast_walk)(struct mm_struct *mm,
 					     unsigned long end,
 					     unsigned int flags,
 					     struct page **pages, long *nr,
-					     struct gup_stats *st)
+					     struct gup_stats *st,
+					     const bool dbg)
 {
 	do {
 		unsigned long pgd = READ_ONCE(mm->pgd->e[pgd_index(addr)]);
@@ -218,10 +243,11 @@ static __always_inline void S(gup_fast_walk)(struct mm_struct *mm,
 			if (pmd_protnone(pmd))
 				return;
 			if (!S(gup_fast_pmd_leaf)(mm, pmd, pmdp, addr, next,
-						  flags, pages, nr, st))
+						  flags, pages, nr, st, dbg))
 				return;
 		} else if (!S(gup_fast_pte_range)(mm, pmd, pmdp, addr, next,
-						   flags, pages, nr, st)) {
+						   flags, pages, nr, st,
+						   dbg)) {
 			return;
 		}
 		addr = next;
@@ -234,7 +260,8 @@ static __always_inline long S(gup_fast_part)(struct mm_struct *mm,
 					     unsigned long end,
 					     unsigned int flags,
 					     struct page **pages,
-					     struct gup_stats *st)
+					     struct gup_stats *st,
+					     const bool dbg)
 {
 	unsigned int seq = 0;
 	long nr = 0;
@@ -244,8 +271,8 @@ static __always_inline long S(gup_fast_part)(struct mm_struct *mm,
 		return 0;	/* fork in progress: the slow path waits */
 
 	/* local_irq_save(): page tables are not freed during a run */
-	S(gup_fast_walk)(mm, start, end, flags, pages, &nr, st);
-	mm_debug(mm, GUP_DP_FAST_END, start);
+	S(gup_fast_walk)(mm, start, end, flags, pages, &nr, st, dbg);
+	gup_debug(dbg, mm, GUP_DP_FAST_END, start);
 
 	/*
 	 * fork() may have write-protected and shared a page after we
@@ -384,6 +411,18 @@ static noinline long S(gup_slow)(struct mm_struct *mm, unsigned long start,
 			ret = -EFAULT;
 			break;
 		}
+		/* check_vma_flags(): fsdax cannot be pinned long-term */
+		if ((flags & FOLL_LONGTERM) && (vma->vm_flags & VM_DEVMAP)) {
+			ret = -EOPNOTSUPP;
+			break;
+		}
+		/* writable_file_mapping_allowed(): dirty-tracked files */
+		if ((flags & (FOLL_LONGTERM | FOLL_WRITE)) ==
+		    (FOLL_LONGTERM | FOLL_WRITE) &&
+		    (vma->vm_flags & VM_SHARED)) {
+			ret = -EFAULT;
+			break;
+		}
 		page = S(follow_page)(mm, vma, addr, flags, &why, &refs,
 				      &pgmap, pages + i, nr_pages - i);
 		if (!page) {
@@ -431,7 +470,8 @@ static __always_inline long S(gup_fast_fallback)(struct mm_struct *mm,
 						 unsigned long nr_pages,
 						 unsigned int flags,
 						 struct page **pages,
-						 struct gup_stats *st)
+						 struct gup_stats *st,
+						 const bool dbg)
 {
 	unsigned long end = start + nr_pages * PAGE_SIZE;
 	long nr_pinned, ret;
@@ -443,7 +483,7 @@ static __always_inline long S(gup_fast_fallback)(struct mm_struct *mm,
 	if (flags & FOLL_PIN)
 		mm_set_has_pinned_flag(mm);
 
-	nr_pinned = S(gup_fast_part)(mm, start, end, flags, pages, st);
+	nr_pinned = S(gup_fast_part)(mm, start, end, flags, pages, st, dbg);
 	st->fast_pages += nr_pinned;
 	if (likely((unsigned long)nr_pinned == nr_pages) ||
 	    (flags & FOLL_FAST_ONLY))
@@ -471,7 +511,8 @@ long S(gup_fast)(struct mm_struct *mm, unsigned long start,
 		 unsigned long nr_pages, unsigned int flags,
 		 struct page **pages, struct gup_stats *st)
 {
-	return S(gup_fast_fallback)(mm, start, nr_pages, flags, pages, st);
+	return S(gup_fast_fallback)(mm, start, nr_pages, flags, pages, st,
+				    true);
 }
 
 /*
@@ -529,7 +570,7 @@ unsigned long S(pin_section)(struct pin_loop *l, unsigned long nloops)
 		if (++next == naddr)
 			next = 0;
 		got = S(gup_fast_fallback)(mm, addr, nr_pages, flags, pages,
-					   st);
+					   st, false);
 		if (likely((unsigned long)got == nr_pages))
 			ok++;
 		else

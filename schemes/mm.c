@@ -143,7 +143,7 @@ static unsigned long free_area_pop(struct free_area *a)
 static void poison_page(struct page *page)
 {
 	WRITE_ONCE(page->flags, BIT(PG_free));
-	page->mapping = (struct mm_struct *)PAGE_POISON;
+	WRITE_ONCE(page->mapping, (void *)PAGE_POISON);
 	page->index = PAGE_POISON;
 	WRITE_ONCE(page->private, PAGE_POISON);
 	atomic_set(&page->_mapcount, -1);
@@ -238,7 +238,7 @@ int mem_init(const struct mem_config *cfg)
 
 			page->flags = BIT(PG_device) | BIT(PG_uptodate);
 			page->pgmap = mem_pgmap;
-			page->mapping = NULL;
+			page->mapping = mem_pgmap;	/* the fsdax file */
 			page->private = 0;
 		}
 	}
@@ -294,7 +294,7 @@ struct folio *folio_alloc(void)
 	poison_check(page);
 	/* set_compound_head()/clear: speculative page_folio() reads it */
 	WRITE_ONCE(page->compound_head, 0);
-	page->mapping = NULL;
+	WRITE_ONCE(page->mapping, NULL);
 	page->index = 0;
 	WRITE_ONCE(page->private, 0);
 	page->order = 0;
@@ -321,7 +321,7 @@ struct folio *folio_alloc_thp(void)
 		struct page *p = head + i;
 
 		WRITE_ONCE(p->flags, 0);	/* PG_uptodate is the head's */
-		p->mapping = NULL;
+		WRITE_ONCE(p->mapping, NULL);
 		p->index = 0;
 		WRITE_ONCE(p->private, 0);
 		atomic_set(&p->_mapcount, -1);
@@ -330,7 +330,7 @@ struct folio *folio_alloc_thp(void)
 		WRITE_ONCE(p->compound_head, (unsigned long)head | 1);
 	}
 	WRITE_ONCE(head->compound_head, 0);
-	head->mapping = NULL;
+	WRITE_ONCE(head->mapping, NULL);
 	head->index = 0;
 	WRITE_ONCE(head->private, 0);
 	head->order = HPAGE_PMD_ORDER;
@@ -678,7 +678,7 @@ static struct folio *fault_new_folio(struct mm_struct *mm,
 
 	if (!folio)
 		return NULL;
-	folio->page.mapping = mm;
+	WRITE_ONCE(folio->page.mapping, (void *)mm);
 	folio->page.index = addr >> PAGE_SHIFT;
 	if (!(vma->vm_flags & VM_SHARED)) {
 		/* folio_add_new_anon_rmap(): fresh anon pages are exclusive */
@@ -783,7 +783,7 @@ static int do_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 		return 0;
 	if (wp_can_reuse_anon_folio(folio)) {
 		/* folio_move_anon_rmap() + SetPageAnonExclusive() */
-		folio->page.mapping = mm;
+		WRITE_ONCE(folio->page.mapping, (void *)mm);
 		set_bit(PG_anon_exclusive, &page->flags);
 		if (!unshare)
 			set_pte(ptep, __pte(pte_val(pte) | _PAGE_RW | _PAGE_DIRTY));
@@ -856,7 +856,7 @@ static int do_huge_pmd_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 		return -ENOMEM;
 	for (i = 0; i < HPAGE_PMD_NR; i++)
 		copy_highpage(folio_page(new, i), folio_page(folio, i));
-	new->page.mapping = mm;
+	WRITE_ONCE(new->page.mapping, (void *)mm);
 	new->page.index = folio->page.index;
 	set_bit(PG_anon, folio_flags(new));
 	set_bit(PG_anon_exclusive, folio_flags(new));
@@ -890,7 +890,7 @@ static int do_huge_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 		folio = folio_alloc_thp();
 		if (!folio)
 			return 1;	/* no THP: PTE-map small pages */
-		folio->page.mapping = mm;
+		WRITE_ONCE(folio->page.mapping, (void *)mm);
 		folio->page.index = (addr & ~(PMD_SIZE - 1)) >> PAGE_SHIFT;
 		set_bit(PG_anon, folio_flags(folio));
 		set_bit(PG_anon_exclusive, folio_flags(folio));

@@ -57,7 +57,8 @@ enum pageflags {
 struct page {
 	unsigned long flags;		/* PG_* bits, atomic bitops */
 	unsigned long compound_head;	/* tail: head | 1; else 0 */
-	struct mm_struct *mapping;	/* anon owner (rmap shortcut) */
+	void *mapping;			/* owner mm (rmap shortcut); fsdax:
+					 * the device's pgmap; NULL: none */
 	unsigned long index;		/* virtual page number in ->mapping */
 	unsigned long private;		/* emulated page contents (one word),
 					 * DMA-written through pins: *_ONCE */
@@ -150,6 +151,25 @@ static __always_inline atomic_t *folio_pincount_ptr(struct folio *folio)
 static __always_inline bool folio_test_anon(struct folio *folio)
 {
 	return test_bit(PG_anon, folio_flags(folio));
+}
+
+/*
+ * PG_referenced: GUP sets it on every folio it returns with an atomic
+ * set_bit (a locked OR on x86), whether or not it is already set.
+ */
+static __always_inline void folio_set_referenced(struct folio *folio)
+{
+	set_bit(PG_referenced, folio_flags(folio));
+}
+
+static __always_inline void folio_clear_referenced(struct folio *folio)
+{
+	clear_bit(PG_referenced, folio_flags(folio));
+}
+
+static __always_inline bool folio_test_referenced(struct folio *folio)
+{
+	return test_bit(PG_referenced, folio_flags(folio));
 }
 
 /* ---- page_ref.h: one verb each ---- */

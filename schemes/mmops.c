@@ -59,7 +59,7 @@ static int copy_present_page(struct mm_struct *dst_mm, pte_t *dst_ptep,
 	if (!new)
 		return -ENOMEM;
 	copy_highpage(&new->page, page);
-	new->page.mapping = dst_mm;
+	WRITE_ONCE(new->page.mapping, (void *)dst_mm);
 	new->page.index = addr >> PAGE_SHIFT;
 	set_bit(PG_anon, folio_flags(new));
 	set_bit(PG_anon_exclusive, &new->page.flags);
@@ -181,7 +181,7 @@ static int copy_huge_pmd(struct mm_struct *dst_mm, struct mm_struct *src_mm,
 	}
 	for (i = 0; i < HPAGE_PMD_NR; i++)
 		copy_highpage(folio_page(new, i), folio_page(folio, i));
-	new->page.mapping = dst_mm;
+	WRITE_ONCE(new->page.mapping, (void *)dst_mm);
 	new->page.index = folio->page.index;
 	set_bit(PG_anon, folio_flags(new));
 	set_bit(PG_anon_exclusive, folio_flags(new));
@@ -379,7 +379,7 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	}
 	mm_debug(mm, GUP_DP_MIGRATE_FROZEN, addr);
 	copy_highpage(&dst->page, page);	/* folio_migrate_copy() */
-	dst->page.mapping = page->mapping;
+	WRITE_ONCE(dst->page.mapping, READ_ONCE(page->mapping));
 	dst->page.index = page->index;
 	set_bit(PG_anon, folio_flags(dst));
 	clear_bit(PG_anon_exclusive, &dst->page.flags);

@@ -695,6 +695,83 @@ static void case_devmap_dying(void *arg)
 	fx_teardown(&f);
 }
 
+/*
+ * GUP-fast marks every folio it returns referenced (folio_set_referenced,
+ * an atomic RMW on ->flags): small pages, the THP head, device pages.
+ * The calibration scheme (the walk without atomics) does not.
+ */
+static void case_referenced(void *arg)
+{
+	static const unsigned long addrs[] = {
+		FX_ANON + 3 * PAGE_SIZE, FX_THP + 5 * PAGE_SIZE, FX_DEV,
+		FX_SHARED,
+	};
+	const struct gup_scheme *s = arg;
+	bool want = !(s->features & SF_CALIBRATION);
+	struct page *pages[1];
+	unsigned int i;
+	struct fx f;
+
+	fx_setup(&f, s);
+	for (i = 0; i < ARRAY_SIZE(addrs); i++) {
+		struct folio *folio = page_folio(fx_page(&f, addrs[i]));
+
+		folio_clear_referenced(folio);
+		CHECK_EQ(s->gup_fast(f.mm, addrs[i], 1, PIN_W, pages, &f.st),
+			 1);
+		CHECK_MSG(folio_test_referenced(folio) == want,
+			  "addr %#lx: PG_referenced %d", addrs[i],
+			  folio_test_referenced(folio));
+		release(&f, pages, 1, PIN_W);
+	}
+	CHECK_EQ(f.st.slow_calls, 0);
+	fx_teardown(&f);
+}
+
+/*
+ * gup_fast_folio_allowed(): a small folio whose ->mapping is gone
+ * (truncated under us) is handed to the slow path; a long-term writable
+ * pin of a shared (dirty-tracked file) page falls back and the slow
+ * path refuses it; anon pages pin long-term on the fast path (pin
+ * schemes only: FOLL_LONGTERM goes with FOLL_PIN).
+ */
+static void case_folio_allowed(void *arg)
+{
+	const unsigned int lt = PIN_W | FOLL_LONGTERM;
+	const struct gup_scheme *s = arg;
+	struct page *pages[1];
+	struct folio *folio;
+	void *mapping;
+	int ref0;
+	struct fx f;
+
+	fx_setup(&f, s);
+	folio = page_folio(fx_page(&f, FX_SHARED));
+	mapping = folio->page.mapping;
+	folio->page.mapping = NULL;
+	CHECK_EQ(s->gup_fast(f.mm, FX_SHARED, 1, PIN_W, pages, &f.st), 1);
+	CHECK_EQ(f.st.fast_pages, 0);
+	CHECK_EQ(f.st.fast_undo, 1);
+	CHECK_EQ(f.st.slow_calls, 1);
+	release(&f, pages, 1, PIN_W);
+	folio->page.mapping = mapping;
+	if (!fx_has_pins(s))
+		goto out;	/* FOLL_LONGTERM is a FOLL_PIN flag */
+
+	memset(&f.st, 0, sizeof(f.st));
+	ref0 = folio_ref_count(folio);
+	CHECK_EQ(s->gup_fast(f.mm, FX_SHARED, 1, lt, pages, &f.st), -EFAULT);
+	CHECK_EQ(f.st.fast_pages, 0);
+	CHECK_EQ(folio_ref_count(folio), ref0);
+
+	memset(&f.st, 0, sizeof(f.st));
+	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, lt, pages, &f.st), 1);
+	CHECK_EQ(f.st.fast_pages, 1);
+	release(&f, pages, 1, lt);
+out:
+	fx_teardown(&f);
+}
+
 /* ---- the table ---- */
 
 static bool all(const struct gup_scheme *s) { return true; }
@@ -742,6 +819,8 @@ static const struct {
 	{ "pagelock", case_pagelock, pagelock },
 	{ "migrate", case_migrate, real },
 	{ "thp_one_grab", case_thp_one_grab, real },
+	{ "referenced", case_referenced, all },
+	{ "folio_allowed", case_folio_allowed, all },
 	{ "devmap_balance", case_devmap_balance, devmap },
 	{ "devmap_dying", case_devmap_dying, devmap_dies },
 };
