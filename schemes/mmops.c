@@ -385,6 +385,8 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	clear_bit(PG_anon_exclusive, &dst->page.flags);
 	if (test_bit(PG_dirty, &page->flags))
 		set_bit(PG_dirty, folio_flags(dst));
+	if (folio_test_referenced(folio))
+		folio_set_referenced(dst);
 	__folio_mark_uptodate(dst);		/* folio_migrate_flags() */
 	if (!GUP_MUTANT(MIGRATE_NO_FREEZE))
 		folio_ref_unfreeze(folio, 1);
