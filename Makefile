@@ -12,6 +12,8 @@
 #   make compare       review-mail table of two runs: A=dir B=dir
 #   make torture       60 s of gupbench torture per scheme (DURATION=SEC)
 #   make tsan          torture under ThreadSanitizer (OPS=N per scheme)
+#   make walkcost      one 1-page pin vs its raw grab+put per scheme, alone:
+#                      ns/op and (with valgrind) instructions/op
 #   make deps          install what is missing (scripts/install-deps.sh)
 #   make clean         remove build/
 #   make help          print this text
@@ -96,7 +98,7 @@ $(eval $(call tree,mut,-DGUP_MUTANTS))
 $(eval $(call tree,tsan,-fsanitize=thread -O1 -Wno-tsan))
 
 .PHONY: all test bench plot compare deps clean help check-deps tests-build \
-	torture tsan
+	torture tsan walkcost
 .DEFAULT_GOAL := all
 
 all: build/gupbench
@@ -104,11 +106,16 @@ all: build/gupbench
 build/gupbench: build/obj/gupbench
 	$(Q)ln -sf obj/gupbench $@
 
+# scripts/walkcost.c: a scheme's timed pin or raw loop alone (make walkcost)
+build/obj/walkcost: build/obj/scripts/walkcost.o build/obj/libgupbench.a
+	$(call say,LD,$@)
+	$(Q)$(CXX) -pthread -o $@ $^ $(LIBS) $(LDFLAGS)
+
 deps:
 	$(Q)scripts/install-deps.sh
 
 tests-build: build/gupbench build/san/gupbench build/mut/gupbench \
-	     build/tsan/gupbench $(obj_TESTS) $(san_TESTS)
+	     build/tsan/gupbench build/obj/walkcost $(obj_TESTS) $(san_TESTS)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory tests-build
@@ -127,6 +134,9 @@ compare: deps
 
 torture: all
 	$(Q)build/gupbench torture --duration=$(or $(DURATION),60)
+
+walkcost: all build/obj/walkcost
+	$(Q)scripts/instr-per-op.sh
 
 tsan: deps
 	$(Q)$(MAKE) --no-print-directory build/tsan/gupbench

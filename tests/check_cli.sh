@@ -106,5 +106,28 @@ else
 	bad partial_sweep "rc $rc: $(tail -2 "$tmp/sweep.err")"
 fi
 
+# make walkcost's driver: every scheme's pin and raw loops run and report
+# a time; the floor control prints both lines; bad input exits 2.
+wc=build/obj/walkcost
+for s in $(build/gupbench --list | sed -n '/^Schemes:/,/^Workloads:/s/^  \([a-z0-9_]*\) .*/\1/p'); do
+	for m in pin raw; do
+		if out=$("$wc" "$s" $m 20000 2>&1) &&
+			echo "$out" | grep -qE "^$m/$s [0-9.]+ ns/op$"; then
+			ok "walkcost_${m}_$s"
+		else
+			bad "walkcost_${m}_$s" "$out"
+		fi
+	done
+done
+out=$("$wc" floor 20000 2>&1)
+if [ $? -eq 0 ] && [ "$(echo "$out" | grep -cE ': [0-9.]+ ns/op$')" -eq 2 ]; then
+	ok walkcost_floor
+else
+	bad walkcost_floor "$out"
+fi
+expect_exit2 walkcost_bad_scheme "unknown scheme 'nope'" "$wc" nope pin 10
+expect_exit2 walkcost_bad_mode "usage" "$wc" bias walk 10
+expect_exit2 walkcost_bad_loops "usage" "$wc" bias pin 10x
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
