@@ -4,7 +4,8 @@
 # plot/gupbench-compare: the significance verdicts on known samples (a
 # clear difference is significant, identical samples are not, 3 launches a
 # side are too few to say), the 72-column text table, markdown and csv,
-# configurations on one side only, --schemes pairing, and bad input (exit
+# configurations on one side only, --schemes pairing, the note on runs
+# of different gupbench versions, and bad input (exit
 # 2, one line on stderr). Synthetic results in a temporary folder.
 . "$(dirname "$0")/plotlib.sh"
 cmp=plot/gupbench-compare
@@ -126,6 +127,20 @@ $tools make "$tmp/L" --launches=2 --no-summary >/dev/null
 run launches_only "$tmp/L" "$tmp/L"
 [ $rc -eq 0 ] && flat launches_only "$tmp/launches_only.out" 'merged [0-9]+ launch-\*\.json in memory' ||
 	bad launches_only "exit $rc: $(cat "$tmp/launches_only.err")"
+
+# Runs by different gupbench versions: the table says so (the model may
+# have changed between them) and names the git range; same version: not.
+$tools make "$tmp/V1" --launches=2 --version=6607eb0 >/dev/null &&
+$tools make "$tmp/V2" --launches=2 --version=b6c7963-dirty >/dev/null ||
+	bad make_versions "plottools make failed"
+run versions "$tmp/V1" "$tmp/V2"
+[ $rc -eq 0 ] && flat versions "$tmp/versions.out" 'different gupbench versions \(6607eb0 and b6c7963-dirty\).*git log 6607eb0\.\.b6c7963 -- schemes/' ||
+	bad versions "exit $rc: $(cat "$tmp/versions.err")"
+if grep -q 'different gupbench versions' "$tmp/ab.out"; then
+	bad same_version "version note on two runs of one version"
+else
+	ok same_version
+fi
 
 # Bad input: exit 2 and exactly one line on stderr.
 bad_inputs $cmp {} "$tmp/A"

@@ -78,7 +78,7 @@ def make(a):
     ctx = {"date": "2026-11-21T09:00:00+00:00", "host_name": "testhost",
            "executable": "build/gupbench", "num_cpus": 4,
            "cpu_model": "Test CPU", "kernel": "Linux 6.1.0-test x86_64",
-           "gupbench_version": "test", "topology": "1 package, 4 PUs",
+           "gupbench_version": a.version, "topology": "1 package, 4 PUs",
            "pmu": "test", "mem_policy": "local"}
     for rep in range(a.launches):
         for name, t, s, c in configs:
@@ -238,6 +238,7 @@ def main():
     m.add_argument("--events", default="")
     m.add_argument("--drop", help="leave out configurations containing this")
     m.add_argument("--seed", type=int, default=1)
+    m.add_argument("--version", default="test")
     m.add_argument("--no-summary", action="store_true")
     sub.add_parser("stats")
     for c in ("check-text", "check-md"):
