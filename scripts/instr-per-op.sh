@@ -9,7 +9,7 @@
 # so the set-up cancels out). This is
 # the figure behind the README's note on the pin/raw target; on a machine
 # with a PMU the `instructions` counter of gupbench's rows gives the same.
-# Last, `walkcost floor`: bias's three RMWs alone and after a bare
+# Last, `walkcost floor`: bias's grab + put alone and after a bare
 # five-load table walk (does the walk's latency show?).
 #
 # Usage: scripts/instr-per-op.sh [SCHEME...]    (default: every scheme)

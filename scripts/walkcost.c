@@ -9,9 +9,9 @@
  * where there is one.
  *
  * `walkcost floor LOOPS` is the control for the README's claim that the
- * table walk's latency is hidden: bias's three RMWs on one struct page
- * (add-unless-zero 1, add 1023, sub-and-test 1024) alone, then the same
- * three after a bare walk of the model's tables (mm->pgd, PGD, PUD, PMD,
+ * table walk's latency is hidden: bias's grab and put on one struct page
+ * (try_grab_folio_fast() and gup_put_folio(): add-unless-zero 1, add 1023,
+ * sub-and-test 1024) alone, then the same after a bare walk of the model's tables (mm->pgd, PGD, PUD, PMD,
  * PTE: five dependent loads, no checks) to find the page each time.
  *
  *   walkcost SCHEME pin|raw LOOPS
@@ -23,7 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "scheme.h"
+#include "gup_common.h"
 
 #define ADDR	0x10000000UL
 
@@ -42,14 +42,13 @@ static int usage(void)
 	return 2;
 }
 
+/* bias's own grab and put: what its raw_section loops over. */
 static __always_inline void bias_rmws(struct page *page)
 {
-	if (atomic_add_unless(&page->_refcount, 1, 0)) {
-		atomic_add(GUP_PIN_COUNTING_BIAS - 1, &page->_refcount);
-		if (atomic_sub_and_test(GUP_PIN_COUNTING_BIAS,
-					&page->_refcount))
-			abort();	/* the mapping's reference is gone */
-	}
+	struct folio *folio = try_grab_folio_fast(page, 1, FOLL_PIN);
+
+	if (folio)
+		gup_put_folio(folio, 1, FOLL_PIN);
 }
 
 /* Five dependent loads from mm->pgd to the PTE, nothing checked. */
@@ -75,11 +74,11 @@ static void floor_run(struct mm_struct *mm, struct page *page,
 	t = now_ns();
 	for (i = 0; i < loops; i++)
 		bias_rmws(page);
-	printf("bias's 3 RMWs alone: %.2f ns/op\n", (now_ns() - t) / loops);
+	printf("bias's grab + put alone: %.2f ns/op\n", (now_ns() - t) / loops);
 	t = now_ns();
 	for (i = 0; i < loops; i++)
 		bias_rmws(bare_walk(mm, ADDR));
-	printf("5 dependent loads + the same 3 RMWs: %.2f ns/op\n",
+	printf("5 dependent loads + the same grab + put: %.2f ns/op\n",
 	       (now_ns() - t) / loops);
 }
 
