@@ -377,6 +377,15 @@ static struct page *S(follow_page)(struct mm_struct *mm,
 		page = NULL;
 		goto out_unlock;
 	}
+	/*
+	 * FOLL_TOUCH (every slow-path call): a FOLL_WRITE lookup has a
+	 * writable PTE here, which the model always makes dirty, so
+	 * folio_mark_dirty() has nothing to do; the access is recorded.
+	 * The PMD-leaf path above does not: the kernel's touch_pmd() sets
+	 * the PMD's young bit, which the model does not have.
+	 */
+	if (flags & FOLL_TOUCH)
+		folio_mark_accessed(folio);
 	pages[0] = page;
 	*refs_out = 1;
 out_unlock:

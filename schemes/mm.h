@@ -44,6 +44,7 @@ enum pageflags {
 	PG_anon = 9,		/* kernel: PAGE_MAPPING_ANON in ->mapping */
 	PG_device = 10,		/* ZONE_DEVICE page (page->pgmap valid) */
 	PG_free = 11,		/* on the free list; struct page poisoned */
+	PG_active = 12,		/* the flag of the active LRU list (no lists) */
 };
 
 #define PAGE_POISON	0xdead000000000100UL
@@ -170,6 +171,28 @@ static __always_inline void folio_clear_referenced(struct folio *folio)
 static __always_inline bool folio_test_referenced(struct folio *folio)
 {
 	return test_bit(PG_referenced, folio_flags(folio));
+}
+
+/*
+ * folio_mark_accessed() (mm/swap.c, the classic LRU; MGLRU instead
+ * counts references in ->flags): the first access sets PG_referenced,
+ * the next activates the folio and clears PG_referenced; an active folio
+ * is left alone. The model has no LRU lists, so activation is the flag
+ * alone (the kernel queues the folio on a per-CPU batch, with a
+ * reference, and moves it under the lruvec lock later). ZONE_DEVICE
+ * folios are never on the LRU: they only toggle PG_referenced.
+ */
+static inline void folio_mark_accessed(struct folio *folio)
+{
+	unsigned long *flags = folio_flags(folio);
+
+	if (!test_bit(PG_referenced, flags)) {
+		set_bit(PG_referenced, flags);
+	} else if (!test_bit(PG_active, flags)) {
+		if (!test_bit(PG_device, flags))
+			set_bit(PG_active, flags);
+		clear_bit(PG_referenced, flags);
+	}
 }
 
 /* ---- page_ref.h: one verb each ---- */

@@ -387,6 +387,8 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 		set_bit(PG_dirty, folio_flags(dst));
 	if (folio_test_referenced(folio))
 		folio_set_referenced(dst);
+	if (test_bit(PG_active, folio_flags(folio)))
+		set_bit(PG_active, folio_flags(dst));
 	__folio_mark_uptodate(dst);		/* folio_migrate_flags() */
 	if (!GUP_MUTANT(MIGRATE_NO_FREEZE))
 		folio_ref_unfreeze(folio, 1);

@@ -729,6 +729,50 @@ static void case_referenced(void *arg)
 }
 
 /*
+ * The slow path runs with FOLL_TOUCH: follow_page_pte() calls
+ * folio_mark_accessed() on the folio it returns. The first lookup sets
+ * PG_referenced, the second activates the folio and clears it, the third
+ * sets it again and then an active, referenced folio stays as it is. A
+ * ZONE_DEVICE page is never activated: it toggles PG_referenced.
+ */
+static void case_mark_accessed(void *arg)
+{
+	static const struct {
+		unsigned long addr;
+		bool dev;
+	} at[] = { { FX_ANON + 2 * PAGE_SIZE, false }, { FX_SHARED, false },
+		   { FX_DEV, true } };
+	const struct gup_scheme *s = arg;
+	struct page *pages[1];
+	unsigned int i, n;
+	struct fx f;
+
+	fx_setup(&f, s);
+	for (i = 0; i < ARRAY_SIZE(at); i++) {
+		struct folio *folio = page_folio(fx_page(&f, at[i].addr));
+		unsigned long *fl = folio_flags(folio);
+
+		clear_bit(PG_referenced, fl);
+		clear_bit(PG_active, fl);
+		for (n = 1; n <= 4; n++) {
+			bool ref = at[i].dev ? n & 1 : n != 2;
+			bool act = !at[i].dev && n >= 2;
+
+			CHECK_EQ(s->gup(f.mm, at[i].addr, 1, PIN_W, pages,
+					&f.st), 1);
+			CHECK_MSG(test_bit(PG_referenced, fl) == ref &&
+				  test_bit(PG_active, fl) == act,
+				  "addr %#lx, lookup %u: PG_referenced %d "
+				  "PG_active %d, want %d %d", at[i].addr, n,
+				  test_bit(PG_referenced, fl),
+				  test_bit(PG_active, fl), ref, act);
+			release(&f, pages, 1, PIN_W);
+		}
+	}
+	fx_teardown(&f);
+}
+
+/*
  * gup_fast_folio_allowed(): a small folio whose ->mapping is gone
  * (truncated under us) is handed to the slow path; a long-term writable
  * pin of a shared (dirty-tracked file) page falls back and the slow
@@ -820,6 +864,7 @@ static const struct {
 	{ "migrate", case_migrate, real },
 	{ "thp_one_grab", case_thp_one_grab, real },
 	{ "referenced", case_referenced, all },
+	{ "mark_accessed", case_mark_accessed, all },
 	{ "folio_allowed", case_folio_allowed, all },
 	{ "devmap_balance", case_devmap_balance, devmap },
 	{ "devmap_dying", case_devmap_dying, devmap_dies },
