@@ -96,14 +96,14 @@ enum top {
 	OP_QUERY, OP_CPU_WRITE, OP_FORK, OP_CHILD, OP_MIGRATE, OP_MKCLEAN,
 	OP_ZAP, OP_MAX,
 	/* ring-only records */
-	RL_COW = OP_MAX, RL_MIGRATED, RL_CHILD_COW, RL_LOCK,
-	RL_MAX,
+	RL_COW = OP_MAX, RL_MIGRATED, RL_CHILD_COW, RL_LOCK, RL_ALLOC,
+	RL_FREE, RL_MAX,
 };
 
 static const char *const op_names[RL_MAX] = {
 	"pin_fast", "pin_slow", "get", "unpin", "dma", "spec_get", "query",
 	"cpu_write", "fork", "child", "migrate", "mkclean", "zap",
-	"cow", "migrated", "child_cow", "lock_bad",
+	"cow", "migrated", "child_cow", "lock_bad", "alloc", "free",
 };
 
 /* Relative weights of the operations in the mix. */
@@ -324,6 +324,14 @@ violation(struct torture *t, int inv, unsigned long pfn, unsigned long pfn2,
 	}
 	pthread_mutex_unlock(&t->vlock);
 	__atomic_store_n(&t->stop, 1, __ATOMIC_RELAXED);
+}
+
+/* mem_page_hook: allocations and frees go into the page's ring. */
+static void page_hook(struct page *page, bool alloc)
+{
+	ring_log(cur, page_to_pfn(page), self ? self->id : ~0U,
+		 alloc ? RL_ALLOC : RL_FREE, 0, atomic_read(&page->_refcount),
+		 READ_ONCE(page->flags));
 }
 
 static void lock_violation(struct folio *folio, long owner, bool lock)
@@ -1145,6 +1153,7 @@ static long torture_scheme(const struct gup_scheme *s,
 		return -1;
 	}
 	cur = t;
+	mem_page_hook = page_hook;
 	folio_lock_tracking(t->lock_owner, lock_violation);
 	watch_init(&w);
 	for (i = 0; i < t->nthreads; i++) {
@@ -1226,6 +1235,7 @@ static long torture_scheme(const struct gup_scheme *s,
 		print_report(t, stdout);
 	fflush(stdout);
 	nviol = t->nviol;
+	mem_page_hook = NULL;
 	cur = NULL;
 	free(t->rings);
 	free(t->lock_owner);

@@ -155,6 +155,8 @@ bool page_is_poisoned(const struct page *page)
 	return test_bit(PG_free, &page->flags);
 }
 
+void (*mem_page_hook)(struct page *page, bool alloc);
+
 static atomic_long_t poison_touched;
 static unsigned long poison_touched_pfn;
 
@@ -304,6 +306,8 @@ struct folio *folio_alloc(void)
 		atomic_set(&page_ext_get(page)->pincount, 0);
 	WRITE_ONCE(page->flags, 0);
 	atomic_set_release(&page->_refcount, 1);
+	if (unlikely(mem_page_hook))
+		mem_page_hook(page, true);
 	return (struct folio *)page;
 }
 
@@ -371,6 +375,8 @@ void free_folio(struct folio *folio)
 	if (page_ext_map)
 		WARN_ON_ONCE(atomic_read(&page_ext_get(page)->pincount) != 0);
 	WARN_ON_ONCE(atomic_read(&page->_pincount) != 0);
+	if (unlikely(mem_page_hook))
+		mem_page_hook(page, false);
 	poison_page(page);
 	free_area_push(&free_small, pfn);
 }

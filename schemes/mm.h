@@ -455,6 +455,7 @@ enum gup_debug_point {
 	GUP_DP_FAST_END,		/* walk done, before seq retry */
 	GUP_DP_MIGRATE_UNMAPPED,	/* migration entries in place */
 	GUP_DP_MIGRATE_FROZEN,		/* old folio's refs frozen at 0 */
+	GUP_DP_MIGRATE_RESTORED,	/* freeze failed, old PTE back */
 	GUP_DP_FORK_CHECKED,		/* fork decided to share, PTE still RW */
 	GUP_DP_FORK_COPIED,		/* fork inside write_protect_seq */
 	GUP_DP_MKCLEAN_LOCKED,
@@ -761,6 +762,12 @@ bool page_is_poisoned(const struct page *page);
  * free), and the pfn of the last one.
  */
 long mem_poison_touched(unsigned long *last_pfn);
+/*
+ * Called with each order-0 page allocated (@alloc true, after it is set
+ * up) and freed (false, before it is poisoned); NULL: off. For torture's
+ * per-page logs; set it only while no other thread runs.
+ */
+extern void (*mem_page_hook)(struct page *page, bool alloc);
 
 /* ---- mm set-up, mapping, faults ---- */
 

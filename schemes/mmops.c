@@ -276,29 +276,32 @@ static int folio_try_share_anon_rmap(struct mm_struct *mm, struct folio *folio,
 	return 0;
 }
 
-/* remove_migration_ptes(): install @to where our entry still is. */
-static bool remove_migration_pte(struct mm_struct *mm, unsigned long addr,
+/*
+ * remove_migration_ptes(): install @to where our entry still is. The new
+ * mapping's reference is taken before the PTE is visible, under the PT
+ * lock, as mm/migrate.c does: once the PTE is there a zap or a COW may
+ * drop that reference at any moment.
+ */
+static void remove_migration_pte(struct mm_struct *mm, unsigned long addr,
 				 pte_t entry, struct folio *to)
 {
 	spinlock_t *ptl;
 	pte_t *ptep = mm_find_pte(mm, addr, false, &ptl);
 	unsigned long prot = _PAGE_PRESENT;
-	bool done = false;
 
 	if (!ptep)
-		return false;
+		return;
 	if (pte_val(entry) & _SWP_MIG_WRITE)
 		prot |= _PAGE_RW | _PAGE_DIRTY;
 	spin_lock(ptl);
 	if (pte_val(ptep_get(ptep)) == pte_val(entry)) {
 		if (pte_val(entry) & _SWP_MIG_EXCL)
 			set_bit(PG_anon_exclusive, &to->page.flags);
+		folio_get(to);
 		atomic_inc(&to->page._mapcount);
 		set_pte(ptep, pfn_pte(page_to_pfn(&to->page), prot));
-		done = true;
 	}
 	spin_unlock(ptl);
-	return done;
 }
 
 /*
@@ -372,8 +375,8 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	/* folio_migrate_mapping(): only our isolation ref may remain */
 	if (!GUP_MUTANT(MIGRATE_NO_FREEZE) && !folio_ref_freeze(folio, 1)) {
 		/* restore: the PTE maps the old folio again */
-		if (remove_migration_pte(mm, addr, entry, folio))
-			folio_get(folio);
+		remove_migration_pte(mm, addr, entry, folio);
+		mm_debug(mm, GUP_DP_MIGRATE_RESTORED, addr);
 		rc = -EAGAIN;
 		goto out_put_dst;
 	}
@@ -392,8 +395,8 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	__folio_mark_uptodate(dst);		/* folio_migrate_flags() */
 	if (!GUP_MUTANT(MIGRATE_NO_FREEZE))
 		folio_ref_unfreeze(folio, 1);
-	if (!remove_migration_pte(mm, addr, entry, dst))
-		folio_put(dst);		/* zapped meanwhile */
+	remove_migration_pte(mm, addr, entry, dst);
+	folio_put(dst);		/* the allocation's ref (putback) */
 	folio_unlock(folio);
 	folio_put(folio);		/* the isolation ref: frees it */
 	mmap_read_unlock(mm);

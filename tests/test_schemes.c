@@ -326,6 +326,62 @@ static void case_recheck(void *arg)
 	fx_teardown(&f);
 }
 
+struct restore {
+	struct folio *folio;
+	unsigned long addr;
+	int hits;
+};
+
+static void restore_hook(struct mm_struct *mm, enum gup_debug_point dp,
+			 unsigned long addr, void *arg)
+{
+	struct restore *r = arg;
+
+	if (dp != GUP_DP_MIGRATE_RESTORED || addr != r->addr)
+		return;
+	r->hits++;
+	/* the transient ref that failed the freeze goes, then a zap */
+	folio_put(r->folio);
+	mm_zap_range(mm, addr, PAGE_SIZE);
+}
+
+/*
+ * Migration whose freeze fails puts the old PTE back. The mapping's
+ * reference must be taken before that PTE is visible: a zap (or COW)
+ * right after it drops that reference, and with only the isolation
+ * reference left the folio must not be freed under migration, which
+ * still holds it locked (torture found the model taking it too late:
+ * PG_locked at free, then a double free).
+ */
+static void case_migrate_restore(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct restore r = { .addr = FX_ANON + 5 * PAGE_SIZE };
+	unsigned long free0;
+	struct page *page;
+	int rc;
+	struct fx f;
+
+	fx_setup(&f, s);
+	page = fx_page(&f, r.addr);
+	r.folio = page_folio(page);
+	folio_get(r.folio);	/* a speculative ref: the freeze fails */
+	free0 = mem_nr_free();
+	f.mm->debug_arg = &r;
+	f.mm->debug_hook = restore_hook;
+	rc = mm_migrate_page(f.mm, r.addr);
+	f.mm->debug_hook = NULL;
+	CHECK_EQ(rc, -EAGAIN);
+	CHECK_EQ(r.hits, 1);
+	CHECK_MSG(atomic_long_read(&gup_warnings) == 0,
+		  "a WARN fired (the folio was freed while migration held it)");
+	/* zapped: the old page is free (once), and nothing maps it */
+	CHECK(page_is_poisoned(page));
+	CHECK_EQ(mem_nr_free(), free0 + 1);
+	CHECK(mm_lookup_page(f.mm, r.addr, NULL) == NULL);
+	fx_teardown(&f);
+}
+
 /* ---- fork and COW ---- */
 
 /*
@@ -863,6 +919,7 @@ static const struct {
 	{ "pagelock", case_pagelock, pagelock },
 	{ "migrate", case_migrate, real },
 	{ "thp_one_grab", case_thp_one_grab, real },
+	{ "migrate_restore", case_migrate_restore, all },
 	{ "referenced", case_referenced, all },
 	{ "mark_accessed", case_mark_accessed, all },
 	{ "folio_allowed", case_folio_allowed, all },
