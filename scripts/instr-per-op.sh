@@ -9,8 +9,9 @@
 # so the set-up cancels out). This is
 # the figure behind the README's note on the pin/raw target; on a machine
 # with a PMU the `instructions` counter of gupbench's rows gives the same.
-# Last, `walkcost floor`: bias's grab + put alone and after a bare
-# five-load table walk (does the walk's latency show?).
+# Last, `walkcost floor`: bias's grab + put alone, after a bare
+# five-load table walk (does the walk's latency show?), and with the
+# walk's folio_set_referenced() between them (the RMWs a pin must make).
 #
 # Usage: scripts/instr-per-op.sh [SCHEME...]    (default: every scheme)
 set -u

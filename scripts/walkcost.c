@@ -12,7 +12,9 @@
  * table walk's latency is hidden: bias's grab and put on one struct page
  * (try_grab_folio_fast() and gup_put_folio(): add-unless-zero 1, add 1023,
  * sub-and-test 1024) alone, then the same after a bare walk of the model's tables (mm->pgd, PGD, PUD, PMD,
- * PTE: five dependent loads, no checks) to find the page each time.
+ * PTE: five dependent loads, no checks) to find the page each time, and
+ * last the grab and put with the walk's folio_set_referenced() between
+ * them: the locked RMWs a 1-page pin makes in the kernel, with no walk.
  *
  *   walkcost SCHEME pin|raw LOOPS
  *   walkcost floor LOOPS
@@ -51,6 +53,17 @@ static __always_inline void bias_rmws(struct page *page)
 		gup_put_folio(folio, 1, FOLL_PIN);
 }
 
+/* The same plus the walk's folio_set_referenced(): every RMW a pin makes. */
+static __always_inline void bias_rmws_referenced(struct page *page)
+{
+	struct folio *folio = try_grab_folio_fast(page, 1, FOLL_PIN);
+
+	if (folio) {
+		folio_set_referenced(folio);
+		gup_put_folio(folio, 1, FOLL_PIN);
+	}
+}
+
 /* Five dependent loads from mm->pgd to the PTE, nothing checked. */
 static __always_inline struct page *bare_walk(struct mm_struct *mm,
 					      unsigned long addr)
@@ -80,6 +93,11 @@ static void floor_run(struct mm_struct *mm, struct page *page,
 		bias_rmws(bare_walk(mm, ADDR));
 	printf("5 dependent loads + the same grab + put: %.2f ns/op\n",
 	       (now_ns() - t) / loops);
+	t = now_ns();
+	for (i = 0; i < loops; i++)
+		bias_rmws_referenced(page);
+	printf("grab + folio_set_referenced() + put (a pin's RMWs): "
+	       "%.2f ns/op\n", (now_ns() - t) / loops);
 }
 
 int main(int argc, char **argv)
