@@ -120,7 +120,7 @@ for s in $(build/gupbench --list | sed -n '/^Schemes:/,/^Workloads:/s/^  \([a-z0
 	done
 done
 out=$("$wc" floor 20000 2>&1)
-if [ $? -eq 0 ] && [ "$(echo "$out" | grep -cE ': [0-9.]+ ns/op$')" -eq 2 ]; then
+if [ $? -eq 0 ] && [ "$(echo "$out" | grep -cE ': [0-9.]+ ns/op$')" -eq 3 ]; then
 	ok walkcost_floor
 else
 	bad walkcost_floor "$out"
