@@ -511,6 +511,13 @@ int main(int argc, char **argv)
 				cf->threads + comp, cf->threads, comp, pus);
 			return 2;
 		}
+		if (cf->threads + comp > GUP_THREADS_MAX) {
+			fprintf(stderr, "gupbench: error: %u threads (%u pinners "
+				"+ %u competitors): at most %d, the model's "
+				"per-CPU counter slots\n", cf->threads + comp,
+				cf->threads, comp, GUP_THREADS_MAX);
+			return 2;
+		}
 		snprintf(cf->name, sizeof(cf->name),
 			 "%s/%s/pages:%lu/share:%s%s%s/place:%s/threads:%u",
 			 cf->wl->name, cf->scheme->name, cf->pages, sh[d],

@@ -7,21 +7,60 @@
  * barriers only, as the kernel's readers pay preempt_disable().
  */
 #include <linux/membarrier.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "scheme.h"
 
 __thread unsigned int gup_cpu;
-static unsigned int next_cpu;
+static __thread bool gup_cpu_held;
+static unsigned long slot_used[PERCPU_REF_SLOTS / 64];
+static pthread_key_t slot_key;
+static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
 static int membarrier_ok = -1;
 
-/* Give the calling thread its own percpu slot ("CPU"). */
+/* Thread exit: the slot (and what its counts hold) goes to the next. */
+static void slot_release(void *unused)
+{
+	(void)unused;
+	__atomic_fetch_and(&slot_used[gup_cpu / 64], ~(1UL << (gup_cpu % 64)),
+			   __ATOMIC_RELEASE);
+}
+
+static void slot_key_init(void)
+{
+	if (pthread_key_create(&slot_key, slot_release)) {
+		fprintf(stderr, "gupbench: pthread_key_create failed\n");
+		abort();
+	}
+}
+
 void gup_thread_register(void)
 {
-	gup_cpu = __atomic_fetch_add(&next_cpu, 1, __ATOMIC_RELAXED) %
-		  PERCPU_REF_SLOTS;
+	unsigned int i;
+
+	if (gup_cpu_held)
+		return;
+	pthread_once(&slot_once, slot_key_init);
+	for (i = 1; i < PERCPU_REF_SLOTS; i++) {
+		unsigned long bit = 1UL << (i % 64);
+
+		/* acquire: the last owner's plain slot writes happen before */
+		if (!(__atomic_fetch_or(&slot_used[i / 64], bit,
+					__ATOMIC_ACQ_REL) & bit)) {
+			gup_cpu = i;
+			gup_cpu_held = true;
+			pthread_setspecific(slot_key, &gup_cpu_held);
+			return;
+		}
+	}
+	fprintf(stderr, "gupbench: more than %d threads at once: the model "
+		"has %d per-CPU counter slots\n", GUP_THREADS_MAX,
+		GUP_THREADS_MAX);
+	abort();
 }
 
 static void membarrier_init(void)

@@ -620,7 +620,13 @@ static __always_inline void folio_unlock(struct folio *folio)
 
 /* ---- ZONE_DEVICE: dev_pagemap and its percpu_ref ---- */
 
-#define PERCPU_REF_SLOTS	256
+/*
+ * Per-CPU counters: one slot per registered thread, at most one live
+ * thread per slot (the kernel's per-CPU counters never have two writers
+ * at once). Slot 0 is for threads that never registered.
+ */
+#define PERCPU_REF_SLOTS	2048
+#define GUP_THREADS_MAX		(PERCPU_REF_SLOTS - 1)
 #define __PERCPU_REF_ATOMIC	1UL
 #define __PERCPU_REF_DEAD	2UL
 
@@ -643,6 +649,11 @@ struct dev_pagemap {
 
 /* The calling thread's percpu slot ("smp_processor_id()"). */
 extern __thread unsigned int gup_cpu;
+/*
+ * Give the calling thread a percpu slot no live thread has (it keeps the
+ * one it has); the slot is freed when the thread exits. More than
+ * GUP_THREADS_MAX registered threads at once abort the process.
+ */
 void gup_thread_register(void);
 
 static __always_inline void percpu_ref_get_many(struct percpu_ref *ref,

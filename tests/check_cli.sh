@@ -29,6 +29,7 @@ expect_usage bad_duration "bad --duration '-1'" --duration=-1
 expect_usage unknown_competitor "unknown competitor 'forks'" --with=forks:1
 expect_usage unknown_event "unknown event 'bogus_event'" --events=bogus_event
 expect_usage too_many_threads "only [0-9]+ PUs.*--oversubscribe" --threads=64 --events=none
+expect_usage threads_over_slots "2400 threads.*at most 2047" --plan --threads=max --topology=synthetic:"pack:4 core:300 pu:2"
 expect_usage missing_topology "cannot read topology file" --plan --topology=/nonexistent.xml
 expect_usage unknown_option "unknown or incomplete option" --frobnicate
 expect_usage bad_benchmark_flag "benchmark_foo" --benchmark_foo=1

@@ -147,12 +147,71 @@ static void case_stress(void *arg)
 	fx_teardown(&f);
 }
 
+#define SLOT_THREADS	64
+
+struct slot_probe {
+	unsigned int cpu;
+	pthread_barrier_t *all_in;
+};
+
+static void *slot_thread(void *arg)
+{
+	struct slot_probe *p = arg;
+
+	gup_thread_register();
+	gup_thread_register();		/* a second call keeps the slot */
+	p->cpu = gup_cpu;
+	pthread_barrier_wait(p->all_in);	/* every one alive at once */
+	return NULL;
+}
+
+/*
+ * Per-CPU counter slots: threads alive at the same time never share one
+ * (two plain writers of one slot would lose updates and ping-pong a line
+ * the kernel's per-CPU counters never share), slot 0 stays for threads
+ * that never registered, and a thread's slot is free again once it exits.
+ */
+static void case_percpu_slots(void *arg)
+{
+	struct slot_probe p[SLOT_THREADS];
+	pthread_t thr[SLOT_THREADS];
+	pthread_barrier_t all_in;
+	unsigned int round, i, j, max_cpu = 0;
+
+	(void)arg;
+	pthread_barrier_init(&all_in, NULL, SLOT_THREADS);
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < SLOT_THREADS; i++) {
+			p[i].all_in = &all_in;
+			CHECK_EQ(pthread_create(&thr[i], NULL, slot_thread,
+						&p[i]), 0);
+		}
+		for (i = 0; i < SLOT_THREADS; i++)
+			pthread_join(thr[i], NULL);
+		for (i = 0; i < SLOT_THREADS; i++) {
+			CHECK_MSG(p[i].cpu > 0 && p[i].cpu < PERCPU_REF_SLOTS,
+				  "slot %u", p[i].cpu);
+			for (j = 0; j < i; j++)
+				CHECK_MSG(p[i].cpu != p[j].cpu, "threads %u "
+					  "and %u share slot %u", i, j,
+					  p[i].cpu);
+			if (p[i].cpu > max_cpu)
+				max_cpu = p[i].cpu;
+		}
+	}
+	/* three rounds of 64 reuse the slots the exited threads freed */
+	CHECK_MSG(max_cpu < 2 * SLOT_THREADS + 8, "slots not reused: up to %u",
+		  max_cpu);
+	pthread_barrier_destroy(&all_in);
+}
+
 int main(void)
 {
 	char name[96];
 	unsigned int i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	t_case_named("percpu_slots", case_percpu_slots, NULL);
 	for (i = 0; i < nr_gup_schemes; i++) {
 		/* empty holds nothing: pages may go away under its "pins" */
 		if (gup_schemes[i]->features & SF_CALIBRATION)
