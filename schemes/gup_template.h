@@ -324,12 +324,14 @@ static struct page *S(follow_page)(struct mm_struct *mm,
 			spin_unlock(ptl);
 			return NULL;
 		}
-		page = pmd_page(pmd) + ((addr & (PMD_SIZE - 1)) >> PAGE_SHIFT);
-		if (!pmd_write(pmd) && S(must_unshare)(vma, flags, page)) {
+		/* a PMD-mapped THP keeps PG_anon_exclusive on its head */
+		if (!pmd_write(pmd) &&
+		    S(must_unshare)(vma, flags, pmd_page(pmd))) {
 			spin_unlock(ptl);
 			*why = -EMLINK;
 			return NULL;
 		}
+		page = pmd_page(pmd) + ((addr & (PMD_SIZE - 1)) >> PAGE_SHIFT);
 		refs = min((long)(HPAGE_PMD_NR - ((addr & (PMD_SIZE - 1)) >>
 						  PAGE_SHIFT)), room);
 		folio = page_folio(page);

@@ -434,9 +434,14 @@ static struct pt_table *alloc_table(struct mm_struct *mm)
 	return t;
 }
 
-/* Find the next-level table under *slot, creating it if asked (pXd_alloc). */
+/*
+ * Find the next-level table under *slot, creating it if asked (pXd_alloc).
+ * A PTE table goes into its PMD slot under the PMD lock (@lock), as
+ * pmd_install() does: a THP fault checks pmd_none() and sets the PMD
+ * under that lock, and must not overwrite a table installed meanwhile.
+ */
 static struct pt_table *table_get(struct mm_struct *mm, unsigned long *slot,
-				  bool alloc)
+				  bool alloc, spinlock_t *lock)
 {
 	unsigned long e = READ_ONCE(*slot);
 	struct pt_table *t;
@@ -448,7 +453,11 @@ static struct pt_table *table_get(struct mm_struct *mm, unsigned long *slot,
 	t = alloc_table(mm);
 	if (!t)
 		return NULL;
+	if (lock)
+		spin_lock(lock);
 	e = cmpxchg(slot, 0UL, (unsigned long)t | _PAGE_TABLE | _PAGE_PRESENT);
+	if (lock)
+		spin_unlock(lock);
 	if (e) {
 		/* someone else populated it first */
 		free(t);
@@ -462,10 +471,10 @@ pmd_t *mm_find_pmd(struct mm_struct *mm, unsigned long addr, bool alloc)
 {
 	struct pt_table *pud, *pmd;
 
-	pud = table_get(mm, &mm->pgd->e[pgd_index(addr)], alloc);
+	pud = table_get(mm, &mm->pgd->e[pgd_index(addr)], alloc, NULL);
 	if (!pud)
 		return NULL;
-	pmd = table_get(mm, &pud->e[pud_index(addr)], alloc);
+	pmd = table_get(mm, &pud->e[pud_index(addr)], alloc, NULL);
 	if (!pmd)
 		return NULL;
 	return (pmd_t *)&pmd->e[pmd_index(addr)];
@@ -479,7 +488,7 @@ pte_t *mm_find_pte(struct mm_struct *mm, unsigned long addr, bool alloc,
 
 	if (!pmdp)
 		return NULL;
-	pte = table_get(mm, &pmdp->pmd, alloc);
+	pte = table_get(mm, &pmdp->pmd, alloc, pmd_lockptr(pmdp));
 	if (!pte)
 		return NULL;
 	if (ptl)
@@ -908,6 +917,7 @@ static int do_huge_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 			folio_put(folio);
 			return 0;
 		}
+		mm_debug(mm, GUP_DP_HUGE_FAULT_LOCKED, addr);
 		atomic_inc(&folio->page._mapcount);
 		set_pmd(pmdp, __pmd((page_to_pfn(&folio->page) <<
 				     PTE_PFN_SHIFT) | _PAGE_PRESENT |

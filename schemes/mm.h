@@ -459,6 +459,7 @@ enum gup_debug_point {
 	GUP_DP_FORK_CHECKED,		/* fork decided to share, PTE still RW */
 	GUP_DP_FORK_COPIED,		/* fork inside write_protect_seq */
 	GUP_DP_MKCLEAN_LOCKED,
+	GUP_DP_HUGE_FAULT_LOCKED,	/* THP fault: PMD none under its lock */
 	GUP_DP_MAX,
 };
 

@@ -488,8 +488,13 @@ void mm_zap_range(struct mm_struct *mm, unsigned long addr, unsigned long len)
 			continue;
 		}
 		if (pmd_leaf(pmdp_get(pmdp))) {
+			/* zap_huge_pmd(): still a leaf under the lock? */
 			ptl = pmd_lockptr(pmdp);
 			spin_lock(ptl);
+			if (!pmd_leaf(pmdp_get(pmdp))) {
+				spin_unlock(ptl);
+				continue;	/* zapped, maybe a PTE table now */
+			}
 			pte = __pte(xchg(&pmdp->pmd, 0UL));
 			spin_unlock(ptl);
 			if (pte_present(pte))

@@ -382,6 +382,132 @@ static void case_migrate_restore(void *arg)
 	fx_teardown(&f);
 }
 
+#define FX_THP2		0x80000000UL	/* an unpopulated VM_HUGEPAGE VMA */
+
+struct thp_race {
+	struct mm_struct *mm;
+	pthread_t thr;
+	int started;
+	int rc;
+};
+
+static void *small_faulter(void *arg)
+{
+	struct thp_race *r = arg;
+
+	gup_thread_register();
+	r->rc = mm_populate(r->mm, FX_THP2 + 3 * PAGE_SIZE, PAGE_SIZE);
+	return NULL;
+}
+
+static void thp_race_hook(struct mm_struct *mm, enum gup_debug_point dp,
+			  unsigned long addr, void *arg)
+{
+	struct thp_race *r = arg;
+
+	if (dp != GUP_DP_HUGE_FAULT_LOCKED || r->started)
+		return;
+	/* with the PMD none and locked, a fault that gets no THP runs */
+	r->started = 1;
+	pthread_create(&r->thr, NULL, small_faulter, r);
+	sleep_ms(50);
+}
+
+/*
+ * A THP fault found the PMD none under the PMD lock; another fault in
+ * the same 2 MiB got no THP and falls back to a PTE table. The table
+ * must go in under the same lock (pmd_install()), so the second fault
+ * waits and then finds the THP: it must not install a table and map a
+ * small page that the THP's set_pmd() then overwrites (a leaked page).
+ */
+static void case_thp_vs_pte_table(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct thp_race r = { 0 };
+	struct folio *extra[FX_NR_THP];
+	unsigned int n = 0, i;
+	struct page *p;
+	struct fx f;
+
+	fx_setup(&f, s);
+	CHECK_EQ(mm_mmap(f.mm, FX_THP2, PMD_SIZE, VM_WRITE | VM_HUGEPAGE), 0);
+	while (mem_nr_free_thp() > 1)	/* the next THP fault takes the last */
+		extra[n++] = folio_alloc_thp();
+	r.mm = f.mm;
+	f.mm->debug_arg = &r;
+	f.mm->debug_hook = thp_race_hook;
+	CHECK_EQ(mm_populate(f.mm, FX_THP2, PAGE_SIZE), 0);
+	f.mm->debug_hook = NULL;
+	CHECK_EQ(r.started, 1);
+	pthread_join(r.thr, NULL);
+	CHECK_EQ(r.rc, 0);
+	p = mm_lookup_page(f.mm, FX_THP2 + 3 * PAGE_SIZE, NULL);
+	CHECK_MSG(p && folio_test_large(page_folio(p)),
+		  "the second fault's address is not mapped by the THP");
+	for (i = 0; i < n; i++)
+		folio_put(extra[i]);
+	fx_teardown(&f);	/* a small page left behind is a leak */
+}
+
+struct tail_pin {
+	struct fx *f;
+	struct page *page;
+	long got;
+};
+
+static void *tail_pinner(void *arg)
+{
+	struct tail_pin *t = arg;
+
+	gup_thread_register();
+	t->got = t->f->s->gup(t->f->mm, FX_THP + 5 * PAGE_SIZE, 1, FOLL_PIN,
+			      &t->page, &t->f->st);
+	vmstat_flush_thread();	/* per-thread pin counts, as workers do */
+	return NULL;
+}
+
+/*
+ * A read-only pin of a THP tail page through the slow path after fork
+ * shared the THP: follow_huge_pmd() asks gup_must_unshare() about the
+ * head (which holds PG_anon_exclusive for a PMD mapping), so one unshare
+ * fault is enough. Asking about the tail never stops (a livelock under
+ * mmap_lock): the test gives up after 10 s and exits the whole program
+ * with a failure, since the stuck thread keeps the lock.
+ */
+static void case_thp_tail_unshare(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct tail_pin t = { 0 };
+	struct timespec until;
+	struct mm_struct *child;
+	pthread_t thr;
+	struct fx f;
+
+	fx_setup(&f, s);
+	child = mm_fork(f.mm, NULL, NULL);
+	CHECK(child);
+	t.f = &f;
+	memset(&f.st, 0, sizeof(f.st));
+	CHECK_EQ(pthread_create(&thr, NULL, tail_pinner, &t), 0);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	if (pthread_timedjoin_np(thr, NULL, &until)) {
+		/* the pinner holds mmap_lock for good: no later case can run */
+		printf("FAIL thp_tail_unshare/%s: R/O pin of a THP tail still "
+		       "looping after 10 s (%lu unshare faults); exiting\n",
+		       s->name, __atomic_load_n(&f.st.unshares,
+						__ATOMIC_RELAXED));
+		fflush(stdout);
+		_exit(1);
+	}
+	CHECK_EQ(t.got, 1);
+	CHECK_MSG(f.st.unshares <= 1, "%lu unshare faults", f.st.unshares);
+	CHECK(t.page == fx_page(&f, FX_THP + 5 * PAGE_SIZE));
+	release(&f, &t.page, 1, FOLL_PIN);
+	mm_free(child);
+	fx_teardown(&f);
+}
+
 /* ---- fork and COW ---- */
 
 /*
@@ -920,6 +1046,8 @@ static const struct {
 	{ "migrate", case_migrate, real },
 	{ "thp_one_grab", case_thp_one_grab, real },
 	{ "migrate_restore", case_migrate_restore, all },
+	{ "thp_vs_pte_table", case_thp_vs_pte_table, all },
+	{ "thp_tail_unshare", case_thp_tail_unshare, all },
 	{ "referenced", case_referenced, all },
 	{ "mark_accessed", case_mark_accessed, all },
 	{ "folio_allowed", case_folio_allowed, all },
