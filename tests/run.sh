@@ -3,14 +3,16 @@
 #
 # Run every test binary in build/obj/tests and build/san/tests (ASan+UBSan)
 # and every tests/*.sh check, add up their "N passed, N failed, N skipped"
-# lines, and print the total as the last line. A binary that crashes or
-# prints no summary counts as one failure.
+# lines, and print the total as the last line. A binary that crashes,
+# prints no summary or runs longer than TEST_TIMEOUT seconds (900) counts
+# as one failure.
 set -u
 cd "$(dirname "$0")/.."
 filter=${TEST_FILTER:-}
 tp=0 tf=0 ts=0
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+limit=${TEST_TIMEOUT:-900}	# seconds per test binary or script
 logdir=build/test-logs
 mkdir -p "$logdir"
 
@@ -18,11 +20,18 @@ run_one() {		# label, command...
 	local label=$1; shift
 	local log="$logdir/$(echo "$label" | tr '/ ' '__').log"
 	local start=$SECONDS
-	"$@" >"$log" 2>&1
+	# a hang (a livelocked or deadlocked model) fails the one binary
+	timeout --kill-after=10 "$limit" "$@" >"$log" 2>&1
 	local rc=$?
 	local line
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	grep -E '^(FAIL|SKIP) ' "$log" | sed "s|^|  $label: |"
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		echo "  $label: still running after ${limit}s, killed; log: $log"
+		tail -n 20 "$log" | sed 's/^/    /'
+		tf=$((tf + 1))
+		return
+	fi
 	if [ -z "$line" ]; then
 		echo "  $label: no summary line (exit $rc); log: $log"
 		tail -n 20 "$log" | sed 's/^/    /'

@@ -147,6 +147,130 @@ static void case_stress(void *arg)
 	fx_teardown(&f);
 }
 
+/* ---- the same over one PMD-mapped THP ---- */
+
+static void *thp_pinner(void *arg)
+{
+	struct stress *x = arg;
+	const struct gup_scheme *s = x->f->s;
+	struct gup_stats st = { 0 };
+	struct page *pages[16];
+	unsigned long seed = (unsigned long)pthread_self() | 1;
+
+	gup_thread_register();
+	while (!stop(x)) {
+		unsigned long r = xorshift(&seed);
+		unsigned long nr = 1 + (r >> 4) % 16;
+		unsigned long addr = FX_THP + (r >> 12) % (HPAGE_PMD_NR - 16) *
+				     PAGE_SIZE;
+		unsigned int flags = (r & 6) == 0 ? FOLL_GET | FOLL_WRITE :
+				     (r & 6) == 2 ? FOLL_PIN : FOLL_PIN | FOLL_WRITE;
+		long got = (r & 8) ? s->gup(x->f->mm, addr, nr, flags, pages,
+					    &st) :
+				     s->gup_fast(x->f->mm, addr, nr, flags,
+						 pages, &st);
+		long i;
+
+		for (i = 0; i < got; i++) {
+			struct folio *folio = page_folio(pages[i]);
+
+			if (fx_has_pins(s) && (flags & FOLL_PIN) &&
+			    !s->maybe_pinned(folio))
+				__atomic_add_fetch(&x->false_neg, 1,
+						   __ATOMIC_RELAXED);
+			if (folio_ref_count(folio) <= 0)
+				__atomic_add_fetch(&x->negative, 1,
+						   __ATOMIC_RELAXED);
+			if (flags & FOLL_WRITE)
+				page_dma_write(pages[i], r);
+		}
+		if (got > 0)
+			s->release_pages(pages, (unsigned long)got, flags);
+		x->ops[0]++;
+	}
+	vmstat_flush_thread();
+	return NULL;
+}
+
+/* fork (copy_huge_pmd), COW writes, zap + re-fault, speculative gets */
+static void *thp_other(void *arg)
+{
+	struct stress *x = arg;
+	struct mm_struct *mm = x->f->mm;
+	unsigned long seed = 88172645463325252UL;
+	struct gup_stats st = { 0 };
+
+	gup_thread_register();
+	while (!stop(x)) {
+		unsigned long r = xorshift(&seed);
+		unsigned long addr = FX_THP + (r >> 8) % HPAGE_PMD_NR *
+				     PAGE_SIZE;
+		struct mm_struct *child;
+		struct folio *folio;
+
+		switch (r % 5) {
+		case 0:
+			child = mm_fork(mm, NULL, NULL);
+			if (child)
+				mm_free(child);
+			break;
+		case 1:
+			mmap_read_lock(mm);
+			handle_mm_fault(mm, addr, FAULT_FLAG_WRITE, &st);
+			mmap_read_unlock(mm);
+			break;
+		case 2:
+			mm_zap_range(mm, FX_THP, PMD_SIZE);
+			mm_populate(mm, FX_THP, PMD_SIZE);
+			break;
+		default:
+			folio = spec_get_folio(mm, addr);
+			if (folio) {
+				if (folio_ref_count(folio) <= 0)
+					__atomic_add_fetch(&x->negative, 1,
+							   __ATOMIC_RELAXED);
+				folio_put(folio);
+			}
+			break;
+		}
+		x->ops[1 + r % 3]++;
+	}
+	return NULL;
+}
+
+/*
+ * Pins of THP subpages (GUP-fast's PMD leaf, the slow path's
+ * follow_huge_pmd, unshare of shared THPs) against fork, COW of the
+ * whole THP, zap and re-fault (which falls back to small pages when the
+ * THP pool is empty). Afterwards nothing has leaked (fx_teardown).
+ */
+static void case_stress_thp(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	const char *env = getenv("GUPBENCH_STRESS_MS");
+	long ms = env ? atol(env) : 300;
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct stress x = { 0 };
+	pthread_t thr[3];
+	struct fx f;
+	int i;
+
+	fx_setup(&f, s);
+	x.f = &f;
+	pthread_create(&thr[0], NULL, thp_pinner, &x);
+	pthread_create(&thr[1], NULL, thp_pinner, &x);
+	pthread_create(&thr[2], NULL, thp_other, &x);
+	nanosleep(&ts, NULL);
+	__atomic_store_n(&x.stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < 3; i++)
+		pthread_join(thr[i], NULL);
+	CHECK_EQ(x.false_neg, 0);
+	CHECK_EQ(x.negative, 0);
+	CHECK_MSG(x.ops[0] > 10 && x.ops[1] > 0, "too little work: %ld/%ld",
+		  x.ops[0], x.ops[1]);
+	fx_teardown(&f);
+}
+
 #define SLOT_THREADS	64
 
 struct slot_probe {
@@ -218,6 +342,11 @@ int main(void)
 			continue;
 		snprintf(name, sizeof(name), "stress/%s", gup_schemes[i]->name);
 		t_case_named(name, case_stress, (void *)gup_schemes[i]);
+		if (vmemmap)
+			mem_exit();
+		snprintf(name, sizeof(name), "stress_thp/%s",
+			 gup_schemes[i]->name);
+		t_case_named(name, case_stress_thp, (void *)gup_schemes[i]);
 		if (vmemmap)
 			mem_exit();
 	}
