@@ -2,7 +2,8 @@
 /*
  * gupbench torture: the schemes' safety under a randomized concurrent
  * mix, in the spirit of rcutorture. A few threads run random operations
- * over a handful of shared pages (so they collide all the time): fast
+ * over a handful of shared pages, small and THP subpages (so they
+ * collide all the time): fast
  * and slow pins (read-only and writable), unpins, plain get/put,
  * speculative page-cache refs, maybe_pinned queries, CPU writes (COW
  * faults), fork and child exit, migration, mkclean, zap and re-fault.
@@ -63,8 +64,13 @@ struct torture_opts {
 #define T_SHARED_PAGES	4
 #define T_DEV		0x30000000UL
 #define T_DEV_PAGES	4
-#define T_NR_ADDR	(T_ANON_PAGES + T_SHARED_PAGES + T_DEV_PAGES)
+#define T_THP		0x40000000UL	/* one PMD-mapped THP (VM_HUGEPAGE) */
+#define T_THP_PAGES	8		/* its first subpages in play */
+#define T_NR_ADDR	(T_ANON_PAGES + T_SHARED_PAGES + T_DEV_PAGES + \
+			 T_THP_PAGES)
+#define T_THP_INDEX	(T_ANON_PAGES + T_SHARED_PAGES + T_DEV_PAGES)
 #define T_NR_SMALL	256
+#define T_NR_THP	4		/* COW, fork copies, re-faults */
 #define T_MAX_THREADS	16	/* one DMA nibble of page->private each */
 #define T_MAX_HELD	4
 #define T_MAX_NR	3	/* pages per gup call */
@@ -332,6 +338,11 @@ static void page_hook(struct page *page, bool alloc)
 	ring_log(cur, page_to_pfn(page), self ? self->id : ~0U,
 		 alloc ? RL_ALLOC : RL_FREE, 0, atomic_read(&page->_refcount),
 		 READ_ONCE(page->flags));
+	if (!alloc && atomic_read(&page->_mapcount) != -1)
+		violation(cur, INV_COUNTS, page_to_pfn(page), 0, 0,
+			  "pfn %lu freed while still mapped (mapcount %d)",
+			  page_to_pfn(page),
+			  atomic_read(&page->_mapcount) + 1);
 }
 
 static void lock_violation(struct folio *folio, long owner, bool lock)
@@ -355,6 +366,8 @@ static bool has_dev(const struct torture *t)
 
 static unsigned int addr_index(unsigned long addr)
 {
+	if (addr >= T_THP)
+		return T_THP_INDEX + (addr - T_THP) / PAGE_SIZE;
 	if (addr >= T_DEV)
 		return T_ANON_PAGES + T_SHARED_PAGES + (addr - T_DEV) / PAGE_SIZE;
 	if (addr >= T_SHARED)
@@ -369,6 +382,10 @@ static unsigned long pick_range(struct torture *t, uint64_t r, int *nr)
 	unsigned int pages = T_ANON_PAGES, first;
 
 	switch (r % 8) {
+	case 4:
+		base = T_THP;
+		pages = T_THP_PAGES;
+		break;
 	case 5:
 	case 6:
 		base = T_SHARED;
@@ -388,8 +405,11 @@ static unsigned long pick_range(struct torture *t, uint64_t r, int *nr)
 	return base + first * PAGE_SIZE;
 }
 
+/* A private anon address: a small page, or one in four a THP's subpage. */
 static unsigned long pick_anon(uint64_t r)
 {
+	if ((r >> 20) % 4 == 0)
+		return T_THP + (r % T_THP_PAGES) * PAGE_SIZE;
 	return T_ANON + (r % T_ANON_PAGES) * PAGE_SIZE;
 }
 
@@ -401,6 +421,38 @@ static unsigned long gen_read(struct torture *t, unsigned long addr)
 /* ---- page-table accesses as the process makes them ---- */
 
 /*
+ * The entry that maps @addr, a PTE or a THP's PMD, locked with the PT
+ * lock of the table that holds it; NULL if there is none. *leaf says
+ * which; *page is the page it maps at @addr (or is a migration entry
+ * for), NULL if none.
+ */
+static pte_t *pt_lock_entry(struct mm_struct *mm, unsigned long addr,
+			    spinlock_t **ptl, pte_t *pte, struct page **page)
+{
+	for (;;) {
+		bool leaf;
+		pte_t *ep = mm_find_entry(mm, addr, &leaf);
+
+		*page = NULL;
+		if (!ep)
+			return NULL;
+		*ptl = pmd_lockptr((pmd_t *)ep);	/* its table's lock */
+		spin_lock(*ptl);
+		*pte = ptep_get(ep);
+		if (leaf && !pmd_leaf(__pmd(pte_val(*pte)))) {
+			spin_unlock(*ptl);	/* zapped meanwhile: again */
+			continue;
+		}
+		if (leaf && pte_present(*pte))
+			*page = pmd_page(__pmd(pte_val(*pte))) +
+				((addr & (PMD_SIZE - 1)) >> PAGE_SHIFT);
+		else if (pte_present(*pte) || is_migration_entry(*pte))
+			*page = pte_page(*pte);
+		return ep;
+	}
+}
+
+/*
  * The page @addr maps now, read under the PT lock; a migration entry is
  * waited for. Returns the page (no reference) and its ->private.
  */
@@ -409,23 +461,17 @@ static struct page *pt_read(struct mm_struct *mm, unsigned long addr,
 {
 	for (;;) {
 		spinlock_t *ptl;
-		pte_t *ptep = mm_find_pte(mm, addr, false, &ptl);
-		struct page *page = NULL;
+		struct page *page;
 		pte_t pte;
 
-		if (!ptep)
+		if (!pt_lock_entry(mm, addr, &ptl, &pte, &page))
 			return NULL;
-		spin_lock(ptl);
-		pte = ptep_get(ptep);
 		if (is_migration_entry(pte)) {
-			migration_entry_wait_on_locked(
-				page_folio(pte_page(pte)), ptl);
+			migration_entry_wait_on_locked(page_folio(page), ptl);
 			continue;
 		}
-		if (pte_present(pte)) {
-			page = pte_page(pte);
+		if (page)
 			*val = READ_ONCE(page->private);
-		}
 		spin_unlock(ptl);
 		return page;
 	}
@@ -446,20 +492,17 @@ static unsigned long pt_write(struct mm_struct *mm, unsigned long addr,
 	mmap_read_lock(mm);
 	for (tries = 0; tries < 16 && !done; tries++) {
 		spinlock_t *ptl;
-		pte_t *ptep = mm_find_pte(mm, addr, false, &ptl);
+		struct page *page;
+		pte_t pte;
 
-		if (ptep) {
-			pte_t pte;
-
-			spin_lock(ptl);
-			pte = ptep_get(ptep);
+		if (pt_lock_entry(mm, addr, &ptl, &pte, &page)) {
 			if (pte_present(pte)) {
 				if (!*old)
-					*old = pte_pfn(pte);
+					*old = page_to_pfn(page);
 				if (pte_write(pte)) {
 					set_bit(PG_dirty,
-						folio_flags(page_folio(pte_page(pte))));
-					done = pte_pfn(pte);
+						folio_flags(page_folio(page)));
+					done = page_to_pfn(page);
 				}
 			}
 			spin_unlock(ptl);
@@ -481,17 +524,13 @@ static unsigned long pt_write(struct mm_struct *mm, unsigned long addr,
 static struct page *pt_peek(struct mm_struct *mm, unsigned long addr)
 {
 	spinlock_t *ptl;
-	pte_t *ptep = mm_find_pte(mm, addr, false, &ptl);
+	struct page *page;
 	pte_t pte;
 
-	if (!ptep)
+	if (!pt_lock_entry(mm, addr, &ptl, &pte, &page))
 		return NULL;
-	spin_lock(ptl);
-	pte = ptep_get(ptep);
 	spin_unlock(ptl);
-	if (pte_present(pte) || is_migration_entry(pte))
-		return pte_page(pte);
-	return NULL;
+	return page;
 }
 
 /* ---- the debug hook: delays, and migration's source pfn ---- */
@@ -869,19 +908,24 @@ static void op_zap(struct tthread *me, uint64_t r)
 {
 	struct torture *t = me->t;
 	unsigned long addr = pick_anon(r);
-	unsigned long *gen = &t->gen[addr_index(addr)];
-	int *busy = &t->zapping[addr_index(addr)];
+	/* the model zaps a whole THP (no split): every subpage's gen moves */
+	bool thp = addr >= T_THP;
+	unsigned int first = thp ? T_THP_INDEX : addr_index(addr);
+	unsigned int n = thp ? T_THP_PAGES : 1, i;
+	int *busy = &t->zapping[first];
 	struct page *p;
 
 	/* overlapping zaps would make gen even while one still runs */
 	if (__atomic_exchange_n(busy, 1, __ATOMIC_ACQUIRE))
 		return;
 	p = mm_lookup_page(t->mm, addr, NULL);
-	__atomic_add_fetch(gen, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < n; i++)
+		__atomic_add_fetch(&t->gen[first + i], 1, __ATOMIC_SEQ_CST);
 	if (p)
 		ring_log(t, page_to_pfn(p), me->id, OP_ZAP, addr, 0, 0);
 	mm_zap_range(t->mm, addr, PAGE_SIZE);
-	__atomic_add_fetch(gen, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < n; i++)
+		__atomic_add_fetch(&t->gen[first + i], 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(busy, 0, __ATOMIC_RELEASE);
 }
 
@@ -976,6 +1020,7 @@ static int setup(struct torture *t)
 {
 	struct mem_config cfg = {
 		.nr_small = T_NR_SMALL,
+		.nr_thp = T_NR_THP,
 		.nr_device = has_dev(t) ? T_DEV_PAGES * 2 : 0,
 		.page_ext = t->s->features & SF_PAGE_EXT,
 	};
@@ -990,6 +1035,8 @@ static int setup(struct torture *t)
 		return -ENOMEM;
 	t->mm = mm;
 	if (mm_mmap(mm, T_ANON, T_ANON_PAGES * PAGE_SIZE, VM_WRITE) ||
+	    mm_mmap(mm, T_THP, PMD_SIZE, VM_WRITE | VM_HUGEPAGE) ||
+	    mm_populate(mm, T_THP, T_THP_PAGES * PAGE_SIZE) ||
 	    mm_mmap(mm, T_SHARED, T_SHARED_PAGES * PAGE_SIZE,
 		    VM_WRITE | VM_SHARED) ||
 	    (has_dev(t) && mm_mmap(mm, T_DEV, T_DEV_PAGES * PAGE_SIZE,
@@ -1028,30 +1075,33 @@ static void end_checks(struct torture *t)
 			addr = T_ANON + i * PAGE_SIZE;
 		else if (i < T_ANON_PAGES + T_SHARED_PAGES)
 			addr = T_SHARED + (i - T_ANON_PAGES) * PAGE_SIZE;
+		else if (i >= T_THP_INDEX)
+			addr = T_THP + (i - T_THP_INDEX) * PAGE_SIZE;
 		else if (has_dev(t))
 			addr = T_DEV + (i - T_ANON_PAGES - T_SHARED_PAGES) *
 				       PAGE_SIZE;
 		else
-			break;
+			continue;
 		p = mm_lookup_page(t->mm, addr, NULL);
 		if (!p || p == zero_page)
 			continue;
 		folio = page_folio(p);
 		ref = folio_ref_count(folio);
-		map = atomic_read(&p->_mapcount);
+		/* a PMD-mapped THP counts its mapping on the head */
+		map = atomic_read(&folio->page._mapcount);
 		/* the mapping's ref; devmap_single pages idle at 1 more */
 		base = 1 + (test_bit(PG_device, &p->flags) &&
 			    (t->s->features & SF_DEVMAP_PAGEREF));
 		if (ref != base ||
 		    map != 0 || t->s->maybe_pinned(folio) ||
-		    test_bit(PG_locked, &p->flags) ||
-		    test_bit(PG_waiters, &p->flags)) {
+		    test_bit(PG_locked, folio_flags(folio)) ||
+		    test_bit(PG_waiters, folio_flags(folio))) {
 			violation(t, INV_COUNTS, page_to_pfn(p), 0, addr,
 				  "at the end, pfn %lu at %#lx has refcount %d "
 				  "(baseline %d), mapcount %d (baseline 0), "
 				  "maybe_pinned %d, flags %#lx", page_to_pfn(p),
 				  addr, ref, base, map, t->s->maybe_pinned(folio),
-				  READ_ONCE(p->flags));
+				  READ_ONCE(*folio_flags(folio)));
 			break;
 		}
 	}
@@ -1064,6 +1114,10 @@ static void end_checks(struct torture *t)
 	if (mem_nr_free() != nr_small)
 		violation(t, INV_COUNTS, 0, 0, 0, "%lu of %lu pages are free "
 			  "after the last mm is gone", mem_nr_free(), nr_small);
+	if (mem_nr_free_thp() != T_NR_THP)
+		violation(t, INV_COUNTS, 0, 0, 0, "%lu of %d THPs are free "
+			  "after the last mm is gone", mem_nr_free_thp(),
+			  T_NR_THP);
 	if (has_dev(t) && mem_pgmap &&
 	    percpu_ref_sum(&mem_pgmap->ref) != 1 + ((t->s->features &
 						    SF_DEVMAP_PAGEREF) ?

@@ -220,14 +220,14 @@ static __always_inline void S(gup_fast_walk)(struct mm_struct *mm,
 					     const bool dbg)
 {
 	do {
-		unsigned long pgd = READ_ONCE(mm->pgd->e[pgd_index(addr)]);
+		unsigned long pgd = table_entry_get(&mm->pgd->e[pgd_index(addr)]);
 		unsigned long pud, next;
 		pmd_t *pmdp;
 		pmd_t pmd;
 
 		if (!entry_is_table(pgd))
 			return;
-		pud = READ_ONCE(entry_table(pgd)->e[pud_index(addr)]);
+		pud = table_entry_get(&entry_table(pgd)->e[pud_index(addr)]);
 		if (!entry_is_table(pud))
 			return;
 		pmdp = (pmd_t *)&entry_table(pud)->e[pmd_index(addr)];

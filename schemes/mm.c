@@ -443,7 +443,7 @@ static struct pt_table *alloc_table(struct mm_struct *mm)
 static struct pt_table *table_get(struct mm_struct *mm, unsigned long *slot,
 				  bool alloc, spinlock_t *lock)
 {
-	unsigned long e = READ_ONCE(*slot);
+	unsigned long e = table_entry_get(slot);
 	struct pt_table *t;
 
 	if (entry_is_table(e))
@@ -956,6 +956,7 @@ int handle_mm_fault(struct mm_struct *mm, unsigned long addr,
 		ret = do_huge_fault(mm, vma, addr, fault_flags, st);
 		if (ret <= 0)
 			return ret;
+		ret = 0;	/* no THP here: fault in a small page */
 	}
 	ptep = mm_find_pte(mm, addr, true, &ptl);
 	if (!ptep)

@@ -68,10 +68,11 @@ static __always_inline void bias_rmws_referenced(struct page *page)
 static __always_inline struct page *bare_walk(struct mm_struct *mm,
 					      unsigned long addr)
 {
-	unsigned long e = READ_ONCE(READ_ONCE(mm->pgd)->e[pgd_index(addr)]);
+	struct pt_table *pgd = READ_ONCE(mm->pgd);
+	unsigned long e = table_entry_get(&pgd->e[pgd_index(addr)]);
 
-	e = READ_ONCE(entry_table(e)->e[pud_index(addr)]);
-	e = READ_ONCE(entry_table(e)->e[pmd_index(addr)]);
+	e = table_entry_get(&entry_table(e)->e[pud_index(addr)]);
+	e = table_entry_get(&entry_table(e)->e[pmd_index(addr)]);
 	e = READ_ONCE(entry_table(e)->e[pte_index(addr)]);
 	return pte_page(__pte(e));
 }

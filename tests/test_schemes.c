@@ -449,6 +449,40 @@ static void case_thp_vs_pte_table(void *arg)
 	fx_teardown(&f);	/* a small page left behind is a leak */
 }
 
+/*
+ * A VM_HUGEPAGE range that got no THP is PTE-mapped; a fault there on a
+ * PTE that needs nothing (already present and writable) returns 0, not
+ * do_huge_fault()'s "fall back to PTEs" (1), which the slow path would
+ * take for a page it never got (torture found it).
+ */
+static void case_thp_fallback_fault(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct folio *extra[FX_NR_THP];
+	struct page *pages[1] = { NULL }, *p;
+	unsigned int n = 0, i;
+	int rc;
+	struct fx f;
+
+	fx_setup(&f, s);
+	CHECK_EQ(mm_mmap(f.mm, FX_THP2, PMD_SIZE, VM_WRITE | VM_HUGEPAGE), 0);
+	while (mem_nr_free_thp())	/* no THP for the new range */
+		extra[n++] = folio_alloc_thp();
+	CHECK_EQ(mm_populate(f.mm, FX_THP2, PAGE_SIZE), 0);
+	p = fx_page(&f, FX_THP2);
+	CHECK(!folio_test_large(page_folio(p)));
+	mmap_read_lock(f.mm);
+	rc = handle_mm_fault(f.mm, FX_THP2, FAULT_FLAG_WRITE, &f.st);
+	mmap_read_unlock(f.mm);
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(s->gup(f.mm, FX_THP2, 1, PIN_W, pages, &f.st), 1);
+	CHECK(pages[0] == p);
+	release(&f, pages, 1, PIN_W);
+	for (i = 0; i < n; i++)
+		folio_put(extra[i]);
+	fx_teardown(&f);
+}
+
 struct tail_pin {
 	struct fx *f;
 	struct page *page;
@@ -1048,6 +1082,7 @@ static const struct {
 	{ "migrate_restore", case_migrate_restore, all },
 	{ "thp_vs_pte_table", case_thp_vs_pte_table, all },
 	{ "thp_tail_unshare", case_thp_tail_unshare, all },
+	{ "thp_fallback_fault", case_thp_fallback_fault, all },
 	{ "referenced", case_referenced, all },
 	{ "mark_accessed", case_mark_accessed, all },
 	{ "folio_allowed", case_folio_allowed, all },
