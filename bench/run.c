@@ -69,6 +69,7 @@ struct thread_ctx {
 	uint32_t *samples;		/* TSC ticks of sampled ops */
 	unsigned long *addrs;		/* pinner: op start addresses */
 	unsigned int naddr;
+	unsigned int addr_start;	/* where in addrs it starts */
 	int bind_err;
 } ____cacheline_aligned;
 
@@ -81,6 +82,8 @@ struct run {
 	unsigned long c2c ____cacheline_aligned; /* the c2c line */
 	struct mm_struct *mm;
 	unsigned long *all_addrs;	/* every page the pinners use */
+	unsigned long *pool_addrs;	/* pool: random chunk starts, shared */
+	unsigned int npool;
 	unsigned long nr_all;
 	unsigned int nthreads;
 	struct thread_ctx *t;
@@ -245,6 +248,7 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 		.mm = r->mm,
 		.addrs = t->addrs,
 		.naddr = t->naddr,
+		.next = t->addr_start,
 		.nr_pages = c->pages,
 		.gup_flags = c->wl->gup_flags,
 		.pages = pages,
@@ -496,27 +500,50 @@ static int setup_mm(struct run *r, struct mem_place *mp, char *err,
 	return 0;
 }
 
+/*
+ * pool:M: one list of random chunk starts, shared by the pinners, each
+ * starting at its own random place and going round it. Four picks per
+ * chunk (at least 4096), so that 98% of the chunks (1 - e^-4) are in it:
+ * at most 4 Mi entries (32 MiB) for the largest pool the CLI takes.
+ */
+static int setup_pool(struct run *r)
+{
+	const struct config *c = r->c;
+	unsigned long chunks = r->nr_all / c->pages, k;
+	unsigned long n = chunks * 4, seed = 0x9e3779b97f4a7c15UL;
+
+	if (n < 4096)
+		n = 4096;
+	r->npool = (unsigned int)n;
+	r->pool_addrs = calloc(n, sizeof(*r->pool_addrs));
+	if (!r->pool_addrs)
+		return -ENOMEM;
+	for (k = 0; k < n; k++)
+		r->pool_addrs[k] = r->all_addrs[(xorshift(&seed) % chunks) *
+						c->pages];
+	return 0;
+}
+
 /* The op addresses of pinner i. */
 static int setup_addrs(struct run *r, struct thread_ctx *t)
 {
 	const struct config *c = r->c;
-	unsigned long seed = 0x2545f4914f6cdd1dUL * (t->idx + 1), k;
+	unsigned long seed = 0x2545f4914f6cdd1dUL * (t->idx + 1);
 	unsigned long region_pages = r->nr_all /
 		(c->share == SHARE_PRIVATE ? c->threads : 1);
-	unsigned long first = c->share == SHARE_PRIVATE ?
-			      t->idx * region_pages : 0;
 
-	t->naddr = c->share == SHARE_POOL ? 4096 : 1;
-	t->addrs = calloc(t->naddr, sizeof(*t->addrs));
+	if (c->share == SHARE_POOL) {
+		t->addrs = r->pool_addrs;	/* shared: not freed here */
+		t->naddr = r->npool;
+		t->addr_start = (unsigned int)(xorshift(&seed) % r->npool);
+		return 0;
+	}
+	t->naddr = 1;
+	t->addrs = calloc(1, sizeof(*t->addrs));
 	if (!t->addrs)
 		return -ENOMEM;
-	for (k = 0; k < t->naddr; k++) {
-		unsigned long chunks = region_pages / c->pages;
-		unsigned long pick = c->share == SHARE_POOL ?
-				     xorshift(&seed) % chunks : 0;
-
-		t->addrs[k] = r->all_addrs[first + pick * c->pages];
-	}
+	t->addrs[0] = r->all_addrs[c->share == SHARE_PRIVATE ?
+				   t->idx * region_pages : 0];
 	return 0;
 }
 
@@ -695,6 +722,11 @@ void config_run(void *arg, struct gbench_result *out)
 			 strerror(-ret));
 		goto out_mem;
 	}
+	if (c->share == SHARE_POOL && setup_pool(&r)) {
+		snprintf(out->error, sizeof(out->error), "out of memory for "
+			 "the pool's address list");
+		goto out_mem;
+	}
 	r.rdtsc_cost = rdtsc_overhead();
 	free0 = mem_nr_free();
 	for (i = 0, k = 0; i < n; i++) {
@@ -768,10 +800,12 @@ out_mem:
 		mem_exit();
 	free(r.all_addrs);
 out_free:
+	free(r.pool_addrs);
 	if (r.t)
 		for (i = 0; i < r.nthreads; i++) {
 			free(r.t[i].samples);
-			free(r.t[i].addrs);
+			if (r.t[i].addrs != r.pool_addrs)
+				free(r.t[i].addrs);
 		}
 	free(r.t);
 	free(thr);
