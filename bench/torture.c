@@ -588,6 +588,9 @@ static void report_moved(struct tthread *me, struct held *h, int i,
 	struct torture *t = me->t;
 	struct page *p = h->pages[i];
 	unsigned long pfn = page_to_pfn(p), addr = h->addr + i * PAGE_SIZE;
+	/* a THP's owner and index are on its head */
+	struct folio *folio = page_folio(p);
+	unsigned long index = folio->page.index + (p - &folio->page);
 	const char *why;
 	int inv = INV_PINNED_MOVED;
 
@@ -595,7 +598,8 @@ static void report_moved(struct tthread *me, struct held *h, int i,
 		why = "it was freed";
 	} else if (ring_migrated_since(t, pfn, h->seq)) {
 		why = "it was migrated";
-	} else if (READ_ONCE(p->mapping) != (void *)t->mm || p->index != addr >> PAGE_SHIFT) {
+	} else if (READ_ONCE(folio->page.mapping) != (void *)t->mm ||
+		   index != addr >> PAGE_SHIFT) {
 		why = "it belongs to another mapping (reused)";
 	} else {
 		/*
