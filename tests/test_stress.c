@@ -35,6 +35,79 @@ static bool stop(struct stress *x)
 	return __atomic_load_n(&x->stop, __ATOMIC_RELAXED);
 }
 
+/* A writable GET, a read-only pin or a writable pin. */
+static unsigned int pick_flags(unsigned long r)
+{
+	return (r & 6) == 0 ? FOLL_GET | FOLL_WRITE :
+	       (r & 6) == 2 ? FOLL_PIN : FOLL_PIN | FOLL_WRITE;
+}
+
+/*
+ * What a pinner checks on the @got pages it holds: pinned folios read as
+ * pinned, no count is negative; the device writes through writable
+ * ones; then they are released.
+ */
+static void held_check_release(struct stress *x, struct page **pages,
+			       long got, unsigned int flags, unsigned long r)
+{
+	const struct gup_scheme *s = x->f->s;
+	long i;
+
+	for (i = 0; i < got; i++) {
+		struct folio *folio = page_folio(pages[i]);
+
+		if (fx_has_pins(s) && (flags & FOLL_PIN) &&
+		    !s->maybe_pinned(folio))
+			__atomic_add_fetch(&x->false_neg, 1, __ATOMIC_RELAXED);
+		if (folio_ref_count(folio) <= 0)
+			__atomic_add_fetch(&x->negative, 1, __ATOMIC_RELAXED);
+		if (flags & FOLL_WRITE)
+			page_dma_write(pages[i], r);
+	}
+	if (got > 0)
+		s->release_pages(pages, (unsigned long)got, flags);
+	x->ops[0]++;
+}
+
+/* A page-cache style speculative ref: never on a zero count. */
+static void spec_probe(struct stress *x, struct mm_struct *mm,
+		       unsigned long addr)
+{
+	struct folio *folio = spec_get_folio(mm, addr);
+
+	if (!folio)
+		return;
+	if (folio_ref_count(folio) <= 0)
+		__atomic_add_fetch(&x->negative, 1, __ATOMIC_RELAXED);
+	folio_put(folio);
+}
+
+/*
+ * Two pinners and one competitor for GUPBENCH_STRESS_MS (300 ms), then
+ * the checks every stress case makes.
+ */
+static void run_stress(struct stress *x, void *(*pin)(void *),
+		       void *(*comp)(void *))
+{
+	const char *env = getenv("GUPBENCH_STRESS_MS");
+	long ms = env ? atol(env) : 300;
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	pthread_t thr[3];
+	int i;
+
+	pthread_create(&thr[0], NULL, pin, x);
+	pthread_create(&thr[1], NULL, pin, x);
+	pthread_create(&thr[2], NULL, comp, x);
+	nanosleep(&ts, NULL);
+	__atomic_store_n(&x->stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < 3; i++)
+		pthread_join(thr[i], NULL);
+	CHECK_EQ(x->false_neg, 0);
+	CHECK_EQ(x->negative, 0);
+	CHECK_MSG(x->ops[0] > 10 && x->ops[1] > 0, "too little work: %ld/%ld",
+		  x->ops[0], x->ops[1]);
+}
+
 static void *pinner(void *arg)
 {
 	struct stress *x = arg;
@@ -47,29 +120,12 @@ static void *pinner(void *arg)
 	while (!stop(x)) {
 		unsigned long r = xorshift(&seed);
 		unsigned long nr = (r & 1) ? 1 : NR_PAGES;
-		unsigned int flags = (r & 6) == 0 ? FOLL_GET | FOLL_WRITE :
-				     (r & 6) == 2 ? FOLL_PIN : FOLL_PIN | FOLL_WRITE;
+		unsigned int flags = pick_flags(r);
 		unsigned long addr = FX_ANON + (nr == 1 ? (r >> 8) % NR_PAGES : 0) *
 				     PAGE_SIZE;
 		long got = s->gup_fast(x->f->mm, addr, nr, flags, pages, &st);
-		long i;
 
-		for (i = 0; i < got; i++) {
-			struct folio *folio = page_folio(pages[i]);
-
-			if (fx_has_pins(s) && (flags & FOLL_PIN) &&
-			    !s->maybe_pinned(folio))
-				__atomic_add_fetch(&x->false_neg, 1,
-						   __ATOMIC_RELAXED);
-			if (folio_ref_count(folio) <= 0)
-				__atomic_add_fetch(&x->negative, 1,
-						   __ATOMIC_RELAXED);
-			if (flags & FOLL_WRITE)
-				page_dma_write(pages[i], r);
-		}
-		if (got > 0)
-			s->release_pages(pages, (unsigned long)got, flags);
-		x->ops[0]++;
+		held_check_release(x, pages, got, flags, r);
 	}
 	vmstat_flush_thread();
 	return NULL;
@@ -84,7 +140,6 @@ static void *other(void *arg)
 	while (!stop(x)) {
 		unsigned long r = xorshift(&seed);
 		unsigned long addr = FX_ANON + (r >> 8) % NR_PAGES * PAGE_SIZE;
-		struct folio *folio;
 		struct mm_struct *child;
 
 		switch (r % 4) {
@@ -97,13 +152,7 @@ static void *other(void *arg)
 			mm_migrate_page(x->f->mm, addr);
 			break;
 		default:
-			folio = spec_get_folio(x->f->mm, addr);
-			if (folio) {
-				if (folio_ref_count(folio) <= 0)
-					__atomic_add_fetch(&x->negative, 1,
-							   __ATOMIC_RELAXED);
-				folio_put(folio);
-			}
+			spec_probe(x, x->f->mm, addr);
 			break;
 		}
 		x->ops[1 + r % 3]++;
@@ -114,27 +163,13 @@ static void *other(void *arg)
 static void case_stress(void *arg)
 {
 	const struct gup_scheme *s = arg;
-	const char *env = getenv("GUPBENCH_STRESS_MS");
-	long ms = env ? atol(env) : 300;
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	struct stress x = { 0 };
-	pthread_t thr[3];
 	struct fx f;
 	int i;
 
 	fx_setup(&f, s);
 	x.f = &f;
-	pthread_create(&thr[0], NULL, pinner, &x);
-	pthread_create(&thr[1], NULL, pinner, &x);
-	pthread_create(&thr[2], NULL, other, &x);
-	nanosleep(&ts, NULL);
-	__atomic_store_n(&x.stop, 1, __ATOMIC_RELAXED);
-	for (i = 0; i < 3; i++)
-		pthread_join(thr[i], NULL);
-	CHECK_EQ(x.false_neg, 0);
-	CHECK_EQ(x.negative, 0);
-	CHECK_MSG(x.ops[0] > 10 && x.ops[1] > 0, "too little work: %ld/%ld",
-		  x.ops[0], x.ops[1]);
+	run_stress(&x, pinner, other);
 	for (i = 0; i < NR_PAGES; i++) {
 		struct folio *folio = page_folio(fx_page(&f, FX_ANON + i * PAGE_SIZE));
 
@@ -163,30 +198,13 @@ static void *thp_pinner(void *arg)
 		unsigned long nr = 1 + (r >> 4) % 16;
 		unsigned long addr = FX_THP + (r >> 12) % (HPAGE_PMD_NR - 16) *
 				     PAGE_SIZE;
-		unsigned int flags = (r & 6) == 0 ? FOLL_GET | FOLL_WRITE :
-				     (r & 6) == 2 ? FOLL_PIN : FOLL_PIN | FOLL_WRITE;
+		unsigned int flags = pick_flags(r);
 		long got = (r & 8) ? s->gup(x->f->mm, addr, nr, flags, pages,
 					    &st) :
 				     s->gup_fast(x->f->mm, addr, nr, flags,
 						 pages, &st);
-		long i;
 
-		for (i = 0; i < got; i++) {
-			struct folio *folio = page_folio(pages[i]);
-
-			if (fx_has_pins(s) && (flags & FOLL_PIN) &&
-			    !s->maybe_pinned(folio))
-				__atomic_add_fetch(&x->false_neg, 1,
-						   __ATOMIC_RELAXED);
-			if (folio_ref_count(folio) <= 0)
-				__atomic_add_fetch(&x->negative, 1,
-						   __ATOMIC_RELAXED);
-			if (flags & FOLL_WRITE)
-				page_dma_write(pages[i], r);
-		}
-		if (got > 0)
-			s->release_pages(pages, (unsigned long)got, flags);
-		x->ops[0]++;
+		held_check_release(x, pages, got, flags, r);
 	}
 	vmstat_flush_thread();
 	return NULL;
@@ -206,7 +224,6 @@ static void *thp_other(void *arg)
 		unsigned long addr = FX_THP + (r >> 8) % HPAGE_PMD_NR *
 				     PAGE_SIZE;
 		struct mm_struct *child;
-		struct folio *folio;
 
 		switch (r % 5) {
 		case 0:
@@ -224,13 +241,7 @@ static void *thp_other(void *arg)
 			mm_populate(mm, FX_THP, PMD_SIZE);
 			break;
 		default:
-			folio = spec_get_folio(mm, addr);
-			if (folio) {
-				if (folio_ref_count(folio) <= 0)
-					__atomic_add_fetch(&x->negative, 1,
-							   __ATOMIC_RELAXED);
-				folio_put(folio);
-			}
+			spec_probe(x, mm, addr);
 			break;
 		}
 		x->ops[1 + r % 3]++;
@@ -247,27 +258,12 @@ static void *thp_other(void *arg)
 static void case_stress_thp(void *arg)
 {
 	const struct gup_scheme *s = arg;
-	const char *env = getenv("GUPBENCH_STRESS_MS");
-	long ms = env ? atol(env) : 300;
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	struct stress x = { 0 };
-	pthread_t thr[3];
 	struct fx f;
-	int i;
 
 	fx_setup(&f, s);
 	x.f = &f;
-	pthread_create(&thr[0], NULL, thp_pinner, &x);
-	pthread_create(&thr[1], NULL, thp_pinner, &x);
-	pthread_create(&thr[2], NULL, thp_other, &x);
-	nanosleep(&ts, NULL);
-	__atomic_store_n(&x.stop, 1, __ATOMIC_RELAXED);
-	for (i = 0; i < 3; i++)
-		pthread_join(thr[i], NULL);
-	CHECK_EQ(x.false_neg, 0);
-	CHECK_EQ(x.negative, 0);
-	CHECK_MSG(x.ops[0] > 10 && x.ops[1] > 0, "too little work: %ld/%ld",
-		  x.ops[0], x.ops[1]);
+	run_stress(&x, thp_pinner, thp_other);
 	fx_teardown(&f);
 }
 
