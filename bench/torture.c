@@ -443,11 +443,8 @@ static pte_t *pt_lock_entry(struct mm_struct *mm, unsigned long addr,
 			spin_unlock(*ptl);	/* zapped meanwhile: again */
 			continue;
 		}
-		if (leaf && pte_present(*pte))
-			*page = pmd_page(__pmd(pte_val(*pte))) +
-				((addr & (PMD_SIZE - 1)) >> PAGE_SHIFT);
-		else if (pte_present(*pte) || is_migration_entry(*pte))
-			*page = pte_page(*pte);
+		if (pte_present(*pte) || (!leaf && is_migration_entry(*pte)))
+			*page = entry_page(*pte, leaf, addr);
 		return ep;
 	}
 }

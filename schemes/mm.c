@@ -510,15 +510,6 @@ pte_t *mm_find_entry(struct mm_struct *mm, unsigned long addr, bool *leaf)
 	return mm_find_pte(mm, addr, false, NULL);
 }
 
-/* The page @pte maps at @addr (a PMD leaf maps 512 of them). */
-static struct page *entry_page(pte_t pte, bool leaf, unsigned long addr)
-{
-	if (leaf)
-		return pmd_page(__pmd(pte_val(pte))) +
-		       ((addr & (PMD_SIZE - 1)) >> PAGE_SHIFT);
-	return pte_page(pte);
-}
-
 struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr,
 			    pte_t *out_pte)
 {

@@ -823,6 +823,16 @@ int handle_mm_fault(struct mm_struct *mm, unsigned long addr,
 
 /* The PTE, or PMD leaf, slot that maps @addr (lockless), or NULL. */
 pte_t *mm_find_entry(struct mm_struct *mm, unsigned long addr, bool *leaf);
+
+/* The page entry @pte maps at @addr (a PMD leaf maps 512 of them). */
+static inline struct page *entry_page(pte_t pte, bool leaf,
+				      unsigned long addr)
+{
+	if (leaf)
+		return pmd_page(__pmd(pte_val(pte))) +
+		       ((addr & (PMD_SIZE - 1)) >> PAGE_SHIFT);
+	return pte_page(pte);
+}
 /* The page an address maps now (no reference taken), or NULL. */
 struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr,
 			    pte_t *out_pte);
