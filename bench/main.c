@@ -247,6 +247,31 @@ struct opts {
 	bool plan;
 };
 
+/*
+ * What p50_ns/p99_ns can resolve: the TSC's rate and the smallest step it
+ * is seen to take. Under some hypervisors the guest's TSC moves in steps
+ * of tens of ticks, and a 5 ns op then reads 0 or 10 ns.
+ */
+static void add_latency_context(void)
+{
+	double hz = (double)tsc_hz(), step_ns = tsc_step() * 1e9 / hz;
+	char buf[160];
+
+	snprintf(buf, sizeof(buf), "%.0f", hz);
+	gbench_add_context("tsc_hz", buf);
+	snprintf(buf, sizeof(buf), "%.2f", step_ns);
+	gbench_add_context("tsc_step_ns", buf);
+	gbench_add_context("latency_method",
+		"p50_ns/p99_ns: one op per pinner timed between fenced TSC "
+		"reads at jittered times ~100 us apart, less the cost of the "
+		"reads; resolution tsc_step_ns");
+	if (step_ns >= 2.0)
+		fprintf(stderr, "gupbench: note: the TSC advances in steps of "
+			"%.1f ns here; p50_ns and p99_ns are multiples of that "
+			"(less the timing cost) and say little below ~%.0f ns\n",
+			step_ns, 4 * step_ns);
+}
+
 static void add_context(const char *cmdline)
 {
 	struct utsname u;
@@ -276,6 +301,7 @@ static void add_context(const char *cmdline)
 	gbench_add_context("cpu_model", buf);
 	gbench_add_context("topology", topo_summary(run_opts.topo));
 	gbench_add_context("mem_policy", run_opts.mem_policy);
+	add_latency_context();
 	if (run_opts.events) {
 		gbench_add_context("pmu", perfctr_set_status(run_opts.events));
 		gbench_add_context("unsupported_events",

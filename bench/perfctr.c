@@ -672,3 +672,51 @@ uint64_t tsc_hz(void)
 	pthread_once(&tsc_once, tsc_calibrate);
 	return tsc_hz_val;
 }
+
+static uint64_t gcd64(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t r = a % b;
+
+		a = b;
+		b = r;
+	}
+	return a;
+}
+
+/*
+ * Time spins of 0..36 steps of a dependent chain between fenced reads, as
+ * a latency sample is timed, so the gaps spread over many values, and
+ * take the greatest common divisor of the gaps seen at least 0.1% of the
+ * time: 1 where the TSC counts every tick, the hypervisor's step where it
+ * does not (26 ticks, 10 ns, on the KVM guest gupbench is developed on,
+ * whose fenced gaps are only ever 52, 78 or 104 ticks). Back-to-back
+ * reads alone would find RDTSC's own cost, and a minimum gap would catch
+ * a rare odd one (unfenced reads here differ by 1 tick 5% of the time).
+ */
+#define TSC_STEP_READS	100000
+#define TSC_STEP_MAXGAP	4096
+
+uint64_t tsc_step(void)
+{
+	unsigned int *hist = calloc(TSC_STEP_MAXGAP, sizeof(*hist));
+	uint64_t step = 0, a, b;
+	unsigned long x = 1;
+	int i, k;
+
+	if (!hist)
+		return 1;
+	for (i = 0; i < TSC_STEP_READS; i++) {
+		a = rdtsc_begin();
+		for (k = i % 37; k > 0; k--)
+			__asm__ __volatile__("" : "+r" (x) : : "memory");
+		b = rdtsc_end();
+		if (b > a && b - a < TSC_STEP_MAXGAP)
+			hist[b - a]++;
+	}
+	for (i = 1; i < TSC_STEP_MAXGAP; i++)
+		if (hist[i] >= TSC_STEP_READS / 1000)
+			step = gcd64(step, (uint64_t)i);
+	free(hist);
+	return step ? step : 1;
+}

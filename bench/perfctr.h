@@ -160,6 +160,12 @@ static inline uint64_t rdtsc_end(void)
 
 /* Ticks per second of rdtsc_now(), calibrated once (~50 ms), cached. */
 uint64_t tsc_hz(void);
+/*
+ * The smallest step between two rdtsc_now() reads that differ, in ticks:
+ * 1 on bare metal, often tens under a hypervisor that scales the TSC.
+ * A timed op's latency is only known to this step.
+ */
+uint64_t tsc_step(void);
 
 #ifdef __cplusplus
 }

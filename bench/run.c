@@ -44,6 +44,13 @@ struct run_opts run_opts = {
 
 #define REGION_BASE	0x100000000UL	/* 4 GiB: PMD and PUD aligned */
 #define MAX_SAMPLES	(1 << 14)
+/*
+ * Mean gap between two timed ops of one pinner. A timed op is fenced
+ * (LFENCE, RDTSCP) and so costs more than its neighbours; one per 100 us
+ * keeps that under 0.1% of any row while a 1 s window still gives each
+ * thread about 10000 samples.
+ */
+#define SAMPLE_GAP_US	100
 
 enum phase { PH_GATE, PH_WARMUP, PH_MEASURE, PH_COOLDOWN, PH_STOP };
 
@@ -65,7 +72,9 @@ struct thread_ctx {
 	bool perf_ok;
 	int migrated;			/* ended on another PU */
 	unsigned int nsamples;
-	unsigned long sample_stride;	/* batches per sample */
+	uint64_t sample_gap;		/* mean ticks between samples */
+	uint64_t next_sample;		/* TSC of the next sample */
+	unsigned long seed;		/* jitters the sample times */
 	uint32_t *samples;		/* TSC ticks of sampled ops */
 	unsigned long *addrs;		/* pinner: op start addresses */
 	unsigned int naddr;
@@ -217,12 +226,15 @@ static unsigned long xorshift(unsigned long *s)
 }
 
 /*
- * Latency samples: one timed op per batch, spread over the whole window:
- * when the buffer fills, keep every other sample and halve the rate.
+ * Latency samples: between two batches, time one op when the next sample
+ * is due, at jittered times SAMPLE_GAP_US apart on average (a fixed
+ * period could beat with something periodic in the op stream). When the
+ * buffer fills, keep every other sample and double the gap, so samples
+ * stay spread over the whole window.
  */
-static bool want_sample(struct thread_ctx *t, unsigned long *n)
+static bool want_sample(const struct thread_ctx *t)
 {
-	return (*n)++ % t->sample_stride == 0;
+	return rdtsc_now() >= t->next_sample;
 }
 
 static void add_sample(struct thread_ctx *t, uint64_t ticks)
@@ -230,12 +242,14 @@ static void add_sample(struct thread_ctx *t, uint64_t ticks)
 	unsigned int i;
 
 	t->samples[t->nsamples++] = (uint32_t)min(ticks, 0xffffffffUL);
-	if (t->nsamples < MAX_SAMPLES)
-		return;
-	for (i = 0; i < MAX_SAMPLES / 2; i++)
-		t->samples[i] = t->samples[2 * i];
-	t->nsamples = MAX_SAMPLES / 2;
-	t->sample_stride *= 2;
+	if (t->nsamples == MAX_SAMPLES) {
+		for (i = 0; i < MAX_SAMPLES / 2; i++)
+			t->samples[i] = t->samples[2 * i];
+		t->nsamples = MAX_SAMPLES / 2;
+		t->sample_gap *= 2;
+	}
+	t->next_sample = rdtsc_now() + t->sample_gap / 2 +
+			 xorshift(&t->seed) % t->sample_gap;
 }
 
 /* Pinner for pin/pin_ro/get: the scheme's pin_section in batches. */
@@ -254,19 +268,21 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 		.pages = pages,
 		.st = &t->st,
 	};
-	unsigned long batch = c->pages >= 64 ? 16 : 256, ops = 0, n = 0;
+	unsigned long batch = c->pages >= 64 ? 16 : 256, ops = 0, ok;
 	struct window w = { 0 };
 	bool warm = false;
 
 	while (thread_step(t, &w, &warm, pc, ops)) {
-		if (w.in && want_sample(t, &n)) {
+		if (w.in && want_sample(t)) {
 			uint64_t t0 = rdtsc_begin();
 
-			c->scheme->pin_section(&l, 1);
+			ok = c->scheme->pin_section(&l, 1);
 			add_sample(t, rdtsc_end() - t0);
+			t->fail_all += 1 - ok;
 			ops++;
 		}
-		c->scheme->pin_section(&l, batch);
+		ok = c->scheme->pin_section(&l, batch);
+		t->fail_all += batch - ok;
 		ops += batch;
 	}
 	free(pages);
@@ -278,19 +294,21 @@ static void raw_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 	struct run *r = t->run;
 	const struct config *c = r->c;
 	struct page *page = mm_lookup_page(r->mm, t->addrs[0], NULL);
-	unsigned long batch = 4096, ops = 0, n = 0;
+	unsigned long batch = 4096, ops = 0, ok;
 	struct window w = { 0 };
 	bool warm = false;
 
 	while (thread_step(t, &w, &warm, pc, ops)) {
-		if (w.in && want_sample(t, &n)) {
+		if (w.in && want_sample(t)) {
 			uint64_t t0 = rdtsc_begin();
 
-			c->scheme->raw_section(page, 1, FOLL_PIN);
+			ok = c->scheme->raw_section(page, 1, FOLL_PIN);
 			add_sample(t, rdtsc_end() - t0);
+			t->fail_all += 1 - ok;
 			ops++;
 		}
-		c->scheme->raw_section(page, batch, FOLL_PIN);
+		ok = c->scheme->raw_section(page, batch, FOLL_PIN);
+		t->fail_all += batch - ok;
 		ops += batch;
 	}
 }
@@ -572,7 +590,9 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	double mean_ops, var = 0, win_start = 0, win_end = 1e300;
 	double first = 1e300, last = 0, ev[PERFCTR_MAX_EVENTS] = { 0 };
 	double hz = (double)tsc_hz();
-	unsigned long ops = 0, slow = 0, retries = 0, ns = 0;
+	unsigned long ops = 0, slow = 0, retries = 0, ns = 0, fails = 0;
+	unsigned long ev_ops = 0;	/* ops of pinners with counters */
+	unsigned int no_perf = 0;
 	double comp_ok[C_NR] = { 0 }, comp_fail[C_NR] = { 0 };	/* per s */
 	unsigned int i, e, nev = run_opts.events ?
 				perfctr_set_nr(run_opts.events) : 0;
@@ -607,7 +627,15 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		retries += (t->st.retries - t->st0.retries) +
 			   (t->st.seq_retry - t->st0.seq_retry) +
 			   (t->st.fast_undo - t->st0.fast_undo);
+		fails += t->fail;
 		ns += t->nsamples;
+		if (!nev)
+			continue;
+		if (!t->perf_ok) {
+			no_perf++;
+			continue;
+		}
+		ev_ops += t->ops;
 		for (e = 0; e < nev; e++)
 			ev[e] += t->ev[e];
 	}
@@ -629,6 +657,8 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		    (c->wl->kind <= WL_GET ? c->pages : 1));
 	/* one op is one gup call */
 	add_counter(out, "slowpath_pct", 100.0 * slow / ops);
+	/* calls that did not get every page (raw: grabs that failed) */
+	add_counter(out, "fail_pct", 100.0 * fails / ops);
 	add_counter(out, "retries_per_op", (double)retries / ops);
 	add_counter(out, "fairness_cov", mean_ops > 0 ?
 		    sqrt(var / c->threads) / mean_ops : 0);
@@ -649,10 +679,21 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		add_counter(out, "p99_ns", max(0.0, all[ns * 99 / 100] -
 					       r->rdtsc_cost) * 1e9 / hz);
 	}
+	add_counter(out, "latency_samples", (double)ns);
 	free(all);
-	for (e = 0; e < nev; e++)	/* names live as long as the set */
+	/*
+	 * Events per op over the ops of the pinners whose counters opened
+	 * and read back: a pinner without them (too few file descriptors,
+	 * a failed read) would otherwise add ops and no events.
+	 */
+	if (no_perf)
+		fprintf(stderr, "gupbench: warning: %s: perf counters failed "
+			"on %u of %u pinner threads; %s\n", c->name, no_perf,
+			c->threads, ev_ops ? "events per op are over the "
+			"other threads' ops" : "no event counters in this row");
+	for (e = 0; ev_ops && e < nev; e++) /* names live as long as the set */
 		add_counter(out, perfctr_set_name(run_opts.events, e),
-			    ev[e] / ops);
+			    ev[e] / ev_ops);
 	add_counter(out, "tsc_per_op", sum_tsc / c->threads);
 	if (c->with[C_GETPUT])
 		add_counter(out, "getput_per_s", comp_ok[C_GETPUT]);
@@ -737,7 +778,8 @@ void config_run(void *arg, struct gbench_result *out)
 		t->idx = i;
 		t->pu = c->pus[i];
 		t->comp = C_NR;
-		t->sample_stride = 1;
+		t->sample_gap = max(1.0, tsc_hz() * SAMPLE_GAP_US * 1e-6);
+		t->seed = 0x2545f4914f6cdd1dUL ^ (i + 1);
 		for (k = 0; k < C_NR; k++)
 			if (!strcmp(role, competitors[k].name))
 				t->comp = k;
