@@ -192,6 +192,8 @@ static __always_inline bool atomic_add_unless(atomic_t *v, int a, int u)
 
 /* ---- atomic_long_t, for counters and percpu_ref's atomic mode ---- */
 
+#define BITS_PER_LONG	(8 * (int)sizeof(long))
+
 static __always_inline long atomic_long_read(const atomic_long_t *v)
 {
 	return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);

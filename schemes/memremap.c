@@ -88,7 +88,8 @@ void percpu_ref_init(struct percpu_ref *ref)
 
 	membarrier_init();
 	ref->state = 0;
-	atomic_long_set(&ref->count, 1);	/* the initial reference */
+	/* the initial reference, biased: the ref starts per-CPU */
+	atomic_long_set(&ref->count, 1 + PERCPU_COUNT_BIAS);
 	for (i = 0; i < PERCPU_REF_SLOTS; i++) {
 		ref->slot[i].count = 0;
 		ref->slot[i].in_section = 0;
@@ -105,11 +106,14 @@ void percpu_ref_put_slow(struct percpu_ref *ref, unsigned long nr)
 /*
  * percpu_ref_kill(): switch to atomic mode and mark dead, wait until no
  * reader is inside a per-cpu section, fold the slots into the atomic
- * count, drop the initial reference.
+ * count and take the bias off (percpu_ref_switch_to_atomic_rcu(), done
+ * here in line instead of after an RCU grace period), drop the initial
+ * reference. Owners' puts that find the ref atomic before the fold go
+ * to the biased atomic count.
  */
 void percpu_ref_kill(struct percpu_ref *ref)
 {
-	long sum = 0;
+	long sum = 0, v;
 	unsigned int i;
 
 	WRITE_ONCE(ref->state, __PERCPU_REF_ATOMIC | __PERCPU_REF_DEAD);
@@ -122,7 +126,9 @@ void percpu_ref_kill(struct percpu_ref *ref)
 		sum += READ_ONCE(ref->slot[i].count);
 		WRITE_ONCE(ref->slot[i].count, 0);
 	}
-	atomic_long_add(sum, &ref->count);
+	v = atomic_long_add_return(sum - PERCPU_COUNT_BIAS, &ref->count);
+	/* "percpu ref <= 0 after switching to atomic": the initial ref */
+	WARN_ON_ONCE(v <= 0);
 	percpu_ref_put_slow(ref, 1);
 }
 
@@ -130,6 +136,9 @@ long percpu_ref_sum(struct percpu_ref *ref)
 {
 	long sum = atomic_long_read(&ref->count);
 	unsigned int i;
+
+	if (!(READ_ONCE(ref->state) & __PERCPU_REF_ATOMIC))
+		sum -= PERCPU_COUNT_BIAS;
 
 	for (i = 0; i < PERCPU_REF_SLOTS; i++)
 		sum += READ_ONCE(ref->slot[i].count);

@@ -642,6 +642,16 @@ static __always_inline void folio_unlock(struct folio *folio)
 #define GUP_THREADS_MAX		(PERCPU_REF_SLOTS - 1)
 #define __PERCPU_REF_ATOMIC	1UL
 #define __PERCPU_REF_DEAD	2UL
+/*
+ * While the ref is per-CPU the atomic count carries a bias, so that puts
+ * that reach it during the switch to atomic mode (before the slots are
+ * folded in) can neither take it to zero nor below: the fold adds the
+ * slots' sum less the bias. lib/percpu-refcount.c uses the top bit with
+ * unsigned wrap-around; the model uses the bit below it so that the
+ * signed count stays positive and percpu_ref_put_slow()'s negative-count
+ * WARN keeps its meaning.
+ */
+#define PERCPU_COUNT_BIAS	(1L << (BITS_PER_LONG - 2))
 
 /* One thread's slot of a percpu_ref: written by its owner only. */
 struct percpu_ref_slot {
