@@ -405,6 +405,19 @@ void mem_devmap_set_page_refs(bool per_page_ref)
 	}
 }
 
+/*
+ * kill_dax() + synchronize_srcu(): the kernel's fault handlers check
+ * dax_alive() inside an SRCU section that the kill waits out; here the
+ * fault checks under the PT lock, which a later zap of the mapping takes,
+ * so a fault either mapped before the zap (which removes it) or sees the
+ * device dead.
+ */
+void mem_devmap_kill(void)
+{
+	if (mem_pgmap)
+		WRITE_ONCE(mem_pgmap->dead, 1);
+}
+
 /* memunmap_pages(): kill the ref; drop the pages' idle references. */
 void mem_devmap_teardown(void)
 {
@@ -412,6 +425,7 @@ void mem_devmap_teardown(void)
 
 	if (!mem_pgmap)
 		return;
+	mem_devmap_kill();
 	percpu_ref_kill(&mem_pgmap->ref);
 	if (!devmap_page_refs)
 		return;
@@ -711,6 +725,11 @@ static int do_pte_none(struct mm_struct *mm, struct vm_area_struct *vma,
 		if (vma->vm_flags & VM_WRITE)
 			prot |= _PAGE_RW | _PAGE_DIRTY;
 		spin_lock(ptl);
+		/* dev_dax_huge_fault()/dax_iomap_fault(): VM_FAULT_SIGBUS */
+		if (READ_ONCE(vma->pgmap->dead)) {
+			spin_unlock(ptl);
+			return -EFAULT;
+		}
 		if (!pte_none(ptep_get(ptep))) {
 			spin_unlock(ptl);
 			return 0;

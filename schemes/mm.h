@@ -668,6 +668,11 @@ struct percpu_ref {
 struct dev_pagemap {
 	struct percpu_ref ref;
 	unsigned long start_pfn, end_pfn;	/* [start, end) */
+	/*
+	 * kill_dax(): the device behind the pgmap is gone (the kernel keeps
+	 * this in the dax_device, dax_alive()); faults on it fail.
+	 */
+	int dead;
 };
 
 /* The calling thread's percpu slot ("smp_processor_id()"). */
@@ -786,7 +791,14 @@ unsigned long mem_nr_free_thp(void);
 extern struct dev_pagemap *mem_pgmap;
 /* devmap_single: pages hold one pgmap ref while alive (4.13-5.17). */
 void mem_devmap_set_page_refs(bool per_page_ref);
-/* Tear down the device: kill the pgmap, drop the pages' refs. */
+/*
+ * Mark the device dead (kill_dax()): a fault that has not mapped its
+ * page yet fails, so after this and a zap of the device's mappings none
+ * comes back. Drivers do this before memunmap_pages().
+ */
+void mem_devmap_kill(void);
+/* memunmap_pages(): mark the device dead if it is not, kill the pgmap
+ * ref, drop the pages' refs. */
 void mem_devmap_teardown(void);
 
 /* Poison check: a freed page touched later is reported here. */

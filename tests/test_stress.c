@@ -430,6 +430,116 @@ static void case_percpu_kill(void *arg)
 	free(ref);
 }
 
+/*
+ * Device teardown (memunmap_pages: percpu_ref_kill, then the pages' idle
+ * references) while two threads pin and unpin device pages. perget and
+ * walk take pgmap refs in GUP: once the kill has returned no GUP may
+ * pin a page (tryget_live fails, the walk undoes what it took), and
+ * after the last unpin every page is back at its count and the pgmap
+ * ref is at zero. single's pages hold the pgmap and its GUP never looks
+ * at it: the device is marked dead and its range zapped first, as a
+ * driver does before memunmap_pages(), so no fault maps a page again;
+ * pins taken before stay valid, and the ref reaches zero only when the
+ * last of them is put.
+ */
+#define TEARDOWN_ROUNDS	40
+
+struct teardown {
+	struct fx *f;
+	pthread_barrier_t *go;
+	int stop, killed;
+	long pins, late;
+};
+
+static void *dev_pinner(void *arg)
+{
+	struct teardown *d = arg;
+	const struct gup_scheme *s = d->f->s;
+	struct gup_stats st = { 0 };
+	struct page *pages[FX_DEV_PAGES];
+	unsigned long seed = (unsigned long)(uintptr_t)&st | 1;
+
+	gup_thread_register();
+	pthread_barrier_wait(d->go);
+	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
+		unsigned long r = xorshift(&seed);
+		unsigned long first = r % FX_DEV_PAGES;
+		unsigned long nr = 1 + (r >> 8) % (FX_DEV_PAGES - first);
+		unsigned int flags = pick_flags(r >> 16);
+		bool after = __atomic_load_n(&d->killed, __ATOMIC_ACQUIRE);
+		long got = s->gup_fast(d->f->mm, FX_DEV + first * PAGE_SIZE,
+				       nr, flags, pages, &st);
+
+		if (got <= 0)
+			continue;
+		d->pins++;
+		if (after)
+			d->late++;
+		s->release_pages(pages, (unsigned long)got, flags);
+	}
+	vmstat_flush_thread();
+	return NULL;
+}
+
+static void case_devmap_teardown(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	bool single = s->features & SF_DEVMAP_PAGEREF;
+	unsigned long seed = 0xda3e39cb94b95bdbUL;
+	int ref0[FX_DEV_PAGES];
+	struct teardown d[2];
+	pthread_t thr[2];
+	pthread_barrier_t go;
+	unsigned int round, i, spin;
+	long pins = 0;
+	struct fx f;
+
+	pthread_barrier_init(&go, NULL, 3);
+	for (round = 0; round < TEARDOWN_ROUNDS; round++) {
+		fx_setup(&f, s);
+		for (i = 0; i < FX_DEV_PAGES; i++)
+			ref0[i] = folio_ref_count(page_folio(
+				fx_page(&f, FX_DEV + i * PAGE_SIZE)));
+		for (i = 0; i < 2; i++) {
+			d[i] = (struct teardown){ .f = &f, .go = &go };
+			CHECK_EQ(pthread_create(&thr[i], NULL, dev_pinner,
+						&d[i]), 0);
+		}
+		pthread_barrier_wait(&go);
+		for (spin = xorshift(&seed) % 200000; spin; spin--)
+			cpu_relax();
+		/* kill_dax(), the driver's unmap, then memunmap_pages() */
+		mem_devmap_kill();
+		if (single)
+			mm_zap_range(f.mm, FX_DEV, FX_DEV_PAGES * PAGE_SIZE);
+		mem_devmap_teardown();
+		for (i = 0; i < 2; i++)
+			__atomic_store_n(&d[i].killed, 1, __ATOMIC_RELEASE);
+		for (spin = 20000; spin; spin--)	/* pinners keep trying */
+			cpu_relax();
+		for (i = 0; i < 2; i++)
+			__atomic_store_n(&d[i].stop, 1, __ATOMIC_RELEASE);
+		for (i = 0; i < 2; i++) {
+			pthread_join(thr[i], NULL);
+			CHECK_MSG(!d[i].late, "round %u: %ld pins after the "
+				  "device was torn down", round, d[i].late);
+			pins += d[i].pins;
+		}
+		CHECK_MSG(percpu_ref_is_zero(&mem_pgmap->ref), "round %u: "
+			  "pgmap ref %ld after teardown and every unpin",
+			  round, percpu_ref_sum(&mem_pgmap->ref));
+		if (!single)
+			for (i = 0; i < FX_DEV_PAGES; i++)
+				CHECK_EQ(folio_ref_count(page_folio(fx_page(&f,
+					FX_DEV + i * PAGE_SIZE))), ref0[i]);
+		fx_teardown(&f);
+	}
+	/* the pinners really raced the teardown */
+	CHECK_MSG(pins > TEARDOWN_ROUNDS, "only %ld pins in %u rounds", pins,
+		  TEARDOWN_ROUNDS);
+	pthread_barrier_destroy(&go);
+}
+
 int main(void)
 {
 	char name[96];
@@ -449,6 +559,14 @@ int main(void)
 		snprintf(name, sizeof(name), "stress_thp/%s",
 			 gup_schemes[i]->name);
 		t_case_named(name, case_stress_thp, (void *)gup_schemes[i]);
+		if (vmemmap)
+			mem_exit();
+		if (!(gup_schemes[i]->features & SF_DEVMAP))
+			continue;
+		snprintf(name, sizeof(name), "devmap_teardown/%s",
+			 gup_schemes[i]->name);
+		t_case_named(name, case_devmap_teardown,
+			     (void *)gup_schemes[i]);
 		if (vmemmap)
 			mem_exit();
 	}
