@@ -70,6 +70,11 @@ static void membarrier_init(void)
 	membarrier_ok = syscall(SYS_membarrier,
 				MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
 				0, 0) == 0;
+	if (!membarrier_ok)
+		fprintf(stderr, "gupbench: warning: membarrier(2) is not "
+			"available: percpu_ref_kill() cannot order a reader's "
+			"per-CPU section against the switch to atomic mode, so "
+			"a device teardown racing GUP may lose a pgmap ref\n");
 }
 
 /* synchronize_rcu_sched() stand-in: a barrier on every running thread. */

@@ -874,6 +874,17 @@ static void case_devmap_balance(void *arg)
 		CHECK_EQ(during, base);
 	s->release_pages(pages, FX_DEV_PAGES, PIN_W);
 	CHECK_EQ(percpu_ref_sum(&mem_pgmap->ref), base);
+	/*
+	 * The same page pinned twice, unpinned in one batch: unpin_user_pages()
+	 * puts both refs of the folio at once, and perget's pgmap refs must
+	 * follow the page refs (put_many), not the calls.
+	 */
+	CHECK_EQ(s->gup_fast(f.mm, FX_DEV, 1, PIN_W, pages, &f.st), 1);
+	CHECK_EQ(s->gup_fast(f.mm, FX_DEV, 1, PIN_W, pages + 1, &f.st), 1);
+	if (!strcmp(s->name, "devmap_perget"))
+		CHECK_EQ(percpu_ref_sum(&mem_pgmap->ref), base + 2);
+	s->release_pages(pages, 2, PIN_W);
+	CHECK_EQ(percpu_ref_sum(&mem_pgmap->ref), base);
 	fx_teardown(&f);
 }
 
