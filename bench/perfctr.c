@@ -690,9 +690,10 @@ static uint64_t gcd64(uint64_t a, uint64_t b)
  * take the greatest common divisor of the gaps seen at least 0.1% of the
  * time: 1 where the TSC counts every tick, the hypervisor's step where it
  * does not (26 ticks, 10 ns, on the KVM guest gupbench is developed on,
- * whose fenced gaps are only ever 52, 78 or 104 ticks). Back-to-back
- * reads alone would find RDTSC's own cost, and a minimum gap would catch
- * a rare odd one (unfenced reads here differ by 1 tick 5% of the time).
+ * whose fenced gaps are 52, 78 or 104 ticks, 130 twice in 100000).
+ * Back-to-back reads alone would find RDTSC's own cost, and a minimum gap
+ * would catch a rare odd one (unfenced reads here differ by 1 tick 5% of
+ * the time).
  */
 #define TSC_STEP_READS	100000
 #define TSC_STEP_MAXGAP	4096

@@ -46,9 +46,9 @@ struct run_opts run_opts = {
 #define MAX_SAMPLES	(1 << 14)
 /*
  * Mean gap between two timed ops of one pinner. A timed op is fenced
- * (LFENCE, RDTSCP) and so costs more than its neighbours; one per 100 us
- * keeps that under 0.1% of any row while a 1 s window still gives each
- * thread about 10000 samples.
+ * (LFENCE, RDTSCP) and so costs more than its neighbours, by about the
+ * fences' 20-30 ns on the development VM; one per 100 us is ~0.03% of a
+ * row, while a 1 s window still gives each thread about 10000 samples.
  */
 #define SAMPLE_GAP_US	100
 

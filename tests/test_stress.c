@@ -326,6 +326,41 @@ static void case_percpu_slots(void *arg)
 }
 
 /*
+ * A race against a one-way event (a kill, a teardown): threads start
+ * together at @go, the main thread waits a random while, does the event,
+ * raises @killed, lets them run on a little, then raises @stop.
+ */
+struct race {
+	pthread_barrier_t go;
+	int stop, killed;
+};
+
+static bool race_flag(int *flag)
+{
+	return __atomic_load_n(flag, __ATOMIC_ACQUIRE);
+}
+
+/* Main thread, after starting the threads: a random head start. */
+static void race_go(struct race *rc, unsigned long *seed,
+		    unsigned int max_spin)
+{
+	unsigned int spin;
+
+	pthread_barrier_wait(&rc->go);
+	for (spin = xorshift(seed) % max_spin; spin; spin--)
+		cpu_relax();
+}
+
+/* Main thread, after the event: the threads keep trying, then stop. */
+static void race_end(struct race *rc, unsigned int spin)
+{
+	__atomic_store_n(&rc->killed, 1, __ATOMIC_RELEASE);
+	while (spin--)
+		cpu_relax();
+	__atomic_store_n(&rc->stop, 1, __ATOMIC_RELEASE);
+}
+
+/*
  * percpu_ref_kill() against live owners (the ZONE_DEVICE pgmap ref):
  * owners take refs with tryget_live, nest a get, drop both, while the
  * main thread kills the ref at a random moment. No tryget may succeed
@@ -334,17 +369,16 @@ static void case_percpu_slots(void *arg)
  * switch to atomic mode leaves it off by one). While an owner holds a
  * ref the count never reads zero and never goes negative: puts that
  * reach the atomic count before kill folds the slots in find it biased
- * (without the bias, 221 WARNs in 200 rounds). The ordering rests on membarrier (asymmetric fences),
- * which ThreadSanitizer cannot see, so this runs in the normal and
- * ASan/UBSan builds only.
+ * (without the bias, 221 WARNs in 200 rounds). The ordering rests on
+ * membarrier (asymmetric fences), which ThreadSanitizer cannot see, so
+ * this runs in the normal and ASan/UBSan builds only.
  */
 #define KILL_OWNERS	3
 #define KILL_ROUNDS	200
 
 struct kill_race {
 	struct percpu_ref *ref;
-	pthread_barrier_t *go;
-	int stop, killed;
+	struct race *rc;
 	long got, late;		/* per owner: successful trygets, after kill */
 	long zero;		/* read as zero while this owner held refs */
 };
@@ -355,9 +389,9 @@ static void *kill_owner(void *arg)
 	unsigned long seed = (unsigned long)(uintptr_t)k | 1;
 
 	gup_thread_register();
-	pthread_barrier_wait(k->go);
-	while (!__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE)) {
-		bool after = __atomic_load_n(&k->killed, __ATOMIC_ACQUIRE);
+	pthread_barrier_wait(&k->rc->go);
+	while (!race_flag(&k->rc->stop)) {
+		bool after = race_flag(&k->rc->killed);
 		unsigned int spin = xorshift(&seed) % 32;
 
 		if (!percpu_ref_tryget_live(k->ref))
@@ -381,33 +415,27 @@ static void case_percpu_kill(void *arg)
 	struct percpu_ref *ref = aligned_alloc(64, sizeof(*ref));
 	struct kill_race k[KILL_OWNERS];
 	pthread_t thr[KILL_OWNERS];
-	pthread_barrier_t go;
+	struct race rc;
 	unsigned long seed = 0x853c49e6748fea9bUL;
 	long warns = atomic_long_read(&gup_warnings), got = 0;
-	unsigned int round, i, spin;
+	unsigned int round, i;
 
 	(void)arg;
 	CHECK(ref != NULL);
 	if (!ref)
 		return;
-	pthread_barrier_init(&go, NULL, KILL_OWNERS + 1);
+	pthread_barrier_init(&rc.go, NULL, KILL_OWNERS + 1);
 	for (round = 0; round < KILL_ROUNDS; round++) {
 		percpu_ref_init(ref);
+		rc.stop = rc.killed = 0;
 		for (i = 0; i < KILL_OWNERS; i++) {
-			k[i] = (struct kill_race){ .ref = ref, .go = &go };
+			k[i] = (struct kill_race){ .ref = ref, .rc = &rc };
 			CHECK_EQ(pthread_create(&thr[i], NULL, kill_owner,
 						&k[i]), 0);
 		}
-		pthread_barrier_wait(&go);
-		for (spin = xorshift(&seed) % 20000; spin; spin--)
-			cpu_relax();
+		race_go(&rc, &seed, 20000);
 		percpu_ref_kill(ref);
-		for (i = 0; i < KILL_OWNERS; i++)
-			__atomic_store_n(&k[i].killed, 1, __ATOMIC_RELEASE);
-		for (spin = 2000; spin; spin--)	/* owners keep trying */
-			cpu_relax();
-		for (i = 0; i < KILL_OWNERS; i++)
-			__atomic_store_n(&k[i].stop, 1, __ATOMIC_RELEASE);
+		race_end(&rc, 2000);
 		for (i = 0; i < KILL_OWNERS; i++) {
 			pthread_join(thr[i], NULL);
 			CHECK_MSG(!k[i].late, "round %u: owner %u got %ld refs "
@@ -426,7 +454,7 @@ static void case_percpu_kill(void *arg)
 	/* the owners really raced the kill, not an already dead ref */
 	CHECK_MSG(got > KILL_ROUNDS, "only %ld refs taken in %u rounds", got,
 		  KILL_ROUNDS);
-	pthread_barrier_destroy(&go);
+	pthread_barrier_destroy(&rc.go);
 	free(ref);
 }
 
@@ -446,8 +474,7 @@ static void case_percpu_kill(void *arg)
 
 struct teardown {
 	struct fx *f;
-	pthread_barrier_t *go;
-	int stop, killed;
+	struct race *rc;
 	long pins, late;
 };
 
@@ -460,13 +487,13 @@ static void *dev_pinner(void *arg)
 	unsigned long seed = (unsigned long)(uintptr_t)&st | 1;
 
 	gup_thread_register();
-	pthread_barrier_wait(d->go);
-	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
+	pthread_barrier_wait(&d->rc->go);
+	while (!race_flag(&d->rc->stop)) {
 		unsigned long r = xorshift(&seed);
 		unsigned long first = r % FX_DEV_PAGES;
 		unsigned long nr = 1 + (r >> 8) % (FX_DEV_PAGES - first);
 		unsigned int flags = pick_flags(r >> 16);
-		bool after = __atomic_load_n(&d->killed, __ATOMIC_ACQUIRE);
+		bool after = race_flag(&d->rc->killed);
 		long got = s->gup_fast(d->f->mm, FX_DEV + first * PAGE_SIZE,
 				       nr, flags, pages, &st);
 
@@ -489,36 +516,30 @@ static void case_devmap_teardown(void *arg)
 	int ref0[FX_DEV_PAGES];
 	struct teardown d[2];
 	pthread_t thr[2];
-	pthread_barrier_t go;
-	unsigned int round, i, spin;
+	struct race rc;
+	unsigned int round, i;
 	long pins = 0;
 	struct fx f;
 
-	pthread_barrier_init(&go, NULL, 3);
+	pthread_barrier_init(&rc.go, NULL, 3);
 	for (round = 0; round < TEARDOWN_ROUNDS; round++) {
 		fx_setup(&f, s);
 		for (i = 0; i < FX_DEV_PAGES; i++)
 			ref0[i] = folio_ref_count(page_folio(
 				fx_page(&f, FX_DEV + i * PAGE_SIZE)));
+		rc.stop = rc.killed = 0;
 		for (i = 0; i < 2; i++) {
-			d[i] = (struct teardown){ .f = &f, .go = &go };
+			d[i] = (struct teardown){ .f = &f, .rc = &rc };
 			CHECK_EQ(pthread_create(&thr[i], NULL, dev_pinner,
 						&d[i]), 0);
 		}
-		pthread_barrier_wait(&go);
-		for (spin = xorshift(&seed) % 200000; spin; spin--)
-			cpu_relax();
+		race_go(&rc, &seed, 200000);
 		/* kill_dax(), the driver's unmap, then memunmap_pages() */
 		mem_devmap_kill();
 		if (single)
 			mm_zap_range(f.mm, FX_DEV, FX_DEV_PAGES * PAGE_SIZE);
 		mem_devmap_teardown();
-		for (i = 0; i < 2; i++)
-			__atomic_store_n(&d[i].killed, 1, __ATOMIC_RELEASE);
-		for (spin = 20000; spin; spin--)	/* pinners keep trying */
-			cpu_relax();
-		for (i = 0; i < 2; i++)
-			__atomic_store_n(&d[i].stop, 1, __ATOMIC_RELEASE);
+		race_end(&rc, 20000);
 		for (i = 0; i < 2; i++) {
 			pthread_join(thr[i], NULL);
 			CHECK_MSG(!d[i].late, "round %u: %ld pins after the "
@@ -537,7 +558,7 @@ static void case_devmap_teardown(void *arg)
 	/* the pinners really raced the teardown */
 	CHECK_MSG(pins > TEARDOWN_ROUNDS, "only %ld pins in %u rounds", pins,
 		  TEARDOWN_ROUNDS);
-	pthread_barrier_destroy(&go);
+	pthread_barrier_destroy(&rc.go);
 }
 
 int main(void)
