@@ -2,9 +2,13 @@
 /*
  * devmap_perget: ZONE_DEVICE as of 4.5 (5c2c2587b132): every page
  * reference also takes a dev_pagemap reference (get_zone_device_page()
- * = percpu_ref_get(page->pgmap->ref)) and every put drops it; GUP also
- * takes and drops the walk's get_dev_pagemap() reference around each
- * page (devmap_perget_grab()).
+ * = percpu_ref_get(page->pgmap->ref)) and every put drops it. GUP's own
+ * pgmap reference (GUP_DEVMAP_PERGET in gup_template.h) is 4.5's: the
+ * walk's first device page looks the pgmap up by section and
+ * tryget_live's it, each later page of the range takes a blind
+ * percpu_ref_get() on the cached pgmap, and each page drops it again
+ * (put_dev_pagemap()) once get_page() holds the page's own; the slow
+ * path looks it up afresh for every page.
  */
 #include "gup_common.h"
 
@@ -18,62 +22,32 @@ static __always_inline bool devmap_perget_is_device(struct folio *folio)
 	return test_bit(PG_device, folio_flags(folio));
 }
 
-/*
- * One page, as 4.5's gup_pte_range() (arch/x86/mm/gup.c) and
- * follow_page_pte() take it: get_dev_pagemap() (a percpu_ref_tryget_live()
- * for the first page of a range, a blind percpu_ref_get() on the cached
- * pgmap after it: both one per-CPU increment while the ref is live; the
- * model tries every time, so a dying device is refused at any page
- * rather than only at a range's first), then get_page(), which takes the
- * page ref and get_zone_device_page()'s pgmap ref, then
- * put_dev_pagemap(): three per-CPU ops, one pgmap ref left per page ref.
- */
-static __always_inline struct folio *
-devmap_perget_grab(struct page *page, int refs, unsigned int flags,
-		   bool slow, int *err)
+/* get_page(): the page ref, and get_zone_device_page()'s pgmap ref */
+static __always_inline void devmap_perget_get_pgmap(struct folio *folio,
+						    int refs)
 {
-	struct dev_pagemap *pgmap = NULL;
-	struct folio *folio;
-
-	*err = 0;
-	if (test_bit(PG_device, &page->flags)) {
-		pgmap = page->pgmap;
-		if (unlikely(!percpu_ref_tryget_live(&pgmap->ref))) {
-			*err = -EFAULT;		/* device dying */
-			return NULL;
-		}
-	}
-	if (slow) {
-		folio = page_folio(page);
-		*err = try_grab_folio_locked(folio, refs, flags);
-		if (*err)
-			folio = NULL;
-	} else {
-		folio = try_grab_folio_fast(page, refs, flags);
-	}
-	if (pgmap) {
-		if (folio)	/* get_zone_device_page(), per page ref */
-			percpu_ref_get_many(&pgmap->ref, refs);
-		percpu_ref_put(&pgmap->ref);	/* put_dev_pagemap() */
-	}
-	return folio;
+	if (devmap_perget_is_device(folio))
+		percpu_ref_get_many(&folio->page.pgmap->ref, refs);
 }
 
 static __always_inline struct folio *
 devmap_perget_try_grab_fast(struct page *page, int refs, unsigned int flags)
 {
-	int err;
+	struct folio *folio = try_grab_folio_fast(page, refs, flags);
 
-	return devmap_perget_grab(page, refs, flags, false, &err);
+	if (folio)
+		devmap_perget_get_pgmap(folio, refs);
+	return folio;
 }
 
 static __always_inline int devmap_perget_try_grab_slow(struct folio *folio,
 						       int refs,
 						       unsigned int flags)
 {
-	int err;
+	int err = try_grab_folio_locked(folio, refs, flags);
 
-	devmap_perget_grab(&folio->page, refs, flags, true, &err);
+	if (!err)
+		devmap_perget_get_pgmap(folio, refs);
 	return err;
 }
 

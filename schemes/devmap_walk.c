@@ -2,8 +2,9 @@
 /*
  * devmap_walk: GUP-fast over pte_devmap entries (4.13-2025): per PTE
  * get_dev_pagemap(pfn, cached), which costs nothing while the pfns stay
- * in the cached pgmap, one percpu_ref_tryget_live() per walk and one
- * put_dev_pagemap() at its end; a dying pgmap makes the walk undo the
+ * in the cached pgmap, one xa_load(&pgmap_array) and
+ * percpu_ref_tryget_live() per PTE range and one put_dev_pagemap() at
+ * its end; a dying pgmap makes the walk undo the
  * pages of its PTE range (gup_fast_undo_dev_pagemap()) and bail.
  */
 #include "gup_common.h"

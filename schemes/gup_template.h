@@ -25,7 +25,7 @@
 #include "gup_common.h"
 
 #define GUP_DEVMAP_WALK		0	/* one cached pgmap ref per walk */
-#define GUP_DEVMAP_PERGET	1	/* pgmap ref per get (in the hooks) */
+#define GUP_DEVMAP_PERGET	1	/* 4.5: pgmap ref per page ref */
 #define GUP_DEVMAP_NONE		2	/* pages hold the pgmap ref */
 
 #ifndef S_DEVMAP_MODE
@@ -117,14 +117,16 @@ static __always_inline bool S(gup_fast_pte_range)(struct mm_struct *mm,
 		if (pte_devmap(pte)) {
 			if (unlikely(flags & FOLL_LONGTERM))
 				goto out;
-			if (S_DEVMAP_MODE == GUP_DEVMAP_WALK) {
+			if (S_DEVMAP_MODE == GUP_DEVMAP_WALK)
 				pgmap = get_dev_pagemap(pte_pfn(pte), pgmap);
-				if (unlikely(!pgmap)) {
-					S(undo_dev_pagemap)(nr, nr_start, flags,
-							    pages);
-					st->fast_undo++;
-					goto out;
-				}
+			else if (S_DEVMAP_MODE == GUP_DEVMAP_PERGET)
+				pgmap = get_dev_pagemap_v45(pte_pfn(pte),
+							    pgmap);
+			if (S_DEVMAP_MODE != GUP_DEVMAP_NONE &&
+			    unlikely(!pgmap)) {
+				S(undo_dev_pagemap)(nr, nr_start, flags, pages);
+				st->fast_undo++;
+				goto out;
 			}
 		} else if (pte_special(pte)) {
 			goto out;
@@ -132,6 +134,13 @@ static __always_inline bool S(gup_fast_pte_range)(struct mm_struct *mm,
 
 		page = pte_page(pte);
 		folio = S(try_grab_fast)(page, 1, flags);
+		/*
+		 * 4.5: get_page() took the page's own pgmap reference, so
+		 * the walk's is dropped at once; the pointer stays cached
+		 * for the next page's blind get.
+		 */
+		if (S_DEVMAP_MODE == GUP_DEVMAP_PERGET && pte_devmap(pte))
+			put_dev_pagemap(pgmap);
 		if (!folio)
 			goto out;
 		gup_debug(dbg, mm, GUP_DP_FAST_AFTER_GRAB, addr);
@@ -158,7 +167,7 @@ static __always_inline bool S(gup_fast_pte_range)(struct mm_struct *mm,
 	} while (ptep++, addr += PAGE_SIZE, addr != end);
 	ret = true;
 out:
-	if (pgmap)
+	if (S_DEVMAP_MODE == GUP_DEVMAP_WALK && pgmap)
 		put_dev_pagemap(pgmap);
 	return ret;
 }
@@ -374,7 +383,25 @@ static struct page *S(follow_page)(struct mm_struct *mm,
 		goto out_unlock;
 	}
 	folio = page_folio(page);
-	if (S(try_grab_slow)(folio, 1, flags)) {
+	if (S_DEVMAP_MODE == GUP_DEVMAP_PERGET && pte_devmap(pte)) {
+		/* 4.5's follow_page_pte(): an uncached get_dev_pagemap() */
+		struct dev_pagemap *dev = get_dev_pagemap_v45(pte_pfn(pte),
+							      NULL);
+		int err;
+
+		if (!dev) {
+			*why = -EFAULT;
+			page = NULL;
+			goto out_unlock;
+		}
+		err = S(try_grab_slow)(folio, 1, flags);
+		put_dev_pagemap(dev);	/* the page holds its own now */
+		if (err) {
+			*why = -EFAULT;
+			page = NULL;
+			goto out_unlock;
+		}
+	} else if (S(try_grab_slow)(folio, 1, flags)) {
 		*why = -EFAULT;
 		page = NULL;
 		goto out_unlock;

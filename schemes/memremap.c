@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -157,9 +158,327 @@ bool percpu_ref_is_zero(struct percpu_ref *ref)
 }
 
 /*
+ * The pfn -> pgmap lookup: lib/xarray.c's xa_load() over pgmap_array
+ * (xa_store_range() of each range at memremap time, 4.20+), and 4.5's
+ * radix_tree_lookup() over pgmap_radix, one entry per 128 MiB section.
+ * Both are the same 64-way tree of nodes; a load is one dependent load
+ * of the head and one per level, plus the sibling slot a multi-index
+ * entry points at. The nodes keep lib/xarray.c's layout (header, then
+ * slots, then marks) and entry encoding; the tree is built once, at
+ * mem_init(), and freed at mem_exit(), so readers need no RCU.
+ *
+ * The keys are physical: the device's pages are looked up as if the
+ * device were a DEVMAP_PHYS_PAGES namespace at DEVMAP_PHYS_PFN (mm.h).
+ */
+#define XA_CHUNK_SHIFT		6
+#define XA_CHUNK_SIZE		(1UL << XA_CHUNK_SHIFT)
+#define XA_CHUNK_MASK		(XA_CHUNK_SIZE - 1)
+#define PFN_SECTION_SHIFT	(27 - PAGE_SHIFT)	/* x86-64 SECTION_SIZE_BITS */
+
+struct xa_node {
+	unsigned char shift;
+	unsigned char offset;
+	unsigned char count;
+	unsigned char nr_values;
+	struct xa_node *parent;
+	void *array;
+	void *private_list[2];
+	void *slots[XA_CHUNK_SIZE];
+	unsigned long marks[3][XA_CHUNK_SIZE / BITS_PER_LONG];
+};
+
+struct xarray {
+	void *xa_head;
+};
+
+static struct xarray pgmap_array, pgmap_radix;
+static unsigned long pgmap_phys_offset;	/* model pfn -> physical pfn */
+
+static inline void *xa_mk_internal(unsigned long v)
+{
+	return (void *)((v << 2) | 2);
+}
+
+static inline bool xa_is_internal(const void *entry)
+{
+	return ((unsigned long)entry & 3) == 2;
+}
+
+static inline bool xa_is_node(const void *entry)
+{
+	return xa_is_internal(entry) && (unsigned long)entry > 4096;
+}
+
+static inline struct xa_node *xa_to_node(const void *entry)
+{
+	return (struct xa_node *)((unsigned long)entry - 2);
+}
+
+static inline void *xa_mk_node(const struct xa_node *node)
+{
+	return (void *)((unsigned long)node | 2);
+}
+
+static inline bool xa_is_sibling(const void *entry)
+{
+	return xa_is_internal(entry) &&
+	       entry < xa_mk_internal(XA_CHUNK_SIZE - 1);
+}
+
+static inline unsigned long xa_to_sibling(const void *entry)
+{
+	return (unsigned long)entry >> 2;
+}
+
+/* XA_RETRY_ENTRY and XA_ZERO_ENTRY: never stored here, but tested */
+static inline bool xa_is_retry(const void *entry)
+{
+	return entry == xa_mk_internal(256);
+}
+
+static inline bool xa_is_zero(const void *entry)
+{
+	return entry == xa_mk_internal(257);
+}
+
+/* xas_start() + xas_load() for one index */
+static __always_inline void *xas_load_index(struct xarray *xa,
+					    unsigned long index)
+{
+	void *entry = READ_ONCE(xa->xa_head);
+	struct xa_node *node;
+	unsigned long offset;
+
+	if (!xa_is_node(entry))
+		return index ? NULL : entry;
+	if ((index >> xa_to_node(entry)->shift) > XA_CHUNK_MASK)
+		return NULL;
+	while (xa_is_node(entry)) {
+		node = xa_to_node(entry);
+		offset = (index >> node->shift) & XA_CHUNK_MASK;
+		entry = READ_ONCE(node->slots[offset]);
+		if (xa_is_sibling(entry))
+			entry = READ_ONCE(node->slots[xa_to_sibling(entry)]);
+		if (!node->shift)
+			break;
+	}
+	return entry;
+}
+
+/* xa_load(): under rcu_read_lock() (compiler barriers here) */
+static noinline void *xa_load(struct xarray *xa, unsigned long index)
+{
+	void *entry;
+
+	barrier();
+	do {
+		entry = xas_load_index(xa, index);
+		if (xa_is_zero(entry))
+			entry = NULL;
+	} while (unlikely(xa_is_retry(entry)));
+	barrier();
+	return entry;
+}
+
+static struct xa_node *xa_node_alloc(struct xa_node *parent,
+				     unsigned int shift, unsigned int offset)
+{
+	struct xa_node *node = aligned_alloc(64, sizeof(*node));
+
+	if (!node)
+		return NULL;
+	memset(node, 0, sizeof(*node));
+	node->shift = shift;
+	node->offset = offset;
+	node->parent = parent;
+	node->array = parent ? parent->array : NULL;
+	if (parent)
+		parent->count++;
+	return node;
+}
+
+/*
+ * Store @entry at @index as one entry of 2^shift * (sibs + 1) indices
+ * (a canonical slot and @sibs sibling slots), creating the nodes down to
+ * @shift (xas_create() + xas_store() into an empty part of the tree).
+ */
+static int xa_build_store(struct xarray *xa, unsigned long index,
+			  unsigned int shift, unsigned int sibs, void *entry)
+{
+	void **slot = &xa->xa_head;
+	struct xa_node *node = NULL;
+	unsigned long offset = 0;
+	unsigned int i;
+
+	for (;;) {
+		void *cur = *slot;
+		struct xa_node *child;
+
+		if (xa_is_node(cur)) {
+			node = xa_to_node(cur);
+		} else {
+			if (WARN_ON_ONCE(cur || !node))
+				return -EINVAL;	/* head sized by the caller */
+			child = xa_node_alloc(node, node->shift -
+					      XA_CHUNK_SHIFT, offset);
+			if (!child)
+				return -ENOMEM;
+			*slot = xa_mk_node(child);
+			node = child;
+		}
+		if (WARN_ON_ONCE(shift > node->shift))
+			return -EINVAL;
+		offset = (index >> node->shift) & XA_CHUNK_MASK;
+		if (node->shift == shift)
+			break;
+		slot = &node->slots[offset];
+	}
+	if (WARN_ON_ONCE(offset + sibs > XA_CHUNK_MASK || node->slots[offset]))
+		return -EINVAL;
+	node->slots[offset] = entry;
+	node->count++;
+	for (i = 1; i <= sibs; i++) {
+		node->slots[offset + i] = xa_mk_internal(offset);
+		node->count++;
+	}
+	return 0;
+}
+
+/* Give an empty array a head node tall enough for indices up to @max. */
+static int xa_build_head(struct xarray *xa, unsigned long max)
+{
+	unsigned int shift = 0;
+	struct xa_node *node;
+
+	while ((max >> shift) >= XA_CHUNK_SIZE)
+		shift += XA_CHUNK_SHIFT;
+	node = xa_node_alloc(NULL, shift, 0);
+	if (!node)
+		return -ENOMEM;
+	node->array = xa;
+	xa->xa_head = xa_mk_node(node);
+	return 0;
+}
+
+/*
+ * The entry xa_store_range() stores at @first (xas_set_range()): the
+ * largest whose size is a power of 64 that @first is aligned to, with as
+ * many sibling slots as fit in [first, last] and in the node.
+ */
+static void xa_range_chunk(unsigned long first, unsigned long last,
+			   unsigned int *shiftp, unsigned int *sibsp)
+{
+	unsigned int shift = 0, s;
+	unsigned long units, room;
+
+	for (s = XA_CHUNK_SHIFT; s < BITS_PER_LONG; s += XA_CHUNK_SHIFT) {
+		if (first & ((1UL << s) - 1) ||
+		    last - first < (1UL << s) - 1)
+			break;
+		shift = s;
+	}
+	units = (last - first + 1) >> shift;
+	room = XA_CHUNK_SIZE - ((first >> shift) & XA_CHUNK_MASK);
+	*shiftp = shift;
+	*sibsp = (unsigned int)(min(units, room) - 1);
+}
+
+/*
+ * xa_store_range(&pgmap_array, first, last, entry) on an empty array:
+ * the head is as tall as the last index needs (one level more when the
+ * range ends just below a power of two: a multi-index entry cannot
+ * start at 0, xas_max()), then each xa_range_chunk() is stored.
+ */
+static int xa_build_range(struct xarray *xa, unsigned long first,
+			  unsigned long last, void *entry)
+{
+	unsigned long max = last, size;
+	unsigned int order = __builtin_ctzl(last + 1), shift, sibs;
+	int err;
+
+	if (last == (1UL << order) - 1)
+		max++;	/* xas_max(): a multi-index entry cannot start at 0 */
+	err = xa_build_head(xa, max);
+	while (!err) {
+		xa_range_chunk(first, last, &shift, &sibs);
+		err = xa_build_store(xa, first, shift, sibs, entry);
+		size = (sibs + 1UL) << shift;
+		if (last - first < size)
+			break;
+		first += size;
+	}
+	return err;
+}
+
+static void xa_free_tree(void *entry)
+{
+	struct xa_node *node;
+	unsigned long i;
+
+	if (!xa_is_node(entry))
+		return;
+	node = xa_to_node(entry);
+	if (node->shift)
+		for (i = 0; i < XA_CHUNK_SIZE; i++)
+			xa_free_tree(node->slots[i]);
+	free(node);
+}
+
+/*
+ * memremap_pages()' pgmap_array entry (xa_store_range over the range's
+ * pfns) and 4.5's devm_memremap_pages() pgmap_radix entries (one
+ * radix_tree_insert() per section of the range).
+ */
+int pgmap_index_init(struct dev_pagemap *pgmap, unsigned long phys_pages)
+{
+	unsigned long first, last, key;
+	int err;
+
+	if (WARN_ON_ONCE(phys_pages < pgmap->end_pfn - pgmap->start_pfn))
+		return -EINVAL;
+	pgmap_phys_offset = DEVMAP_PHYS_PFN - pgmap->start_pfn;
+	first = DEVMAP_PHYS_PFN;
+	last = DEVMAP_PHYS_PFN + phys_pages - 1;
+	err = xa_build_range(&pgmap_array, first, last, pgmap);
+	if (err)
+		return err;
+	err = xa_build_head(&pgmap_radix, last >> PFN_SECTION_SHIFT);
+	for (key = first >> PFN_SECTION_SHIFT;
+	     !err && key <= last >> PFN_SECTION_SHIFT; key++)
+		err = xa_build_store(&pgmap_radix, key, 0, 0, pgmap);
+	return err;
+}
+
+void pgmap_index_exit(void)
+{
+	xa_free_tree(pgmap_array.xa_head);
+	xa_free_tree(pgmap_radix.xa_head);
+	pgmap_array.xa_head = pgmap_radix.xa_head = NULL;
+}
+
+/* Levels a pgmap_array load walks for @pfn (tests, the bench context). */
+unsigned int pgmap_lookup_depth(unsigned long pfn)
+{
+	unsigned long index = pfn + pgmap_phys_offset;
+	void *entry = pgmap_array.xa_head;
+	unsigned int depth = 0;
+
+	while (xa_is_node(entry)) {
+		struct xa_node *node = xa_to_node(entry);
+
+		depth++;
+		entry = node->slots[(index >> node->shift) & XA_CHUNK_MASK];
+		if (!node->shift)
+			break;
+	}
+	return depth;
+}
+
+/*
  * get_dev_pagemap(): a cached pgmap that covers @pfn is returned with no
  * new reference (the caller already holds one); otherwise the cached one
- * is put and the pfn's pgmap is looked up and tryget_live'd.
+ * is put and the pfn's pgmap is looked up (rcu_read_lock(); xa_load())
+ * and tryget_live'd.
  */
 struct dev_pagemap *get_dev_pagemap(unsigned long pfn,
 				    struct dev_pagemap *pgmap)
@@ -169,11 +488,31 @@ struct dev_pagemap *get_dev_pagemap(unsigned long pfn,
 			return pgmap;
 		put_dev_pagemap(pgmap);
 	}
-	/* rcu_read_lock(); xa_load(&pgmap_array, pfn) */
-	pgmap = mem_pgmap;
-	if (!pgmap || pfn < pgmap->start_pfn || pfn >= pgmap->end_pfn)
-		return NULL;
-	if (!percpu_ref_tryget_live(&pgmap->ref))
-		return NULL;
+	barrier();	/* rcu_read_lock() */
+	pgmap = xa_load(&pgmap_array, pfn + pgmap_phys_offset);
+	if (pgmap && !percpu_ref_tryget_live(&pgmap->ref))
+		pgmap = NULL;
+	barrier();	/* rcu_read_unlock() */
+	return pgmap;
+}
+
+/*
+ * 4.5's get_dev_pagemap(): a cached pgmap that covers @pfn gets a blind
+ * percpu_ref_get() (the caller's page references keep it alive);
+ * otherwise radix_tree_lookup(&pgmap_radix, section) and tryget_live.
+ */
+struct dev_pagemap *get_dev_pagemap_v45(unsigned long pfn,
+					struct dev_pagemap *pgmap)
+{
+	if (pgmap && pfn >= pgmap->start_pfn && pfn < pgmap->end_pfn) {
+		percpu_ref_get(&pgmap->ref);
+		return pgmap;
+	}
+	barrier();	/* rcu_read_lock() */
+	pgmap = xa_load(&pgmap_radix,
+			(pfn + pgmap_phys_offset) >> PFN_SECTION_SHIFT);
+	if (pgmap && !percpu_ref_tryget_live(&pgmap->ref))
+		pgmap = NULL;
+	barrier();	/* rcu_read_unlock() */
 	return pgmap;
 }

@@ -243,10 +243,17 @@ int mem_init(const struct mem_config *cfg)
 			page->mapping = mem_pgmap;	/* the fsdax file */
 			page->private = 0;
 		}
+		if (pgmap_index_init(mem_pgmap, cfg->dev_phys_pages ?:
+				     DEVMAP_PHYS_PAGES))
+			goto out_free_pgmap;
 	}
 	devmap_page_refs = false;
 	return 0;
 
+out_free_pgmap:
+	pgmap_index_exit();
+	free(mem_pgmap);
+	mem_pgmap = NULL;
 out_free_areas:
 	free(free_small.pfns);
 	free(free_thp.pfns);
@@ -266,6 +273,7 @@ void mem_exit(void)
 	free_small.pfns = free_thp.pfns = NULL;
 	free(page_ext_map);
 	page_ext_map = NULL;
+	pgmap_index_exit();
 	free(mem_pgmap);
 	mem_pgmap = NULL;
 	mem_release(vmemmap, vmemmap_size);

@@ -749,9 +749,24 @@ void percpu_ref_kill(struct percpu_ref *ref);
 long percpu_ref_sum(struct percpu_ref *ref);	/* quiescent callers */
 bool percpu_ref_is_zero(struct percpu_ref *ref);
 
-/* get_dev_pagemap(pfn, cached): cached and in range costs nothing. */
+/*
+ * get_dev_pagemap(pfn, cached): cached and in range costs nothing;
+ * otherwise xa_load(&pgmap_array, pfn) and percpu_ref_tryget_live().
+ */
 struct dev_pagemap *get_dev_pagemap(unsigned long pfn,
 				    struct dev_pagemap *pgmap);
+/*
+ * 4.5's get_dev_pagemap(pfn, cached): cached and in range is a blind
+ * percpu_ref_get(); otherwise a section-keyed radix_tree_lookup() and
+ * percpu_ref_tryget_live().
+ */
+struct dev_pagemap *get_dev_pagemap_v45(unsigned long pfn,
+					struct dev_pagemap *pgmap);
+/* Build (at mem_init()) and free the pfn -> pgmap lookup trees. */
+int pgmap_index_init(struct dev_pagemap *pgmap, unsigned long phys_pages);
+void pgmap_index_exit(void);
+/* Levels of pgmap_array a lookup of @pfn walks. */
+unsigned int pgmap_lookup_depth(unsigned long pfn);
 
 static __always_inline void put_dev_pagemap(struct dev_pagemap *pgmap)
 {
@@ -762,6 +777,16 @@ static __always_inline void put_dev_pagemap(struct dev_pagemap *pgmap)
 /* ---- memory set-up ---- */
 
 /*
+ * Where the device's pages sit for the pfn -> pgmap lookup: a 16 GiB
+ * namespace at 64 GiB physical, above the DRAM of a small server, where
+ * pmem and CXL windows sit. The model's own pfns are small, and the
+ * model's device only a few pages, which would make the lookup tree up
+ * to three levels deeper than a real namespace's.
+ */
+#define DEVMAP_PHYS_PFN		(1UL << (36 - PAGE_SHIFT))
+#define DEVMAP_PHYS_PAGES	(1UL << (34 - PAGE_SHIFT))
+
+/*
  * Memory layout for one run: how many order-0 pages, THP folios and
  * device pages the vmemmap holds. The caller may supply the vmemmap
  * storage (e.g. bound to a NUMA node); otherwise it is allocated here.
@@ -770,6 +795,12 @@ struct mem_config {
 	unsigned long nr_small;		/* order-0 pages incl. spares */
 	unsigned long nr_thp;		/* 512-page folios */
 	unsigned long nr_device;	/* ZONE_DEVICE pages */
+	/*
+	 * The device's physical range for the pfn -> pgmap lookup, in
+	 * pages (>= nr_device); 0: DEVMAP_PHYS_PAGES. The pages past
+	 * nr_device exist only as keys.
+	 */
+	unsigned long dev_phys_pages;
 	bool page_ext;			/* allocate the page_ext array */
 	void *(*alloc)(size_t size, void *arg);	/* NULL: aligned_alloc */
 	void (*free)(void *p, size_t size, void *arg);

@@ -1043,6 +1043,78 @@ out:
 	fx_teardown(&f);
 }
 
+/*
+ * The pfn -> pgmap lookup (xa_load(&pgmap_array) for devmap_walk, 4.5's
+ * section radix tree for devmap_perget) finds the pgmap for every pfn of
+ * the device's physical range and nothing beside it (4.5: nothing
+ * outside its sections), for ranges that end on, just before and just
+ * after the tree's 64-way boundaries. The range starts at 64 GiB
+ * physical (pfn 2^24, under a head node of shift 24), so a 4096-page
+ * range is one entry at shift 12 (3 levels), a 1-page range one at
+ * shift 0 (5 levels), a 4097-page range both; the default 16 GiB namespace is 16 slots of a
+ * shift-18 node (2 levels), whatever the number of device pages.
+ */
+static void case_pgmap_lookup(void *arg)
+{
+	static const struct {
+		unsigned long phys;		/* 0: the default namespace */
+		unsigned long nr;		/* device pages */
+		unsigned int depth_first;	/* levels for the first pfn */
+		unsigned int depth_last;	/* and for the last */
+	} sizes[] = {
+		{ 1, 1, 5, 5 }, { 2, 2, 5, 5 }, { 63, 63, 5, 5 },
+		{ 64, 64, 4, 4 }, { 65, 65, 4, 5 }, { 4095, 4095, 4, 5 },
+		{ 4096, 4096, 3, 3 }, { 4097, 4097, 3, 5 },
+		{ 5000, 5000, 3, 5 }, { 262144 + 7, 262144 + 7, 2, 5 },
+		{ 0, 1, 2, 2 }, { 0, 4097, 2, 2 },
+	};
+	unsigned int i;
+
+	(void)arg;
+	gup_thread_register();
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		struct mem_config cfg = {
+			.nr_small = 16, .nr_device = sizes[i].nr,
+			.dev_phys_pages = sizes[i].phys,
+		};
+		unsigned long phys = sizes[i].phys ?: DEVMAP_PHYS_PAGES;
+		unsigned long pfn, start, end, bad = 0, bad45 = 0;
+
+		CHECK_EQ(mem_init(&cfg), 0);
+		start = mem_pgmap->start_pfn;
+		end = mem_pgmap->end_pfn;
+		CHECK_EQ(end - start, sizes[i].nr);
+		for (pfn = start - 1; pfn <= end; pfn++) {
+			bool in = pfn >= start && pfn - start < phys;
+			/* 4.5 keyed whole 128 MiB sections (2^15 pfns) */
+			unsigned long sec = (pfn - start + DEVMAP_PHYS_PFN) >> 15;
+			bool in45 = sec >= DEVMAP_PHYS_PFN >> 15 &&
+				    sec <= (DEVMAP_PHYS_PFN + phys - 1) >> 15;
+			struct dev_pagemap *pg = get_dev_pagemap(pfn, NULL);
+			struct dev_pagemap *pg45 = get_dev_pagemap_v45(pfn,
+								       NULL);
+
+			bad += pg != (in ? mem_pgmap : NULL);
+			bad45 += pg45 != (in45 ? mem_pgmap : NULL);
+			put_dev_pagemap(pg);
+			put_dev_pagemap(pg45);
+		}
+		CHECK_MSG(pgmap_lookup_depth(start) == sizes[i].depth_first &&
+			  pgmap_lookup_depth(start + phys - 1) ==
+			  sizes[i].depth_last, "%lu-page range: first and last "
+			  "pfn %u and %u levels, want %u and %u", phys,
+			  pgmap_lookup_depth(start),
+			  pgmap_lookup_depth(start + phys - 1),
+			  sizes[i].depth_first, sizes[i].depth_last);
+		CHECK_MSG(!bad && !bad45, "%lu-page range: %lu wrong xa_load, "
+			  "%lu wrong 4.5 lookups", phys, bad, bad45);
+		/* every lookup's reference was put */
+		CHECK_EQ(percpu_ref_sum(&mem_pgmap->ref), 1);
+		CHECK(!get_dev_pagemap(0, NULL));
+		mem_exit();
+	}
+}
+
 /* ---- the table ---- */
 
 static bool all(const struct gup_scheme *s) { return true; }
@@ -1120,5 +1192,8 @@ int main(void)
 				mem_exit();
 		}
 	}
+	t_case_named("pgmap_lookup", case_pgmap_lookup, NULL);
+	if (vmemmap)
+		mem_exit();
 	return t_done();
 }
