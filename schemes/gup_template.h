@@ -10,8 +10,8 @@
  *   S(put_folio)(folio, refs, flags)                        gup_put_folio
  *   S(maybe_pinned)(folio) -> bool                   folio_maybe_dma_pinned
  * and optionally S_AFTER_SLOW_GRAB with S(after_slow_grab)(folio, refs,
- * flags, st) -> 0/-errno, run after the PT lock is dropped (pagelock sleeps
- * there), then includes this file. The walk below calls the hooks
+ * flags, st), run after the PT lock is dropped (pagelock sleeps there; it
+ * cannot fail: the refs are taken), then includes this file. The walk below calls the hooks
  * directly, so they are inlined: no indirect call per page.
  *
  * Steps follow gup_fast_fallback(): lockless walk (gup_fast_pgd_range ->
@@ -51,14 +51,38 @@ static __always_inline bool S(must_unshare)(const struct vm_area_struct *vma,
 	return gup_must_unshare(vma, flags, page);
 }
 
-/* gup_fast_unpin_user_pages(): undo a walk that raced with fork. */
+/*
+ * unpin_user_pages(): batch consecutive entries of one folio into one
+ * gup_put_folio(); FOLL_GET callers put each page.
+ */
+static __always_inline void S(release)(struct page **pages,
+				       unsigned long npages,
+				       unsigned int flags)
+{
+	unsigned long i, nr;
+
+	if (!(S_FEATURES & SF_PIN) && (flags & FOLL_PIN))
+		flags = (flags & ~FOLL_PIN) | FOLL_GET;
+	for (i = 0; i < npages; i += nr) {
+		struct folio *folio = page_folio(pages[i]);
+
+		nr = 1;
+		if (flags & FOLL_PIN)
+			while (i + nr < npages &&
+			       page_folio(pages[i + nr]) == folio)
+				nr++;
+		S(put_folio)(folio, (int)nr, flags);
+	}
+}
+
+/*
+ * gup_fast_unpin_user_pages(): undo a walk that raced with fork, one
+ * gup_put_folio() per folio as unpin_user_pages() does.
+ */
 static __always_inline void S(gup_fast_unpin)(struct page **pages, long nr,
 					      unsigned int flags)
 {
-	long i;
-
-	for (i = 0; i < nr; i++)
-		S(put_folio)(page_folio(pages[i]), 1, flags);
+	S(release)(pages, (unsigned long)nr, flags);
 }
 
 /*
@@ -324,7 +348,7 @@ static struct page *S(follow_page)(struct mm_struct *mm,
 		return NULL;
 	pmd = pmdp_get(pmdp);
 	if (pmd_leaf(pmd)) {
-		/* follow_huge_pmd(): one grab for the subpages we need */
+		/* follow_huge_pmd(): one grab under the PMD lock */
 		ptl = pmd_lockptr(pmdp);
 		spin_lock(ptl);
 		pmd = pmdp_get(pmdp);
@@ -344,12 +368,22 @@ static struct page *S(follow_page)(struct mm_struct *mm,
 		refs = min((long)(HPAGE_PMD_NR - ((addr & (PMD_SIZE - 1)) >>
 						  PAGE_SHIFT)), room);
 		folio = page_folio(page);
-		if (S(try_grab_slow)(folio, (int)refs, flags)) {
+		if (S(try_grab_slow)(folio, 1, flags)) {
 			spin_unlock(ptl);
 			*why = -EFAULT;
 			return NULL;
 		}
 		spin_unlock(ptl);
+		/*
+		 * __get_user_pages(): the rest of the subpages it will
+		 * return (page_increm - 1) in a second try_grab_folio(),
+		 * safe without the PT lock now that it holds one
+		 */
+		if (refs > 1 && S(try_grab_slow)(folio, (int)refs - 1, flags)) {
+			S(put_folio)(folio, 1, flags);
+			*why = -EFAULT;
+			return NULL;
+		}
 		for (i = 0; i < refs; i++)
 			pages[i] = page + i;
 		*refs_out = refs;
@@ -454,9 +488,13 @@ static noinline long S(gup_slow)(struct mm_struct *mm, unsigned long start,
 			ret = -EOPNOTSUPP;
 			break;
 		}
-		/* writable_file_mapping_allowed(): dirty-tracked files */
-		if ((flags & (FOLL_LONGTERM | FOLL_WRITE)) ==
-		    (FOLL_LONGTERM | FOLL_WRITE) &&
+		/*
+		 * writable_file_mapping_allowed(): no long-term writable pin
+		 * of a dirty-tracked file (FOLL_GET refs are not refused,
+		 * as gup_fast_folio_allowed() does not refuse them)
+		 */
+		if ((flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) ==
+		    (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE) &&
 		    (vma->vm_flags & VM_SHARED)) {
 			ret = -EFAULT;
 			break;
@@ -481,12 +519,7 @@ static noinline long S(gup_slow)(struct mm_struct *mm, unsigned long start,
 			continue;
 		}
 #ifdef S_AFTER_SLOW_GRAB
-		err = S(after_slow_grab)(page_folio(page), (int)refs, flags,
-					     st);
-		if (err) {
-			ret = err;
-			break;
-		}
+		S(after_slow_grab)(page_folio(page), (int)refs, flags, st);
 #endif
 		i += refs;
 	}
@@ -534,7 +567,10 @@ static __always_inline long S(gup_fast_fallback)(struct mm_struct *mm,
 	return ret + nr_pinned;
 }
 
-/* pin_user_pages()/get_user_pages(): no GUP-fast, straight to the walk. */
+/*
+ * pin_user_pages_unlocked()/get_user_pages_unlocked(): no GUP-fast; the
+ * slow path takes mmap_lock itself and adds FOLL_TOUCH.
+ */
 long S(gup)(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 	    unsigned int flags, struct page **pages, struct gup_stats *st)
 {
@@ -551,30 +587,6 @@ long S(gup_fast)(struct mm_struct *mm, unsigned long start,
 {
 	return S(gup_fast_fallback)(mm, start, nr_pages, flags, pages, st,
 				    true);
-}
-
-/*
- * unpin_user_pages(): batch consecutive entries of one folio into one
- * gup_put_folio(); FOLL_GET callers put each page.
- */
-static __always_inline void S(release)(struct page **pages,
-				       unsigned long npages,
-				       unsigned int flags)
-{
-	unsigned long i, nr;
-
-	if (!(S_FEATURES & SF_PIN) && (flags & FOLL_PIN))
-		flags = (flags & ~FOLL_PIN) | FOLL_GET;
-	for (i = 0; i < npages; i += nr) {
-		struct folio *folio = page_folio(pages[i]);
-
-		nr = 1;
-		if (flags & FOLL_PIN)
-			while (i + nr < npages &&
-			       page_folio(pages[i + nr]) == folio)
-				nr++;
-		S(put_folio)(folio, (int)nr, flags);
-	}
 }
 
 void S(release_pages)(struct page **pages, unsigned long npages,

@@ -10,8 +10,12 @@
  *    smp_mb__before_atomic()/smp_mb__after_atomic() upgrade them;
  *  - test_and_set_bit_lock() is acquire, clear_bit_unlock() is release.
  * On x86 a lock-prefixed RMW is a full fence whatever the C11 order says,
- * so the code generated for the fast paths is the kernel's; on weaker
- * architectures the orders below are what the kernel guarantees.
+ * so the code generated for the fast paths is the kernel's. A C11 seq_cst
+ * RMW is not a full fence elsewhere (arm64 LL/SC: ldaxr/stlxr and no
+ * dmb; POWER: no trailing sync), so a relaxed load after it, such as
+ * GUP-fast's PTE recheck after the grab, could be satisfied before it;
+ * the kernel's fully ordered RMWs forbid that, so off x86 the model puts
+ * a full fence on each side of them (__fully_ordered()).
  */
 #ifndef GUPBENCH_KCOMPAT_H
 #define GUPBENCH_KCOMPAT_H
@@ -64,6 +68,19 @@
 #define smp_mb__before_atomic()	smp_mb()
 #define smp_mb__after_atomic()	smp_mb()
 #endif
+
+#if defined(__x86_64__) || defined(__i386__)
+#define __rmw_fence()		barrier()
+#else
+#define __rmw_fence()		smp_mb()
+#endif
+/* A fully ordered RMW: seq_cst, fenced on both sides off x86. */
+#define __fully_ordered(expr) ({					\
+	__rmw_fence();							\
+	__auto_type __fo_ret = (expr);					\
+	__rmw_fence();							\
+	__fo_ret;							\
+})
 
 #define READ_ONCE(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
@@ -131,20 +148,23 @@ static __always_inline void atomic_sub(int i, atomic_t *v)
 /* Value-returning RMWs: fully ordered. */
 static __always_inline int atomic_add_return(int i, atomic_t *v)
 {
-	return (int)__atomic_add_fetch((unsigned int *)&v->counter,
-				       (unsigned int)i, __ATOMIC_SEQ_CST);
+	return (int)__fully_ordered(
+		__atomic_add_fetch((unsigned int *)&v->counter,
+				   (unsigned int)i, __ATOMIC_SEQ_CST));
 }
 
 static __always_inline int atomic_sub_return(int i, atomic_t *v)
 {
-	return (int)__atomic_sub_fetch((unsigned int *)&v->counter,
-				       (unsigned int)i, __ATOMIC_SEQ_CST);
+	return (int)__fully_ordered(
+		__atomic_sub_fetch((unsigned int *)&v->counter,
+				   (unsigned int)i, __ATOMIC_SEQ_CST));
 }
 
 static __always_inline int atomic_fetch_add(int i, atomic_t *v)
 {
-	return (int)__atomic_fetch_add((unsigned int *)&v->counter,
-				       (unsigned int)i, __ATOMIC_SEQ_CST);
+	return (int)__fully_ordered(
+		__atomic_fetch_add((unsigned int *)&v->counter,
+				   (unsigned int)i, __ATOMIC_SEQ_CST));
 }
 
 #define atomic_inc_return(v)	atomic_add_return(1, (v))
@@ -160,15 +180,18 @@ static __always_inline bool atomic_sub_and_test(int i, atomic_t *v)
 /* Fully ordered on success; on failure returns the value seen. */
 static __always_inline int atomic_cmpxchg(atomic_t *v, int old, int new)
 {
-	__atomic_compare_exchange_n(&v->counter, &old, new, false,
-				    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+	__fully_ordered(__atomic_compare_exchange_n(&v->counter, &old, new,
+						    false, __ATOMIC_SEQ_CST,
+						    __ATOMIC_RELAXED));
 	return old;
 }
 
 static __always_inline bool atomic_try_cmpxchg(atomic_t *v, int *old, int new)
 {
-	return __atomic_compare_exchange_n(&v->counter, old, new, false,
-					   __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+	return __fully_ordered(
+		__atomic_compare_exchange_n(&v->counter, old, new, false,
+					    __ATOMIC_SEQ_CST,
+					    __ATOMIC_RELAXED));
 }
 
 /*
@@ -211,12 +234,14 @@ static __always_inline void atomic_long_add(long i, atomic_long_t *v)
 
 static __always_inline long atomic_long_add_return(long i, atomic_long_t *v)
 {
-	return __atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST);
+	return __fully_ordered(__atomic_add_fetch(&v->counter, i,
+						  __ATOMIC_SEQ_CST));
 }
 
 static __always_inline long atomic_long_sub_return(long i, atomic_long_t *v)
 {
-	return __atomic_sub_fetch(&v->counter, i, __ATOMIC_SEQ_CST);
+	return __fully_ordered(__atomic_sub_fetch(&v->counter, i,
+						  __ATOMIC_SEQ_CST));
 }
 
 static __always_inline bool atomic_long_add_unless(atomic_long_t *v, long a,
@@ -227,21 +252,24 @@ static __always_inline bool atomic_long_add_unless(atomic_long_t *v, long a,
 	do {
 		if (unlikely(c == u))
 			return false;
-	} while (!__atomic_compare_exchange_n(&v->counter, &c, c + a, false,
-					      __ATOMIC_SEQ_CST,
-					      __ATOMIC_RELAXED));
+	} while (!__fully_ordered(
+			__atomic_compare_exchange_n(&v->counter, &c, c + a,
+						    false, __ATOMIC_SEQ_CST,
+						    __ATOMIC_RELAXED)));
 	return true;
 }
 
 /* cmpxchg on a plain word: fully ordered on success. */
 #define cmpxchg(ptr, old, new) ({					\
 	__typeof__(*(ptr)) __old = (old);				\
-	__atomic_compare_exchange_n((ptr), &__old, (new), false,	\
-				    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);	\
+	__fully_ordered(__atomic_compare_exchange_n((ptr), &__old,	\
+				(new), false, __ATOMIC_SEQ_CST,		\
+				__ATOMIC_RELAXED));			\
 	__old;								\
 })
 
-#define xchg(ptr, v)	__atomic_exchange_n((ptr), (v), __ATOMIC_SEQ_CST)
+#define xchg(ptr, v)	\
+	__fully_ordered(__atomic_exchange_n((ptr), (v), __ATOMIC_SEQ_CST))
 
 /* ---- bit operations on unsigned long words (page->flags) ---- */
 
@@ -264,12 +292,14 @@ static __always_inline void clear_bit(long nr, unsigned long *addr)
 /* Value-returning bit RMWs: fully ordered. */
 static __always_inline bool test_and_set_bit(long nr, unsigned long *addr)
 {
-	return __atomic_fetch_or(addr, BIT(nr), __ATOMIC_SEQ_CST) & BIT(nr);
+	return __fully_ordered(__atomic_fetch_or(addr, BIT(nr),
+						 __ATOMIC_SEQ_CST)) & BIT(nr);
 }
 
 static __always_inline bool test_and_clear_bit(long nr, unsigned long *addr)
 {
-	return __atomic_fetch_and(addr, ~BIT(nr), __ATOMIC_SEQ_CST) & BIT(nr);
+	return __fully_ordered(__atomic_fetch_and(addr, ~BIT(nr),
+						  __ATOMIC_SEQ_CST)) & BIT(nr);
 }
 
 /* Lock bitops: acquire on success, release on unlock. */
@@ -291,7 +321,22 @@ static __always_inline void clear_bit_unlock(long nr, unsigned long *addr)
 static __always_inline bool xor_unlock_is_negative_byte(unsigned long mask,
 							unsigned long *addr)
 {
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(__SANITIZE_THREAD__)
+	/*
+	 * x86's: lock xorb on the low byte and the sign flag of the result
+	 * (a fetch_xor whose old value is tested compiles to a cmpxchg
+	 * loop). ThreadSanitizer cannot see inside asm, so its build keeps
+	 * the fetch_xor and the release it knows.
+	 */
+	bool negative;
+
+	__asm__ __volatile__("lock xorb %2, %1"
+			     : "=@ccs" (negative), "+m" (*(volatile char *)addr)
+			     : "iq" ((char)mask) : "memory");
+	return negative;
+#else
 	return __atomic_fetch_xor(addr, mask, __ATOMIC_RELEASE) & BIT(7);
+#endif
 }
 
 /* ---- spinlock: test-and-test-and-set, acquire/release ---- */

@@ -57,22 +57,21 @@ static __always_inline int pagelock_try_grab_slow(struct folio *folio,
 }
 
 /* track_gup_page(): lock_page, wait_on_page_writeback, pin, unlock. */
-static __always_inline int pagelock_after_slow_grab(struct folio *folio,
-						    int refs,
-						    unsigned int flags,
-						    struct gup_stats *st)
+static __always_inline void pagelock_after_slow_grab(struct folio *folio,
+						     int refs,
+						     unsigned int flags,
+						     struct gup_stats *st)
 {
 	unsigned long slept = folio_lock_sleeps();
 
 	if (!(flags & FOLL_PIN))
-		return 0;
+		return;
 	folio_lock(folio);
 	while (test_bit(PG_writeback, folio_flags(folio)))
 		cpu_relax();
 	pagelock_account(folio, refs);
 	folio_unlock(folio);
 	st->pagelock_waits += folio_lock_sleeps() - slept;
-	return 0;
 }
 
 static __always_inline void pagelock_put_folio(struct folio *folio, int refs,

@@ -47,7 +47,10 @@ struct gup_scheme {
 	long (*gup_fast)(struct mm_struct *mm, unsigned long start,
 			 unsigned long nr_pages, unsigned int gup_flags,
 			 struct page **pages, struct gup_stats *st);
-	/* pin_user_pages()/get_user_pages(): the slow path only */
+	/*
+	 * pin_user_pages_unlocked()/get_user_pages_unlocked(): the slow
+	 * path only (takes mmap_lock itself, FOLL_TOUCH)
+	 */
 	long (*gup)(struct mm_struct *mm, unsigned long start,
 		    unsigned long nr_pages, unsigned int gup_flags,
 		    struct page **pages, struct gup_stats *st);
