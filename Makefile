@@ -20,12 +20,19 @@
 #
 # Variables:
 #   V=1                print full commands instead of "  CC file.o"
-#   QUICK=1            make bench: the small matrix (about a minute)
+#   QUICK=1            make bench: the small matrix (seconds)
 #   REPS=N             make bench: separate launches per configuration (3)
-#   DURATION=SEC       make bench: measured window per configuration
+#   DURATION=SEC       make bench: measured window per configuration;
+#                      make torture: seconds per scheme
+#   WARMUP=SEC         make bench: minimum warm-up per configuration
 #   RESULTS=dir        make plot: the results folder to draw
 #   A=dir B=dir        make compare: the two runs
+#   OPS=N              make tsan: operations per scheme (100k)
 #   TEST_FILTER=glob   make test: run only tests whose name matches
+#   TEST_CASE=text     make test: run only cases whose name contains it
+#   TEST_TIMEOUT=SEC   make test: limit per test binary or script (900)
+#   TORTURE_OPS=N TORTURE_SEED=N TSAN_OPS=N GUPBENCH_STRESS_MS=N
+#                      make test: torture, TSan and stress sizes (README)
 #   CC, CXX, OPT       compilers and optimisation level (-O2)
 
 CC	?= gcc

@@ -26,18 +26,19 @@ static const char *const share_names[] = { "same", "pool:M", "private" };
 static const char usage_text[] =
 "usage: gupbench [OPTIONS] [--benchmark_*=...]\n"
 "\n"
-"What to run (comma lists; every combination is one configuration):\n"
+"What to run (LIST: a comma list; every combination is one configuration):\n"
 "  --scheme=LIST|all     pinning schemes (--list shows them)        [bias]\n"
 "  --workload=LIST       pin, pin_ro, get, raw, c2c                 [pin]\n"
 "  --pages=LIST          pages per gup call (512 maps one THP)      [1]\n"
 "  --share=LIST          same | pool:M | private                    [same]\n"
-"  --with=SET            competitors beside the pinners, e.g.\n"
-"                        fork:1,migrate:1; repeat --with for several\n"
-"                        sets; none = no competitor                 [none]\n"
+"  --with=SET            competitors beside the pinners, NAME[:COUNT]\n"
+"                        (COUNT 1..64, default 1), e.g. fork:1,migrate:1;\n"
+"                        repeat --with for several sets; none = no\n"
+"                        competitor                                 [none]\n"
 "\n"
 "Threads and placement:\n"
-"  --threads=LIST|max    pinner threads; max = PUs left after\n"
-"                        the competitors                             [1]\n"
+"  --threads=LIST|max    pinner threads (1..1024); max = PUs left\n"
+"                        after the competitors                       [1]\n"
 "  --placement=LIST      compact, scatter, smt, numa, list:CPUS      [compact]\n"
 "  --mem=POLICY          struct pages: local, remote, interleave,\n"
 "                        node:N                                      [local]\n"
@@ -56,8 +57,12 @@ static const char usage_text[] =
 "  --benchmark_out=FILE, --benchmark_out_format, --benchmark_filter=RE,\n"
 "  --benchmark_repetitions=N, --benchmark_list_tests, ...\n"
 "\n"
-"  --list                schemes, workloads, placements, events\n"
-"  --help                this text\n";
+"  --list                schemes, workloads, competitors, placements,\n"
+"                        memory policies, events\n"
+"  --help                this text\n"
+"\n"
+"gupbench torture [OPTIONS]: race each scheme against the mm operations\n"
+"and check its invariants (gupbench torture --help).\n";
 
 static void usage_error(const char *fmt, const char *arg)
 {
@@ -67,12 +72,26 @@ static void usage_error(const char *fmt, const char *arg)
 	exit(2);
 }
 
+/* A comma list with an empty value ("a,,b", ",a", "a,") is a mistake. */
+static void check_list(const char *list, const char *what)
+{
+	size_t len = strlen(list);
+
+	if (len && (list[0] == ',' || list[len - 1] == ',' ||
+		    strstr(list, ",,"))) {
+		fprintf(stderr, "gupbench: error: empty value in --%s list "
+			"'%s'\n", what, list);
+		exit(2);
+	}
+}
+
 /* Split a comma list into at most MAX_LIST tokens (strdup'ed string). */
 static unsigned int split(const char *list, char **tok, const char *what)
 {
 	char *s = strdup(list), *save = NULL, *t;
 	unsigned int n = 0;
 
+	check_list(list, what);
 	for (t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (n == MAX_LIST)
 			usage_error("too many values in --%s", what);
@@ -272,6 +291,17 @@ static void add_latency_context(void)
 			step_ns, 4 * step_ns);
 }
 
+/* The vmstat threshold every pin and unpin's stat update runs against. */
+static void add_vmstat_context(void)
+{
+	char buf[160];
+
+	snprintf(buf, sizeof(buf), "%d (NR_FOLL_PIN_* per-CPU differential "
+		 "folded into the node and global counters past it)",
+		 vmstat_threshold());
+	gbench_add_context("vmstat_threshold", buf);
+}
+
 static void add_context(const char *cmdline)
 {
 	struct utsname u;
@@ -302,6 +332,7 @@ static void add_context(const char *cmdline)
 	gbench_add_context("topology", topo_summary(run_opts.topo));
 	gbench_add_context("mem_policy", run_opts.mem_policy);
 	add_latency_context();
+	add_vmstat_context();
 	if (run_opts.events) {
 		gbench_add_context("pmu", perfctr_set_status(run_opts.events));
 		gbench_add_context("unsupported_events",
@@ -473,6 +504,8 @@ int main(int argc, char **argv)
 			parse_ulong(th[a], "--threads value", 1, MAX_THREADS);
 	npl = split_placements(o.placements, pl);
 
+	if (o.events)
+		check_list(o.events, "events");
 	if (o.events && !strcmp(o.events, "none")) {
 		run_opts.events = NULL;
 	} else if (!o.plan) {
@@ -525,30 +558,36 @@ int main(int argc, char **argv)
 		} else {
 			cf->threads = strtoul(th[g], NULL, 10);
 		}
+		snprintf(cf->name, sizeof(cf->name),
+			 "%s/%s/pages:%lu/share:%s%s%s/place:%s/threads:%u",
+			 cf->wl->name, cf->scheme->name, cf->pages, sh[d],
+			 comp ? "/with:" : "", cf->with_str, cf->placement,
+			 cf->threads);
+		for (i = 0; i < (int)ncfg; i++)
+			if (!strcmp(cfgs[i].name, cf->name))
+				break;
+		if (i < (int)ncfg)
+			continue;	/* e.g. --threads=2,max on 2 PUs */
 		if (cf->wl->kind >= WL_RAW && comp) {
 			fprintf(stderr, "gupbench: error: --with does not apply "
 				"to the %s workload\n", cf->wl->name);
 			return 2;
 		}
 		if (cf->threads + comp > pus && !run_opts.oversubscribe) {
-			fprintf(stderr, "gupbench: error: %u threads (%u pinners "
-				"+ %u competitors) but only %u PUs; use "
-				"--oversubscribe to run anyway\n",
+			fprintf(stderr, "gupbench: error: %s: %u threads (%u "
+				"pinners + %u competitors) but only %u PUs; use "
+				"--oversubscribe to run anyway\n", cf->name,
 				cf->threads + comp, cf->threads, comp, pus);
 			return 2;
 		}
 		if (cf->threads + comp > GUP_THREADS_MAX) {
-			fprintf(stderr, "gupbench: error: %u threads (%u pinners "
-				"+ %u competitors): at most %d, the model's "
-				"per-CPU counter slots\n", cf->threads + comp,
-				cf->threads, comp, GUP_THREADS_MAX);
+			fprintf(stderr, "gupbench: error: %s: %u threads (%u "
+				"pinners + %u competitors): at most %d, the "
+				"model's per-CPU counter slots\n", cf->name,
+				cf->threads + comp, cf->threads, comp,
+				GUP_THREADS_MAX);
 			return 2;
 		}
-		snprintf(cf->name, sizeof(cf->name),
-			 "%s/%s/pages:%lu/share:%s%s%s/place:%s/threads:%u",
-			 cf->wl->name, cf->scheme->name, cf->pages, sh[d],
-			 comp ? "/with:" : "", cf->with_str, cf->placement,
-			 cf->threads);
 		ret = config_place(cf, err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "gupbench: error: %s\n", err);

@@ -303,10 +303,15 @@ static void ring_print(struct torture *t, unsigned long pfn, FILE *f)
 			e[n++] = t->rings[pfn].e[i];
 	qsort(e, n, sizeof(e[0]), ring_cmp);
 	fprintf(f, "  last %d operations on pfn %lu (oldest first):\n", n, pfn);
-	for (i = 0; i < n; i++)
-		fprintf(f, "    #%-8lu T%-2u %-10s addr %#lx res %ld arg %#lx\n",
-			e[i].seq, e[i].thread, op_names[e[i].op], e[i].addr,
+	for (i = 0; i < n; i++) {
+		char who[16] = "T- ";	/* not a torture thread: set-up */
+
+		if (e[i].thread != ~0U)
+			snprintf(who, sizeof(who), "T%-2u", e[i].thread);
+		fprintf(f, "    #%-8lu %s %-10s addr %#lx res %ld arg %#lx\n",
+			e[i].seq, who, op_names[e[i].op], e[i].addr,
 			e[i].res, e[i].arg);
+	}
 }
 
 /* ---- violations ---- */
@@ -1175,8 +1180,9 @@ static void print_report(struct torture *t, FILE *f)
 	if (t->nviol > 1)
 		fprintf(f, "  (%ld more violations after this one)\n",
 			t->nviol - 1);
-	fprintf(f, "  replay: gupbench torture --scheme=%s --seed=%" PRIu64
-		" --threads=%u%s%s\n", t->s->name, o->seed, t->nthreads,
+	fprintf(f, "  replay: %s torture --scheme=%s --seed=%" PRIu64
+		" --threads=%u%s%s\n", o->mutant ? "build/mut/gupbench" :
+		"build/gupbench", t->s->name, o->seed, t->nthreads,
 		o->mutant ? " --mutant=" : "",
 		o->mutant ? mutant_name(o->mutant) : "");
 }
@@ -1491,6 +1497,11 @@ int torture_main(int argc, char **argv)
 		if (i == sizeof(mutants) / sizeof(mutants[0]))
 			return bad_arg("unknown mutant '%s' (--mutant=list "
 				       "names them)", mutant);
+		if (strcmp(o.schemes, "all") &&
+		    strcmp(o.schemes, mutants[i].scheme))
+			return bad_arg("--mutant=%s breaks the scheme it names "
+				       "in --mutant=list; leave --scheme out",
+				       mutant);
 		o.mutant = mutants[i].id;
 		o.schemes = mutants[i].scheme;
 		gup_mutant = o.mutant;

@@ -31,7 +31,7 @@ static __always_inline struct folio *bias1_try_grab_fast(struct page *page,
 	/* the model never splits folios, so @large still holds */
 	if (large)
 		atomic_add(refs, folio_pincount_ptr(folio));
-	node_stat_pin_acquired(refs);
+	node_stat_mod_folio(folio, NR_FOLL_PIN_ACQUIRED, refs);
 	return folio;
 }
 

@@ -24,16 +24,6 @@
 			mm_debug((mm), (dp), (addr));		\
 	} while (0)
 
-static __always_inline void node_stat_pin_acquired(long refs)
-{
-	nr_foll_pin_acquired += refs;	/* per-cpu vmstat: no atomic */
-}
-
-static __always_inline void node_stat_pin_released(long refs)
-{
-	nr_foll_pin_released += refs;
-}
-
 /*
  * try_get_folio(): take @refs speculative references on the folio @page
  * belongs to. Fails if the folio is free or frozen (count 0) or has
@@ -70,7 +60,7 @@ static __always_inline void pin_account_fast(struct folio *folio, int refs)
 	else
 		folio_ref_add(folio, refs * (GUP_PIN_COUNTING_BIAS - 1));
 	smp_mb__after_atomic();
-	node_stat_pin_acquired(refs);
+	node_stat_mod_folio(folio, NR_FOLL_PIN_ACQUIRED, refs);
 }
 
 /*
@@ -115,7 +105,7 @@ static __always_inline int try_grab_folio_locked(struct folio *folio, int refs,
 		} else {
 			folio_ref_add(folio, refs * GUP_PIN_COUNTING_BIAS);
 		}
-		node_stat_pin_acquired(refs);
+		node_stat_mod_folio(folio, NR_FOLL_PIN_ACQUIRED, refs);
 	}
 	return 0;
 }
@@ -127,7 +117,7 @@ static __always_inline void gup_put_folio(struct folio *folio, int refs,
 	if (flags & FOLL_PIN) {
 		if (is_zero_folio(folio))
 			return;
-		node_stat_pin_released(refs);
+		node_stat_mod_folio(folio, NR_FOLL_PIN_RELEASED, refs);
 		if (folio_has_pincount(folio))
 			atomic_sub(refs, folio_pincount_ptr(folio));
 		else if (!GUP_MUTANT(BIAS_UNPIN_SUB1))

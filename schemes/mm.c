@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gup_common.h"
 
@@ -20,8 +21,143 @@ struct page *zero_page;
 struct dev_pagemap *mem_pgmap;
 atomic_long_t gup_warnings;
 
-__thread long nr_foll_pin_acquired, nr_foll_pin_released;
-static atomic_long_t foll_pin_balance;
+/* ---- vmstat (mm/vmstat.c) ---- */
+
+static struct pglist_data node0;
+struct pglist_data *node_data[MAX_NUMNODES] = { &node0 };
+static struct {
+	atomic_long_t item[NR_VM_NODE_STAT_ITEMS];
+} vm_node_stat ____cacheline_aligned;
+static int stat_threshold;
+
+/* per_cpu_nodestat: the threshold and the s8 differentials, per "CPU" */
+static __thread struct {
+	signed char stat_threshold;
+	signed char vm_node_stat_diff[NR_VM_NODE_STAT_ITEMS];
+} pcp_nodestat;
+
+/* x86's this_cpu_try_cmpxchg(): cmpxchg with no lock prefix */
+static __always_inline bool this_cpu_try_cmpxchg_s8(signed char *p,
+						    signed char *old,
+						    signed char new)
+{
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(__SANITIZE_THREAD__)
+	bool ok;
+
+	__asm__ __volatile__("cmpxchgb %3, %1"
+			     : "=@ccz" (ok), "+m" (*p), "+a" (*old)
+			     : "q" (new) : "memory");
+	return ok;
+#else
+	if (*p != *old) {
+		*old = *p;
+		return false;
+	}
+	*p = new;
+	return true;
+#endif
+}
+
+/* node_page_state_add(): the node's and the global counter */
+static void node_page_state_add(long x, struct pglist_data *pgdat,
+				enum node_stat_item item)
+{
+	atomic_long_add(x, &pgdat->vm_stat[item]);
+	atomic_long_add(x, &vm_node_stat.item[item]);
+}
+
+/* mod_node_state() with overstep_mode 0, as mod_node_page_state() calls it */
+noinline void mod_node_page_state(struct pglist_data *pgdat,
+				  enum node_stat_item item, long delta)
+{
+	signed char *p = &pcp_nodestat.vm_node_stat_diff[item];
+	signed char o = *p;
+	long n, t, z;
+
+	do {
+		z = 0;
+		t = pcp_nodestat.stat_threshold;
+		if (unlikely(!t))	/* a new thread: set up its "CPU" */
+			t = pcp_nodestat.stat_threshold =
+				(signed char)stat_threshold;
+		n = delta + (long)o;
+		if (labs(n) > t) {
+			z = n;	/* overflow goes to the node counters */
+			n = 0;
+		}
+	} while (!this_cpu_try_cmpxchg_s8(p, &o, (signed char)n));
+	if (z)
+		node_page_state_add(z, pgdat, item);
+}
+
+void vmstat_flush_thread(void)
+{
+	int i;
+
+	for (i = 0; i < NR_VM_NODE_STAT_ITEMS; i++) {
+		long d = pcp_nodestat.vm_node_stat_diff[i];
+
+		if (d) {
+			pcp_nodestat.vm_node_stat_diff[i] = 0;
+			node_page_state_add(d, node_data[0],
+					    (enum node_stat_item)i);
+		}
+	}
+}
+
+long vmstat_foll_pin_balance(void)
+{
+	return atomic_long_read(&vm_node_stat.item[NR_FOLL_PIN_ACQUIRED]) +
+	       pcp_nodestat.vm_node_stat_diff[NR_FOLL_PIN_ACQUIRED] -
+	       atomic_long_read(&vm_node_stat.item[NR_FOLL_PIN_RELEASED]) -
+	       pcp_nodestat.vm_node_stat_diff[NR_FOLL_PIN_RELEASED];
+}
+
+static int vmstat_threshold_init(void);
+
+int vmstat_threshold(void)
+{
+	if (!stat_threshold)
+		stat_threshold = vmstat_threshold_init();
+	return stat_threshold;
+}
+
+static int fls_long(unsigned long x)
+{
+	return x ? BITS_PER_LONG - __builtin_clzl(x) : 0;
+}
+
+/*
+ * The node's stat_threshold: the largest of its zones' (refresh_zone_stat_
+ * thresholds()), as this machine's kernel has set them (/proc/zoneinfo's
+ * "vm stats threshold", node 0); where that cannot be read,
+ * calculate_normal_threshold() over the online CPUs and the memory.
+ */
+static int vmstat_threshold_init(void)
+{
+	FILE *f = fopen("/proc/zoneinfo", "r");
+	char line[256];
+	int t = 0, v, node = -1;
+	long cpus, mem;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Node %d,", &v) == 1)
+			node = v;
+		else if (node == 0 &&
+			 sscanf(line, " vm stats threshold: %d", &v) == 1 &&
+			 v > t)
+			t = v;
+	}
+	if (f)
+		fclose(f);
+	if (t > 0 && t <= 125)
+		return t;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	mem = sysconf(_SC_PHYS_PAGES) >> (27 - PAGE_SHIFT);
+	t = 2 * fls_long(cpus > 0 ? (unsigned long)cpus : 1) *
+	    (1 + fls_long(mem > 0 ? (unsigned long)mem : 0));
+	return min(t, 125);
+}
 
 /* A LIFO of free pfns, under a spinlock (zone->lock). */
 struct free_area {
@@ -41,19 +177,6 @@ void __gup_warn(const char *file, int line, const char *cond)
 	if (atomic_long_add_return(1, &gup_warnings) == 1)
 		fprintf(stderr, "gupbench: warning: WARN_ON_ONCE(%s) at %s:%d\n",
 			cond, file, line);
-}
-
-void vmstat_flush_thread(void)
-{
-	atomic_long_add(nr_foll_pin_acquired - nr_foll_pin_released,
-			&foll_pin_balance);
-	nr_foll_pin_acquired = nr_foll_pin_released = 0;
-}
-
-long vmstat_foll_pin_balance(void)
-{
-	return atomic_long_read(&foll_pin_balance) + nr_foll_pin_acquired -
-	       nr_foll_pin_released;
 }
 
 void gup_debug_point(struct mm_struct *mm, enum gup_debug_point dp,
@@ -193,8 +316,12 @@ int mem_init(const struct mem_config *cfg)
 
 	mem_cfg = *cfg;
 	atomic_long_set(&gup_warnings, 0);
-	atomic_long_set(&foll_pin_balance, 0);
-	nr_foll_pin_acquired = nr_foll_pin_released = 0;
+	for (i = 0; i < NR_VM_NODE_STAT_ITEMS; i++) {
+		atomic_long_set(&node0.vm_stat[i], 0);
+		atomic_long_set(&vm_node_stat.item[i], 0);
+		pcp_nodestat.vm_node_stat_diff[i] = 0;
+	}
+	vmstat_threshold();
 	max_pfn = mem_layout(cfg, &thp, &dev);
 	vmemmap_size = max_pfn * sizeof(struct page);
 	vmemmap = mem_alloc(vmemmap_size);

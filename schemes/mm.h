@@ -774,6 +774,47 @@ static __always_inline void put_dev_pagemap(struct dev_pagemap *pgmap)
 		percpu_ref_put(&pgmap->ref);
 }
 
+/* ---- vmstat: NR_FOLL_PIN_ACQUIRED/RELEASED (mm/vmstat.c) ---- */
+
+enum node_stat_item {
+	NR_FOLL_PIN_ACQUIRED,
+	NR_FOLL_PIN_RELEASED,
+	NR_VM_NODE_STAT_ITEMS
+};
+
+/* The node's counters; the model's struct pages are all on node 0. */
+struct pglist_data {
+	atomic_long_t vm_stat[NR_VM_NODE_STAT_ITEMS] ____cacheline_aligned;
+};
+
+#define MAX_NUMNODES	64
+#define NODES_PGSHIFT	(BITS_PER_LONG - 6)	/* page->flags' node field */
+#define NODES_MASK	(MAX_NUMNODES - 1UL)
+
+extern struct pglist_data *node_data[MAX_NUMNODES];
+
+static __always_inline int page_to_nid(const struct page *page)
+{
+	return (int)((READ_ONCE(page->flags) >> NODES_PGSHIFT) & NODES_MASK);
+}
+
+/*
+ * mod_node_page_state(): the out-of-line call every pin and unpin makes
+ * (node_stat_mod_folio() in try_grab_folio*() and gup_put_folio()): a
+ * per-CPU s8 differential updated by a local (unlocked) cmpxchg, folded
+ * into the node's and the global counter (two atomic adds on shared
+ * lines) when it passes the threshold.
+ */
+void mod_node_page_state(struct pglist_data *pgdat, enum node_stat_item item,
+			 long delta);
+
+static __always_inline void node_stat_mod_folio(struct folio *folio,
+						enum node_stat_item item,
+						long nr)
+{
+	mod_node_page_state(node_data[page_to_nid(&folio->page)], item, nr);
+}
+
 /* ---- memory set-up ---- */
 
 /*

@@ -22,7 +22,7 @@ static __always_inline void pagelock_account(struct folio *folio, int refs)
 		atomic_add(refs, folio_pincount_ptr(folio));
 	else
 		folio_ref_add(folio, refs * (GUP_PIN_COUNTING_BIAS - 1));
-	node_stat_pin_acquired(refs);
+	node_stat_mod_folio(folio, NR_FOLL_PIN_ACQUIRED, refs);
 }
 
 static __always_inline struct folio *pagelock_try_grab_fast(struct page *page,

@@ -24,7 +24,7 @@ static __always_inline struct folio *pc_(try_grab_fast)(struct page *page,
 	atomic_add(refs, PINCOUNT_PTR(folio));
 	/* pairs with smp_mb() in folio_try_share_anon_rmap_*() */
 	smp_mb__after_atomic();
-	node_stat_pin_acquired(refs);
+	node_stat_mod_folio(folio, NR_FOLL_PIN_ACQUIRED, refs);
 	return folio;
 }
 
@@ -38,7 +38,7 @@ static __always_inline int pc_(try_grab_slow)(struct folio *folio, int refs,
 	folio_ref_add(folio, refs);
 	if (flags & FOLL_PIN) {
 		atomic_add(refs, PINCOUNT_PTR(folio));
-		node_stat_pin_acquired(refs);
+		node_stat_mod_folio(folio, NR_FOLL_PIN_ACQUIRED, refs);
 	}
 	return 0;
 }
@@ -49,7 +49,7 @@ static __always_inline void pc_(put_folio)(struct folio *folio, int refs,
 	if (flags & FOLL_PIN) {
 		if (is_zero_folio(folio))
 			return;
-		node_stat_pin_released(refs);
+		node_stat_mod_folio(folio, NR_FOLL_PIN_RELEASED, refs);
 		atomic_sub(refs, PINCOUNT_PTR(folio));
 	}
 	folio_put_refs(folio, refs);

@@ -77,10 +77,15 @@ extern const unsigned int nr_gup_schemes;
 
 const struct gup_scheme *scheme_find(const char *name);
 
-/* Per-thread vmstat: NR_FOLL_PIN_ACQUIRED/RELEASED (per-cpu in the kernel). */
-extern __thread long nr_foll_pin_acquired, nr_foll_pin_released;
-long vmstat_foll_pin_balance(void);	/* acquired - released, all threads */
-void vmstat_flush_thread(void);		/* fold this thread's counters in */
+/*
+ * NR_FOLL_PIN_ACQUIRED - NR_FOLL_PIN_RELEASED over the node and every
+ * thread that has folded its per-CPU differentials in (vmstat_flush_thread()
+ * at the end of each thread that pins, as a CPU going offline folds its).
+ */
+long vmstat_foll_pin_balance(void);
+void vmstat_flush_thread(void);
+/* The per-CPU differential's threshold in use (mm/vmstat.c's) */
+int vmstat_threshold(void);
 
 /* WARN_ON_ONCE: count (and print once) a condition the kernel WARNs on. */
 extern atomic_long_t gup_warnings;

@@ -28,12 +28,20 @@ expect_usage unknown_share "unknown share mode 'shared'" --share=shared
 expect_usage bad_duration "bad --duration '-1'" --duration=-1
 expect_usage unknown_competitor "unknown competitor 'forks'" --with=forks:1
 expect_usage unknown_event "unknown event 'bogus_event'" --events=bogus_event
-expect_usage too_many_threads "only [0-9]+ PUs.*--oversubscribe" --threads=64 --events=none
+expect_usage too_many_threads "pin/bias/pages:1/share:same/place:compact/threads:64: .*only [0-9]+ PUs.*--oversubscribe" --threads=64 --events=none
+expect_usage empty_list_value "empty value in --scheme list 'bias,,get'" --scheme=bias,,get --plan
+expect_usage trailing_comma "empty value in --pages list '1,'" --pages=1, --plan
+expect_usage empty_event "empty value in --events list ',cycles'" --events=,cycles
 expect_usage threads_over_slots "2400 threads.*at most 2047" --plan --threads=max --topology=synthetic:"pack:4 core:300 pu:2"
 expect_usage missing_topology "cannot read topology file" --plan --topology=/nonexistent.xml
 expect_usage unknown_option "unknown or incomplete option" --frobnicate
 expect_usage bad_benchmark_flag "benchmark_foo" --benchmark_foo=1
 expect_usage other_machine_needs_plan "use it with --plan" --topology=synthetic:"pack:2 core:2 pu:1"
+
+# A list that names one configuration twice (2 and max on 2 PUs) runs it once.
+n=$("$bin" --plan --topology=synthetic:"pack:1 core:2 pu:1" --threads=2,max \
+	2>&1 | grep -c '^pin/')
+[ "$n" = 1 ] && ok duplicate_config_once || bad duplicate_config_once "$n plans"
 
 # --plan on a synthetic 2-package machine: scatter alternates packages.
 if "$bin" --plan --topology=synthetic:"pack:2 [numa] l3:2 core:4 pu:2" \
@@ -57,9 +65,10 @@ d = json.load(open(sys.argv[1]))
 ctx = d["context"]
 for k in ("gupbench_version", "command_line", "time_semantics", "kernel",
           "cpu_model", "topology", "pmu", "unsupported_events", "mem_policy",
-          "tsc_hz", "tsc_step_ns", "latency_method"):
+          "tsc_hz", "tsc_step_ns", "latency_method", "vmstat_threshold"):
     assert k in ctx, k
 hz, step = float(ctx["tsc_hz"]), float(ctx["tsc_step_ns"])
+assert 1 <= int(ctx["vmstat_threshold"].split()[0]) <= 125, ctx["vmstat_threshold"]
 assert 1e8 < hz < 1e11 and 1e9 / hz * 0.99 <= step < 1000, (hz, step)
 assert any(k.startswith("placement pin/bias/") for k in ctx)
 names = [b["name"] for b in d["benchmarks"]]

@@ -50,7 +50,7 @@ while read -r name scheme inv _; do
 	elif [ "$got" != "$inv" ]; then
 		bad "mutant_$name" "caught by '$got', want '$inv': $(head -n 12 "$tmp/m_$name")"
 	elif ! grep -q "scheme $scheme, mutant yes, seed $seed" "$tmp/m_$name" ||
-	     ! grep -q "replay: gupbench torture --scheme=$scheme --seed=$seed .*--mutant=$name" "$tmp/m_$name"; then
+	     ! grep -q "replay: build/mut/gupbench torture --scheme=$scheme --seed=$seed .*--mutant=$name" "$tmp/m_$name"; then
 		bad "mutant_$name" "report lacks scheme/seed/replay: $(head -n 12 "$tmp/m_$name")"
 	elif [ "$inv" != counts ] && ! grep -q "operations on pfn" "$tmp/m_$name"; then
 		bad "mutant_$name" "report lacks the page's ring log: $(head -n 12 "$tmp/m_$name")"
@@ -83,6 +83,7 @@ expect_usage bad_ops "bad --ops '0'" "$bin" --ops=0
 expect_usage bad_seed "bad --seed '-3'" "$bin" --seed=-3
 expect_usage no_mutants_in_release "exist only in the test build" "$bin" --mutant=no_pte_recheck
 expect_usage unknown_mutant "unknown mutant 'nope'" "$mut" --mutant=nope
+expect_usage mutant_other_scheme "breaks the scheme it names" "$mut" --mutant=fork_shares_pinned --scheme=pincount
 expect_usage stray_argument "unexpected argument 'extra'" "$bin" extra
 
 echo "$pass passed, $fail failed, 0 skipped"

@@ -1115,6 +1115,43 @@ static void case_pgmap_lookup(void *arg)
 	}
 }
 
+/*
+ * NR_FOLL_PIN_ACQUIRED/RELEASED: every pin and unpin goes through
+ * mod_node_page_state(); the per-CPU differential reaches the node's
+ * counter only when it passes the threshold (all of it at once, as
+ * mod_node_state() with overstep 0 does).
+ */
+static void case_vmstat(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct pglist_data *pgdat = node_data[0];
+	int t = vmstat_threshold(), i;
+	struct page *pages[1];
+	long acq0, rel0;
+	struct fx f;
+
+	fx_setup(&f, s);
+	vmstat_flush_thread();
+	CHECK(t >= 1 && t <= 125);
+	acq0 = atomic_long_read(&pgdat->vm_stat[NR_FOLL_PIN_ACQUIRED]);
+	rel0 = atomic_long_read(&pgdat->vm_stat[NR_FOLL_PIN_RELEASED]);
+
+	for (i = 0; i < t; i++)
+		CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, PIN_W, pages, &f.st), 1);
+	CHECK_EQ(atomic_long_read(&pgdat->vm_stat[NR_FOLL_PIN_ACQUIRED]),
+		 acq0);
+	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, PIN_W, pages, &f.st), 1);
+	CHECK_EQ(atomic_long_read(&pgdat->vm_stat[NR_FOLL_PIN_ACQUIRED]),
+		 acq0 + t + 1);
+	CHECK_EQ(vmstat_foll_pin_balance(), t + 1);
+	for (i = 0; i <= t; i++)
+		release(&f, pages, 1, PIN_W);
+	CHECK_EQ(atomic_long_read(&pgdat->vm_stat[NR_FOLL_PIN_RELEASED]),
+		 rel0 + t + 1);
+	CHECK_EQ(vmstat_foll_pin_balance(), 0);
+	fx_teardown(&f);
+}
+
 /* ---- the table ---- */
 
 static bool all(const struct gup_scheme *s) { return true; }
@@ -1169,6 +1206,7 @@ static const struct {
 	{ "referenced", case_referenced, all },
 	{ "mark_accessed", case_mark_accessed, all },
 	{ "folio_allowed", case_folio_allowed, all },
+	{ "vmstat", case_vmstat, pins },
 	{ "devmap_balance", case_devmap_balance, devmap },
 	{ "devmap_dying", case_devmap_dying, devmap_dies },
 };

@@ -112,6 +112,12 @@ static inline void t_case_named(const char *name, t_fn fn, void *arg)
 
 static inline int t_done(void)
 {
+	const char *filter = getenv("TEST_CASE");
+
+	if (filter && *filter &&
+	    !(t_stats.passed + t_stats.failed + t_stats.skipped))
+		fprintf(stderr, "note: TEST_CASE=%s matches no case here\n",
+			filter);
 	printf("%d passed, %d failed, %d skipped\n", t_stats.passed,
 	       t_stats.failed, t_stats.skipped);
 	return t_stats.failed ? 1 : 0;
