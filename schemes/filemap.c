@@ -71,14 +71,6 @@ static void wq_add_tail(struct wait_queue_head *q, struct wait_page_queue *w)
 	q->head.prev = w;
 }
 
-static void wq_add_head(struct wait_queue_head *q, struct wait_page_queue *w)
-{
-	w->next = q->head.next;
-	w->prev = &q->head;
-	q->head.next->prev = w;
-	q->head.next = w;
-}
-
 static void wq_del_init(struct wait_page_queue *w)
 {
 	w->prev->next = w->next;
@@ -171,7 +163,7 @@ static void finish_wait(struct wait_queue_head *q, struct wait_page_queue *w)
  * queued, false if there is nothing to wait for.
  */
 static bool wait_enqueue(struct wait_queue_head *q, struct wait_page_queue *w,
-			 bool exclusive, bool tail)
+			 bool exclusive)
 {
 	struct folio *folio = w->folio;
 	int bit_nr = w->bit_nr;
@@ -183,10 +175,7 @@ static bool wait_enqueue(struct wait_queue_head *q, struct wait_page_queue *w,
 		spin_unlock(&q->lock);
 		return false;
 	}
-	if (tail)
-		wq_add_tail(q, w);
-	else
-		wq_add_head(q, w);
+	wq_add_tail(q, w);	/* every waiter at the tail (5.9+) */
 	spin_unlock(&q->lock);
 	return true;
 }
@@ -213,8 +202,7 @@ repeat:
 	if (exclusive && --unfairness < 0)
 		wait.flags |= WQ_FLAG_CUSTOM;
 
-	/* exclusive waiters queue at the tail, the others at the head */
-	if (!wait_enqueue(q, &wait, exclusive, exclusive))
+	if (!wait_enqueue(q, &wait, exclusive))
 		return;
 	if (!wait_woken(q, &wait, &flags)) {
 		if (exclusive)
@@ -258,7 +246,7 @@ void migration_entry_wait_on_locked(struct folio *folio, spinlock_t *ptl)
 	bool queued;
 
 	wait.next = wait.prev = &wait;
-	queued = wait_enqueue(q, &wait, false, true);
+	queued = wait_enqueue(q, &wait, false);
 	spin_unlock(ptl);
 
 	if (queued && wait_woken(q, &wait, &flags))

@@ -1006,6 +1006,8 @@ static int do_huge_pmd_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	     test_bit(PG_anon_exclusive, folio_flags(folio))) ||
 	    (folio_ref_count(folio) == 1 &&
 	     atomic_read(&folio->page._mapcount) == 0)) {
+		/* folio_move_anon_rmap() + SetPageAnonExclusive() */
+		WRITE_ONCE(folio->page.mapping, (void *)mm);
 		set_bit(PG_anon_exclusive, folio_flags(folio));
 		if (!unshare)
 			set_pmd(pmdp, __pmd(pmd_val(pmd) | _PAGE_RW | _PAGE_DIRTY));

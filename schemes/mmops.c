@@ -305,9 +305,12 @@ static void remove_migration_pte(struct mm_struct *mm, unsigned long addr,
 }
 
 /*
- * migrate_pages() for the order-0 anon folio mapped at @addr: isolate,
- * lock, unmap to a migration entry, freeze the expected references,
- * copy, remap. A pinned folio fails (-EAGAIN) and keeps its PTE.
+ * migrate_pages() for the order-0 anon folio mapped at @addr: isolate
+ * under mmap_lock (queue_pages_range()), then, with mmap_lock dropped as
+ * migrate_to_node() (6.7+) and compaction do, lock, unmap to a migration
+ * entry, freeze the expected references, copy, remap. A pinned folio
+ * fails (-EAGAIN) and keeps its PTE. The page tables outlive the run, so
+ * the PTE pointer stays valid; what it holds is rechecked under the lock.
  */
 int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 {
@@ -337,6 +340,7 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	folio = page_folio(page);
 	folio_get(folio);		/* folio_isolate_lru() */
 	spin_unlock(ptl);
+	mmap_read_unlock(mm);
 
 	folio_lock(folio);
 	dst = folio_alloc();
@@ -399,7 +403,6 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	folio_put(dst);		/* the allocation's ref (putback) */
 	folio_unlock(folio);
 	folio_put(folio);		/* the isolation ref: frees it */
-	mmap_read_unlock(mm);
 	return 0;
 
 out_put_dst:
@@ -407,6 +410,8 @@ out_put_dst:
 out_unlock_folio:
 	folio_unlock(folio);
 	folio_put(folio);
+	return rc;
+
 out_unlock_mm:
 	mmap_read_unlock(mm);
 	return rc;

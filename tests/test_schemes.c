@@ -382,6 +382,76 @@ static void case_migrate_restore(void *arg)
 	fx_teardown(&f);
 }
 
+/*
+ * Migration drops mmap_lock once it has isolated the folio, as
+ * migrate_to_node() (6.7+) and compaction run: with the migration entry
+ * installed the lock is free, and a fork that starts then takes it,
+ * finds the entry, waits for the migration and copies what it left.
+ */
+struct mig_fork {
+	unsigned long addr;
+	struct mm_struct *mm, *child;
+	pthread_t thr;
+	int hits, lock_free, fork_done_early;
+	int fork_done;
+};
+
+static void *mig_forker(void *arg)
+{
+	struct mig_fork *m = arg;
+
+	gup_thread_register();
+	m->child = mm_fork(m->mm, NULL, NULL);
+	__atomic_store_n(&m->fork_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void mig_fork_hook(struct mm_struct *mm, enum gup_debug_point dp,
+			  unsigned long addr, void *arg)
+{
+	struct mig_fork *m = arg;
+
+	if (dp != GUP_DP_MIGRATE_UNMAPPED || addr != m->addr || m->hits++)
+		return;
+	if (!pthread_rwlock_trywrlock(&mm->mmap_lock)) {
+		m->lock_free = 1;
+		pthread_rwlock_unlock(&mm->mmap_lock);
+	}
+	m->mm = mm;
+	pthread_create(&m->thr, NULL, mig_forker, m);
+	usleep(50000);	/* let the fork reach the migration entry */
+	m->fork_done_early = __atomic_load_n(&m->fork_done, __ATOMIC_ACQUIRE);
+}
+
+static void case_migrate_vs_fork(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct mig_fork m = { .addr = FX_ANON + 7 * PAGE_SIZE };
+	struct page *old, *now, *in_child;
+	struct fx f;
+
+	fx_setup(&f, s);
+	old = fx_page(&f, m.addr);
+	f.mm->debug_arg = &m;
+	f.mm->debug_hook = mig_fork_hook;
+	CHECK_EQ(mm_migrate_page(f.mm, m.addr), 0);
+	f.mm->debug_hook = NULL;
+	CHECK_EQ(m.hits, 1);
+	pthread_join(m.thr, NULL);
+	CHECK_MSG(m.lock_free, "migration held mmap_lock with its entry "
+		  "installed");
+	CHECK_MSG(!m.fork_done_early, "fork copied past a migration entry "
+		  "without waiting for it");
+	CHECK(m.child);
+	now = mm_lookup_page(f.mm, m.addr, NULL);
+	in_child = mm_lookup_page(m.child, m.addr, NULL);
+	CHECK(now && now != old);
+	CHECK_MSG(in_child == now, "the child maps %p, the parent %p",
+		  (void *)in_child, (void *)now);
+	mm_free(m.child);
+	fx_teardown(&f);
+}
+
 #define FX_THP2		0x80000000UL	/* an unpopulated VM_HUGEPAGE VMA */
 
 struct thp_race {
@@ -1200,6 +1270,7 @@ static const struct {
 	{ "migrate", case_migrate, real },
 	{ "thp_one_grab", case_thp_one_grab, real },
 	{ "migrate_restore", case_migrate_restore, all },
+	{ "migrate_vs_fork", case_migrate_vs_fork, real },
 	{ "thp_vs_pte_table", case_thp_vs_pte_table, all },
 	{ "thp_tail_unshare", case_thp_tail_unshare, all },
 	{ "thp_fallback_fault", case_thp_fallback_fault, all },
