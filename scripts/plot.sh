@@ -19,5 +19,6 @@ if [ -z "$dir" ]; then
 	dir=$(dirname "$newest")
 	dir=${dir#"$PWD"/}
 fi
+dir=${dir%/}
 "$here/plot/gupbench-plot" "$dir" || exit $?
 echo "plot: open $dir/plots/index.html" >&2
