@@ -619,9 +619,7 @@ int main(int argc, char **argv)
 	add_context(cmdline);
 	for (a = 0; a < ncfg; a++) {
 		ret = gbench_register(cfgs[a].name, config_run, &cfgs[a]);
-		if (ret == -EEXIST)
-			continue;	/* a list named the same value twice */
-		if (ret) {
+		if (ret) {	/* names are unique: duplicates were dropped */
 			fprintf(stderr, "gupbench: error: cannot register %s\n",
 				cfgs[a].name);
 			return 1;

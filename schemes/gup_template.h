@@ -11,8 +11,9 @@
  *   S(maybe_pinned)(folio) -> bool                   folio_maybe_dma_pinned
  * and optionally S_AFTER_SLOW_GRAB with S(after_slow_grab)(folio, refs,
  * flags, st), run after the PT lock is dropped (pagelock sleeps there; it
- * cannot fail: the refs are taken), then includes this file. The walk below calls the hooks
- * directly, so they are inlined: no indirect call per page.
+ * cannot fail: the refs are taken), then includes this file. The walk
+ * below calls the hooks directly, so they are inlined: no indirect call
+ * per page.
  *
  * Steps follow gup_fast_fallback(): lockless walk (gup_fast_pgd_range ->
  * gup_fast_pmd_leaf / gup_fast_pte_range), write_protect_seq check, then
@@ -333,6 +334,7 @@ static struct page *S(follow_page)(struct mm_struct *mm,
 				   struct dev_pagemap **pgmap,
 				   struct page **pages, long room)
 {
+	struct dev_pagemap *dev = NULL;
 	struct page *page = NULL;
 	struct folio *folio;
 	spinlock_t *ptl;
@@ -341,6 +343,7 @@ static struct page *S(follow_page)(struct mm_struct *mm,
 	pte_t pte;
 	pmd_t pmd;
 	long refs = 1, i;
+	int err;
 
 	*why = 0;
 	pmdp = mm_find_pmd(mm, addr, false);
@@ -417,29 +420,16 @@ static struct page *S(follow_page)(struct mm_struct *mm,
 		goto out_unlock;
 	}
 	folio = page_folio(page);
+	/* 4.5's follow_page_pte(): an uncached get_dev_pagemap() */
 	if (S_DEVMAP_MODE == GUP_DEVMAP_PERGET && pte_devmap(pte)) {
-		/* 4.5's follow_page_pte(): an uncached get_dev_pagemap() */
-		struct dev_pagemap *dev = get_dev_pagemap_v45(pte_pfn(pte),
-							      NULL);
-		int err;
-
-		if (!dev) {
-			*why = -EFAULT;
-			page = NULL;
-			goto out_unlock;
-		}
-		err = S(try_grab_slow)(folio, 1, flags);
-		put_dev_pagemap(dev);	/* the page holds its own now */
-		if (err) {
-			*why = -EFAULT;
-			page = NULL;
-			goto out_unlock;
-		}
-	} else if (S(try_grab_slow)(folio, 1, flags)) {
-		*why = -EFAULT;
-		page = NULL;
-		goto out_unlock;
+		dev = get_dev_pagemap_v45(pte_pfn(pte), NULL);
+		if (!dev)
+			goto out_efault;
 	}
+	err = S(try_grab_slow)(folio, 1, flags);
+	put_dev_pagemap(dev);	/* NULL, or the page holds its own now */
+	if (err)
+		goto out_efault;
 	/*
 	 * FOLL_TOUCH (every slow-path call): a FOLL_WRITE lookup has a
 	 * writable PTE here, which the model always makes dirty, so
@@ -454,6 +444,10 @@ static struct page *S(follow_page)(struct mm_struct *mm,
 out_unlock:
 	spin_unlock(ptl);
 	return page;
+out_efault:
+	*why = -EFAULT;
+	page = NULL;
+	goto out_unlock;
 }
 
 /*

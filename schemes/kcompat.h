@@ -62,17 +62,22 @@
  * this a compiler barrier there; elsewhere it is smp_mb().
  */
 #if defined(__x86_64__) || defined(__i386__)
+#define GUP_X86			1
 #define smp_mb__before_atomic()	barrier()
 #define smp_mb__after_atomic()	barrier()
+#define __rmw_fence()		barrier()
 #else
 #define smp_mb__before_atomic()	smp_mb()
 #define smp_mb__after_atomic()	smp_mb()
-#endif
-
-#if defined(__x86_64__) || defined(__i386__)
-#define __rmw_fence()		barrier()
-#else
 #define __rmw_fence()		smp_mb()
+#endif
+/*
+ * x86 inline asm for what C11 cannot say (x86's folio_unlock() and
+ * this_cpu_try_cmpxchg()); not under ThreadSanitizer, which cannot see
+ * inside asm and keeps the C11 forms whose ordering it knows.
+ */
+#if defined(GUP_X86) && !defined(__SANITIZE_THREAD__)
+#define GUP_X86_ASM		1
 #endif
 /* A fully ordered RMW: seq_cst, fenced on both sides off x86. */
 #define __fully_ordered(expr) ({					\
@@ -89,7 +94,7 @@
 
 static inline void cpu_relax(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
+#ifdef GUP_X86
 	__builtin_ia32_pause();
 #elif defined(__aarch64__)
 	__asm__ __volatile__("yield" ::: "memory");
@@ -321,12 +326,11 @@ static __always_inline void clear_bit_unlock(long nr, unsigned long *addr)
 static __always_inline bool xor_unlock_is_negative_byte(unsigned long mask,
 							unsigned long *addr)
 {
-#if (defined(__x86_64__) || defined(__i386__)) && !defined(__SANITIZE_THREAD__)
+#ifdef GUP_X86_ASM
 	/*
 	 * x86's: lock xorb on the low byte and the sign flag of the result
 	 * (a fetch_xor whose old value is tested compiles to a cmpxchg
-	 * loop). ThreadSanitizer cannot see inside asm, so its build keeps
-	 * the fetch_xor and the release it knows.
+	 * loop).
 	 */
 	bool negative;
 

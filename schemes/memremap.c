@@ -241,9 +241,13 @@ static inline bool xa_is_zero(const void *entry)
 	return entry == xa_mk_internal(257);
 }
 
-/* xas_start() + xas_load() for one index */
+/*
+ * xas_start() + xas_load() for one index; @depth (NULL in the lookups,
+ * where the compiler drops it) counts the nodes walked.
+ */
 static __always_inline void *xas_load_index(struct xarray *xa,
-					    unsigned long index)
+					    unsigned long index,
+					    unsigned int *depth)
 {
 	void *entry = READ_ONCE(xa->xa_head);
 	struct xa_node *node;
@@ -255,6 +259,8 @@ static __always_inline void *xas_load_index(struct xarray *xa,
 		return NULL;
 	while (xa_is_node(entry)) {
 		node = xa_to_node(entry);
+		if (depth)
+			(*depth)++;
 		offset = (index >> node->shift) & XA_CHUNK_MASK;
 		entry = READ_ONCE(node->slots[offset]);
 		if (xa_is_sibling(entry))
@@ -272,7 +278,7 @@ static noinline void *xa_load(struct xarray *xa, unsigned long index)
 
 	barrier();
 	do {
-		entry = xas_load_index(xa, index);
+		entry = xas_load_index(xa, index, NULL);
 		if (xa_is_zero(entry))
 			entry = NULL;
 	} while (unlikely(xa_is_retry(entry)));
@@ -456,21 +462,12 @@ void pgmap_index_exit(void)
 	pgmap_array.xa_head = pgmap_radix.xa_head = NULL;
 }
 
-/* Levels a pgmap_array load walks for @pfn (tests, the bench context). */
+/* Levels a pgmap_array load walks for @pfn (tests). */
 unsigned int pgmap_lookup_depth(unsigned long pfn)
 {
-	unsigned long index = pfn + pgmap_phys_offset;
-	void *entry = pgmap_array.xa_head;
 	unsigned int depth = 0;
 
-	while (xa_is_node(entry)) {
-		struct xa_node *node = xa_to_node(entry);
-
-		depth++;
-		entry = node->slots[(index >> node->shift) & XA_CHUNK_MASK];
-		if (!node->shift)
-			break;
-	}
+	xas_load_index(&pgmap_array, pfn + pgmap_phys_offset, &depth);
 	return depth;
 }
 

@@ -28,11 +28,14 @@ struct pglist_data *node_data[MAX_NUMNODES] = { &node0 };
 static struct {
 	atomic_long_t item[NR_VM_NODE_STAT_ITEMS];
 } vm_node_stat ____cacheline_aligned;
-static int stat_threshold;
+/*
+ * pcp->stat_threshold: the same for every CPU of the node, set once (at
+ * the first mem_init()) and only read after, on a line of its own.
+ */
+static int stat_threshold ____cacheline_aligned;
 
-/* per_cpu_nodestat: the threshold and the s8 differentials, per "CPU" */
+/* per_cpu_nodestat's s8 differentials, per "CPU" (thread) */
 static __thread struct {
-	signed char stat_threshold;
 	signed char vm_node_stat_diff[NR_VM_NODE_STAT_ITEMS];
 } pcp_nodestat;
 
@@ -41,7 +44,7 @@ static __always_inline bool this_cpu_try_cmpxchg_s8(signed char *p,
 						    signed char *old,
 						    signed char new)
 {
-#if (defined(__x86_64__) || defined(__i386__)) && !defined(__SANITIZE_THREAD__)
+#ifdef GUP_X86_ASM
 	bool ok;
 
 	__asm__ __volatile__("cmpxchgb %3, %1"
@@ -76,10 +79,7 @@ noinline void mod_node_page_state(struct pglist_data *pgdat,
 
 	do {
 		z = 0;
-		t = pcp_nodestat.stat_threshold;
-		if (unlikely(!t))	/* a new thread: set up its "CPU" */
-			t = pcp_nodestat.stat_threshold =
-				(signed char)stat_threshold;
+		t = READ_ONCE(stat_threshold);
 		n = delta + (long)o;
 		if (labs(n) > t) {
 			z = n;	/* overflow goes to the node counters */

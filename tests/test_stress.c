@@ -82,6 +82,15 @@ static void spec_probe(struct stress *x, struct mm_struct *mm,
 	folio_put(folio);
 }
 
+/* A fork whose child exits at once: copy_page_range() and the teardown */
+static void fork_and_exit(struct mm_struct *mm)
+{
+	struct mm_struct *child = mm_fork(mm, NULL, NULL);
+
+	if (child)
+		mm_free(child);
+}
+
 /*
  * Two pinners and one competitor for GUPBENCH_STRESS_MS (300 ms), then
  * the checks every stress case makes.
@@ -140,13 +149,10 @@ static void *other(void *arg)
 	while (!stop(x)) {
 		unsigned long r = xorshift(&seed);
 		unsigned long addr = FX_ANON + (r >> 8) % NR_PAGES * PAGE_SIZE;
-		struct mm_struct *child;
 
 		switch (r % 4) {
 		case 0:
-			child = mm_fork(x->f->mm, NULL, NULL);
-			if (child)
-				mm_free(child);
+			fork_and_exit(x->f->mm);
 			break;
 		case 1:
 			mm_migrate_page(x->f->mm, addr);
@@ -223,13 +229,10 @@ static void *thp_other(void *arg)
 		unsigned long r = xorshift(&seed);
 		unsigned long addr = FX_THP + (r >> 8) % HPAGE_PMD_NR *
 				     PAGE_SIZE;
-		struct mm_struct *child;
 
 		switch (r % 5) {
 		case 0:
-			child = mm_fork(mm, NULL, NULL);
-			if (child)
-				mm_free(child);
+			fork_and_exit(mm);
 			break;
 		case 1:
 			mmap_read_lock(mm);
