@@ -97,6 +97,7 @@ struct run {
 	unsigned int nthreads;
 	struct thread_ctx *t;
 	double rdtsc_cost;
+	unsigned long splits0;		/* thp_split_pmd_events() at start */
 };
 
 static double now_s(void)
@@ -457,8 +458,12 @@ static int setup_mm(struct run *r, struct mem_place *mp, char *err,
 	per_region = (region_pages + HPAGE_PMD_NR - 1) & ~(HPAGE_PMD_NR - 1UL);
 
 	if (thp) {
-		mc.nr_thp = nregions * per_region / HPAGE_PMD_NR * 2 + 2;
-		mc.nr_small = 64;
+		/*
+		 * No THP is ever copied (COW and fork split the PMD): one
+		 * per region; small pages for what splits copy one by one
+		 */
+		mc.nr_thp = nregions * per_region / HPAGE_PMD_NR + 2;
+		mc.nr_small = nregions * per_region * 3 + 256;
 		vm_flags |= VM_HUGEPAGE;
 	} else if (dev) {
 		mc.nr_device = nregions * region_pages;
@@ -581,6 +586,35 @@ static void add_counter(struct gbench_result *out, const char *name, double v)
 	out->counters[out->nr_counters].name = name;
 	out->counters[out->nr_counters].value = v;
 	out->nr_counters++;
+}
+
+/*
+ * Small pages mapped at the pinners' addresses: with the free count, the
+ * sum stays put over a run unless a reference leaked (a COW copy of a
+ * THP subpage maps a small page while the THP stays allocated).
+ */
+static unsigned long small_pages_mapped(struct run *r)
+{
+	unsigned long i, n = 0;
+
+	for (i = 0; i < r->nr_all; i++) {
+		struct page *p = mm_lookup_page(r->mm, r->all_addrs[i], NULL);
+
+		n += p && !folio_test_large(page_folio(p)) &&
+		     !test_bit(PG_device, &p->flags);
+	}
+	return n;
+}
+
+/* Share of the pinners' addresses a PMD leaf still maps (THP rows). */
+static double pmd_mapped_pct(struct run *r)
+{
+	unsigned long i, n = 0;
+	bool leaf;
+
+	for (i = 0; i < r->nr_all; i++)
+		n += mm_find_entry(r->mm, r->all_addrs[i], &leaf) && leaf;
+	return r->nr_all ? 100.0 * n / r->nr_all : 0;
 }
 
 static void fill_result(struct run *r, struct gbench_result *out)
@@ -712,6 +746,11 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		add_counter(out, "migrate_ok_per_s", comp_ok[C_MIGRATE]);
 		add_counter(out, "migrate_fail_per_s", comp_fail[C_MIGRATE]);
 	}
+	if (c->pages == HPAGE_PMD_NR && !(c->scheme->features & SF_DEVMAP)) {
+		add_counter(out, "thp_splits",
+			    (double)(thp_split_pmd_events() - r->splits0));
+		add_counter(out, "pmd_mapped_pct", pmd_mapped_pct(r));
+	}
 }
 
 /* The cost of rdtsc_begin()+rdtsc_end() around nothing, in ticks. */
@@ -769,7 +808,8 @@ void config_run(void *arg, struct gbench_result *out)
 		goto out_mem;
 	}
 	r.rdtsc_cost = rdtsc_overhead();
-	free0 = mem_nr_free();
+	r.splits0 = thp_split_pmd_events();
+	free0 = mem_nr_free() + small_pages_mapped(&r);
 	for (i = 0, k = 0; i < n; i++) {
 		struct thread_ctx *t = &r.t[i];
 		const char *role = config_role(c, i);
@@ -830,10 +870,10 @@ out_join:
 				"page-lock wake-ups (waiter queued on a folio "
 				"with PG_locked and PG_waiters clear)\n",
 				c->name, folio_wait_lost() - lost0);
-		if (mem_nr_free() != free0)
+		if (mem_nr_free() + small_pages_mapped(&r) != free0)
 			fprintf(stderr, "gupbench: warning: %s: %ld pages "
-				"not returned\n", c->name,
-				(long)free0 - (long)mem_nr_free());
+				"not returned\n", c->name, (long)free0 -
+				(long)(mem_nr_free() + small_pages_mapped(&r)));
 	}
 out_mem:
 	mm_free(r.mm);

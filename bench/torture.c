@@ -69,8 +69,9 @@ struct torture_opts {
 #define T_NR_ADDR	(T_ANON_PAGES + T_SHARED_PAGES + T_DEV_PAGES + \
 			 T_THP_PAGES)
 #define T_THP_INDEX	(T_ANON_PAGES + T_SHARED_PAGES + T_DEV_PAGES)
-#define T_NR_SMALL	256
-#define T_NR_THP	4		/* COW, fork copies, re-faults */
+/* a fork of a pinned THP splits it and copies all 512 subpages */
+#define T_NR_SMALL	(256 + (T_CHILDREN + 1) * HPAGE_PMD_NR)
+#define T_NR_THP	4
 #define T_MAX_THREADS	16	/* one DMA nibble of page->private each */
 #define T_MAX_HELD	4
 #define T_MAX_NR	3	/* pages per gup call */
@@ -914,10 +915,8 @@ static void op_zap(struct tthread *me, uint64_t r)
 {
 	struct torture *t = me->t;
 	unsigned long addr = pick_anon(r);
-	/* the model zaps a whole THP (no split): every subpage's gen moves */
-	bool thp = addr >= T_THP;
-	unsigned int first = thp ? T_THP_INDEX : addr_index(addr);
-	unsigned int n = thp ? T_THP_PAGES : 1, i;
+	/* a THP subpage: the PMD is split and only this PTE goes */
+	unsigned int first = addr_index(addr);
 	int *busy = &t->zapping[first];
 	struct page *p;
 
@@ -925,13 +924,11 @@ static void op_zap(struct tthread *me, uint64_t r)
 	if (__atomic_exchange_n(busy, 1, __ATOMIC_ACQUIRE))
 		return;
 	p = mm_lookup_page(t->mm, addr, NULL);
-	for (i = 0; i < n; i++)
-		__atomic_add_fetch(&t->gen[first + i], 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&t->gen[first], 1, __ATOMIC_SEQ_CST);
 	if (p)
 		ring_log(t, page_to_pfn(p), me->id, OP_ZAP, addr, 0, 0);
 	mm_zap_range(t->mm, addr, PAGE_SIZE);
-	for (i = 0; i < n; i++)
-		__atomic_add_fetch(&t->gen[first + i], 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&t->gen[first], 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(busy, 0, __ATOMIC_RELEASE);
 }
 
@@ -1060,6 +1057,27 @@ static int setup(struct torture *t)
 	return 0;
 }
 
+/*
+ * How many entries of @mm map @folio, the THP of T_THP: one if a PMD
+ * maps it, else one per PTE of its subpages (a split PMD keeps the
+ * folio whole, PTE-mapped; COW and zaps replace or drop single PTEs).
+ */
+static int thp_mappings(struct mm_struct *mm, struct folio *folio)
+{
+	unsigned long addr;
+	int n = 0;
+	bool leaf;
+
+	if (mm_find_entry(mm, T_THP, &leaf) && leaf)
+		return 1;
+	for (addr = T_THP; addr < T_THP + PMD_SIZE; addr += PAGE_SIZE) {
+		struct page *p = mm_lookup_page(mm, addr, NULL);
+
+		n += p && page_folio(p) == folio;
+	}
+	return n;
+}
+
 /* After every thread stopped: all counts back to what set-up left. */
 static void end_checks(struct torture *t)
 {
@@ -1075,7 +1093,7 @@ static void end_checks(struct torture *t)
 	for (i = 0; i < T_NR_ADDR; i++) {
 		struct folio *folio;
 		struct page *p;
-		int ref, map, base;
+		int ref, map, base, maps;
 
 		if (i < T_ANON_PAGES)
 			addr = T_ANON + i * PAGE_SIZE;
@@ -1093,20 +1111,22 @@ static void end_checks(struct torture *t)
 			continue;
 		folio = page_folio(p);
 		ref = folio_ref_count(folio);
-		/* a PMD-mapped THP counts its mapping on the head */
+		/* a THP counts all its mappings on the head */
 		map = atomic_read(&folio->page._mapcount);
-		/* the mapping's ref; devmap_single pages idle at 1 more */
-		base = 1 + (test_bit(PG_device, &p->flags) &&
-			    (t->s->features & SF_DEVMAP_PAGEREF));
+		maps = folio_test_large(folio) ? thp_mappings(t->mm, folio) : 1;
+		/* a ref per mapping; devmap_single pages idle at 1 more */
+		base = maps + (test_bit(PG_device, &p->flags) &&
+			       (t->s->features & SF_DEVMAP_PAGEREF));
 		if (ref != base ||
-		    map != 0 || t->s->maybe_pinned(folio) ||
+		    map != maps - 1 || t->s->maybe_pinned(folio) ||
 		    test_bit(PG_locked, folio_flags(folio)) ||
 		    test_bit(PG_waiters, folio_flags(folio))) {
 			violation(t, INV_COUNTS, page_to_pfn(p), 0, addr,
 				  "at the end, pfn %lu at %#lx has refcount %d "
-				  "(baseline %d), mapcount %d (baseline 0), "
+				  "(baseline %d), mapcount %d (baseline %d), "
 				  "maybe_pinned %d, flags %#lx", page_to_pfn(p),
-				  addr, ref, base, map, t->s->maybe_pinned(folio),
+				  addr, ref, base, map, maps - 1,
+				  t->s->maybe_pinned(folio),
 				  READ_ONCE(*folio_flags(folio)));
 			break;
 		}
@@ -1195,7 +1215,7 @@ static long torture_scheme(const struct gup_scheme *s,
 	double t0, next_progress, dt, last_change;
 	unsigned long last_ops;
 	struct watch w;
-	unsigned long total[OP_MAX] = { 0 }, ops = 0;
+	unsigned long total[OP_MAX] = { 0 }, ops = 0, splits;
 	unsigned int i, j;
 	long nviol;
 
@@ -1225,6 +1245,7 @@ static long torture_scheme(const struct gup_scheme *s,
 		t->th[i].rng = splitmix64(&x);
 		t->th[i].drng = splitmix64(&x);
 	}
+	splits = thp_split_pmd_events();
 	t0 = now_s();
 	next_progress = t0 + 5;
 	last_ops = 0;
@@ -1290,7 +1311,8 @@ static long torture_scheme(const struct gup_scheme *s,
 		printf("  ops:");
 		for (j = 0; j < OP_MAX; j++)
 			printf(" %s %lu", op_names[j], total[j]);
-		printf("\n");
+		printf("\n  THP PMD splits: %lu\n",
+		       thp_split_pmd_events() - splits);
 	}
 	if (t->nviol)
 		print_report(t, stdout);
@@ -1367,7 +1389,8 @@ static const char torture_usage[] =
 "  --threads=N        torture threads, 2..16 (4)\n"
 "  --seed=N           the random choices; a seed replays them (default:\n"
 "                     from the clock, printed)\n"
-"  --verbose          print how many operations of each kind ran\n"
+"  --verbose          print how many operations of each kind ran, and\n"
+"                     how many THP PMDs were split\n"
 #ifdef GUP_MUTANTS
 "  --mutant=NAME      run a deliberately broken variant (test build only);\n"
 "                     --mutant=list prints them\n"

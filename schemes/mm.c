@@ -583,6 +583,39 @@ static struct pt_table *alloc_table(struct mm_struct *mm)
 	return t;
 }
 
+struct pt_table *pte_alloc_one(struct mm_struct *mm)
+{
+	return alloc_table(mm);
+}
+
+void pte_free(struct mm_struct *mm, struct pt_table *t)
+{
+	WARN_ON_ONCE(t->huge_pte);
+	free(t);
+	if (mm)
+		atomic_long_add(-1, &mm->nr_tables);
+}
+
+void pgtable_trans_huge_deposit(pmd_t *pmdp, struct pt_table *pgtable)
+{
+	struct pt_table *pmd_table = pmd_table_of(pmdp);
+
+	pgtable->huge_pte = pmd_table->huge_pte;
+	pmd_table->huge_pte = pgtable;
+}
+
+struct pt_table *pgtable_trans_huge_withdraw(pmd_t *pmdp)
+{
+	struct pt_table *pmd_table = pmd_table_of(pmdp);
+	struct pt_table *pgtable = pmd_table->huge_pte;
+
+	if (WARN_ON_ONCE(!pgtable))
+		return NULL;
+	pmd_table->huge_pte = pgtable->huge_pte;
+	pgtable->huge_pte = NULL;
+	return pgtable;
+}
+
 /*
  * Find the next-level table under *slot, creating it if asked (pXd_alloc).
  * A PTE table goes into its PMD slot under the PMD lock (@lock), as
@@ -609,8 +642,7 @@ static struct pt_table *table_get(struct mm_struct *mm, unsigned long *slot,
 		spin_unlock(lock);
 	if (e) {
 		/* someone else populated it first */
-		free(t);
-		atomic_long_add(-1, &mm->nr_tables);
+		pte_free(mm, t);
 		return entry_is_table(e) ? entry_table(e) : NULL;
 	}
 	return t;
@@ -772,6 +804,8 @@ static void free_tables(struct pt_table *t, int level)
 {
 	int i;
 
+	/* every THP leaf was zapped with its deposited table */
+	WARN_ON_ONCE(t->huge_pte);
 	if (level > 1)
 		for (i = 0; i < PTRS_PER_TABLE; i++)
 			if (entry_is_table(t->e[i]))
@@ -905,6 +939,17 @@ static int do_pte_none(struct mm_struct *mm, struct vm_area_struct *vma,
  */
 static bool wp_can_reuse_anon_folio(struct folio *folio)
 {
+	/*
+	 * "We could currently only reuse a subpage of a large folio if no
+	 * other subpages of the large folios are still mapped. However,
+	 * let's just consistently not reuse subpages even if we could
+	 * reuse in some cases." (6.x before CONFIG_MM_ID's
+	 * __wp_can_reuse_large_anon_folio(); the 5.9 rule's page_count()
+	 * of a subpage is the folio's, one per PTE, so it never reused
+	 * one either.)
+	 */
+	if (folio_test_large(folio))
+		return false;
 	if (folio_ref_count(folio) > 1)
 		return false;
 	if (!folio_trylock(folio))
@@ -961,7 +1006,8 @@ static int do_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	atomic_inc(&new->page._mapcount);
 	ptep_get_and_clear(ptep);	/* ptep_clear_flush() */
 	set_pte(ptep, entry);
-	atomic_dec(&page->_mapcount);	/* folio_remove_rmap_pte() */
+	/* folio_remove_rmap_pte(): a large folio counts on its head */
+	atomic_dec(&folio->page._mapcount);
 	folio_put(folio);		/* the old mapping's reference */
 	st->cow_copies++;
 	return 0;
@@ -989,18 +1035,75 @@ static int do_shared_wp(struct mm_struct *mm, unsigned long addr,
 	return 0;
 }
 
+static atomic_long_t thp_split_pmd_count;
+
+unsigned long thp_split_pmd_events(void)
+{
+	return (unsigned long)atomic_long_read(&thp_split_pmd_count);
+}
+
 /*
- * do_huge_pmd_wp_page(), PMD lock held. Deviation: where the kernel
- * splits the PMD and copies one subpage, the model copies the whole THP.
+ * __split_huge_pmd_locked() for an anon THP, not frozen, PMD lock held
+ * (mm/huge_memory.c): pmdp_invalidate() first, so that GUP-fast finds no
+ * access and falls back while the PTEs are built; the deposited table
+ * gets one PTE per subpage with the PMD's rights, and PG_anon_exclusive
+ * of the head (a PMD mapping keeps it there) goes to every subpage
+ * (RMAP_EXCLUSIVE); each PTE holds a reference and a mapping of the
+ * folio (folio_ref_add(HPAGE_PMD_NR - 1), folio_add_anon_rmap_ptes(),
+ * folio_remove_rmap_pmd()); smp_wmb() + pmd_populate() publish the
+ * table. Pins are not consulted: a pinned THP splits like any other,
+ * and its pins stay on the same folio.
  */
-static int do_huge_pmd_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
-			       pmd_t *pmdp, pmd_t pmd, unsigned int ff,
-			       struct gup_stats *st)
+static void __split_huge_pmd_locked(struct mm_struct *mm, pmd_t *pmdp)
+{
+	struct pt_table *pgtable = pgtable_trans_huge_withdraw(pmdp);
+	unsigned long old, prot, pfn;
+	struct folio *folio;
+	bool excl;
+	int i;
+
+	if (!pgtable)
+		return;		/* WARNed: the THP stays PMD-mapped */
+	old = READ_ONCE(pmdp->pmd);
+	xchg(&pmdp->pmd, old & ~(_PAGE_PRESENT | _PAGE_PROTNONE));
+	pfn = pmd_pfn(__pmd(old));
+	folio = page_folio(pfn_to_page(pfn));
+	prot = old & (_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_RW | _PAGE_DIRTY);
+	excl = test_bit(PG_anon_exclusive, folio_flags(folio));
+	folio_ref_add(folio, HPAGE_PMD_NR - 1);
+	/* the model's _mapcount of a large folio is its total, on the head */
+	atomic_add(HPAGE_PMD_NR - 1, &folio->page._mapcount);
+	for (i = 0; i < HPAGE_PMD_NR; i++) {
+		if (excl)
+			set_bit(PG_anon_exclusive, &folio_page(folio, i)->flags);
+		set_pte((pte_t *)&pgtable->e[i], pfn_pte(pfn + i, prot));
+	}
+	smp_store_release(&pmdp->pmd, (unsigned long)pgtable | _PAGE_TABLE |
+					_PAGE_PRESENT);
+	atomic_long_add(1, &thp_split_pmd_count);
+}
+
+void split_huge_pmd(struct mm_struct *mm, pmd_t *pmdp)
+{
+	spinlock_t *ptl = pmd_lockptr(pmdp);
+
+	spin_lock(ptl);
+	if (pmd_leaf(pmdp_get(pmdp)) && pmd_present(pmdp_get(pmdp)))
+		__split_huge_pmd_locked(mm, pmdp);
+	spin_unlock(ptl);
+}
+
+/*
+ * do_huge_pmd_wp_page(), PMD lock held: reuse the THP if it is
+ * exclusive (or provably ours); otherwise return 1, and the caller
+ * splits the PMD and falls back to the PTE fault, which copies or
+ * unshares the one subpage (VM_FAULT_FALLBACK: no THP is ever copied).
+ */
+static int do_huge_pmd_wp_page(struct mm_struct *mm, pmd_t *pmdp, pmd_t pmd,
+			       unsigned int ff)
 {
 	bool unshare = ff & FAULT_FLAG_UNSHARE;
 	struct folio *folio = page_folio(pmd_page(pmd));
-	struct folio *new;
-	int i;
 
 	if ((scheme_has(mm, SF_ANON_EXCL) &&
 	     test_bit(PG_anon_exclusive, folio_flags(folio))) ||
@@ -1013,32 +1116,15 @@ static int do_huge_pmd_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 			set_pmd(pmdp, __pmd(pmd_val(pmd) | _PAGE_RW | _PAGE_DIRTY));
 		return 0;
 	}
-	new = folio_alloc_thp();
-	if (!new)
-		return -ENOMEM;
-	for (i = 0; i < HPAGE_PMD_NR; i++)
-		copy_highpage(folio_page(new, i), folio_page(folio, i));
-	WRITE_ONCE(new->page.mapping, (void *)mm);
-	new->page.index = folio->page.index;
-	set_bit(PG_anon, folio_flags(new));
-	set_bit(PG_anon_exclusive, folio_flags(new));
-	__folio_mark_uptodate(new);
-	atomic_inc(&new->page._mapcount);
-	set_pmd(pmdp, __pmd((page_to_pfn(&new->page) << PTE_PFN_SHIFT) |
-			    _PAGE_PRESENT | _PAGE_PSE |
-			    (unshare ? 0 : _PAGE_RW | _PAGE_DIRTY)));
-	atomic_dec(&folio->page._mapcount);
-	folio_put(folio);
-	st->cow_copies++;
-	return 0;
+	return 1;
 }
 
 /* THP fault on a VM_HUGEPAGE VMA; returns 1 to fall back to PTEs. */
 static int do_huge_fault(struct mm_struct *mm, struct vm_area_struct *vma,
-			 unsigned long addr, unsigned int ff,
-			 struct gup_stats *st)
+			 unsigned long addr, unsigned int ff)
 {
 	pmd_t *pmdp = mm_find_pmd(mm, addr, true);
+	struct pt_table *pgtable;
 	spinlock_t *ptl;
 	struct folio *folio;
 	pmd_t pmd;
@@ -1052,6 +1138,12 @@ static int do_huge_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 		folio = folio_alloc_thp();
 		if (!folio)
 			return 1;	/* no THP: PTE-map small pages */
+		/* the PTE table a later split will need (VM_FAULT_OOM) */
+		pgtable = pte_alloc_one(mm);
+		if (!pgtable) {
+			folio_put(folio);
+			return -ENOMEM;
+		}
 		WRITE_ONCE(folio->page.mapping, (void *)mm);
 		folio->page.index = (addr & ~(PMD_SIZE - 1)) >> PAGE_SHIFT;
 		set_bit(PG_anon, folio_flags(folio));
@@ -1061,10 +1153,12 @@ static int do_huge_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 		spin_lock(ptl);
 		if (!pmd_none(pmdp_get(pmdp))) {
 			spin_unlock(ptl);
+			pte_free(mm, pgtable);
 			folio_put(folio);
 			return 0;
 		}
 		mm_debug(mm, GUP_DP_HUGE_FAULT_LOCKED, addr);
+		pgtable_trans_huge_deposit(pmdp, pgtable);
 		atomic_inc(&folio->page._mapcount);
 		set_pmd(pmdp, __pmd((page_to_pfn(&folio->page) <<
 				     PTE_PFN_SHIFT) | _PAGE_PRESENT |
@@ -1076,10 +1170,12 @@ static int do_huge_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 		return 1;
 	spin_lock(ptl);
 	pmd = pmdp_get(pmdp);
-	if (pmd_leaf(pmd) && (ff & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) &&
-	    !pmd_write(pmd))
-		ret = do_huge_pmd_wp_page(mm, vma, pmdp, pmd, ff, st);
+	if (pmd_leaf(pmd) && pmd_present(pmd) &&
+	    (ff & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) && !pmd_write(pmd))
+		ret = do_huge_pmd_wp_page(mm, pmdp, pmd, ff);
 	spin_unlock(ptl);
+	if (ret == 1)
+		split_huge_pmd(mm, pmdp);	/* then the PTE fault */
 	return ret;
 }
 
@@ -1100,10 +1196,10 @@ int handle_mm_fault(struct mm_struct *mm, unsigned long addr,
 	if ((fault_flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_WRITE))
 		return -EFAULT;
 	if (vma->vm_flags & VM_HUGEPAGE) {
-		ret = do_huge_fault(mm, vma, addr, fault_flags, st);
+		ret = do_huge_fault(mm, vma, addr, fault_flags);
 		if (ret <= 0)
 			return ret;
-		ret = 0;	/* no THP here: fault in a small page */
+		ret = 0;	/* no THP here (or split): the PTE fault */
 	}
 	ptep = mm_find_pte(mm, addr, true, &ptl);
 	if (!ptep)

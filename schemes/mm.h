@@ -369,6 +369,13 @@ static __always_inline bool pmd_access_permitted(pmd_t pmd, bool write)
 struct pt_table {
 	unsigned long e[PTRS_PER_TABLE];
 	spinlock_t ptl;
+	/*
+	 * A PMD table: the PTE tables deposited for its THP leaves
+	 * (pgtable_trans_huge_deposit(), the kernel's pmd_huge_pte list),
+	 * one per leaf, so that splitting a PMD never allocates. A
+	 * deposited table: the next one in that list.
+	 */
+	struct pt_table *huge_pte;
 } __aligned(4096);
 
 static __always_inline unsigned int pgd_index(unsigned long a)
@@ -397,12 +404,25 @@ static __always_inline bool entry_is_table(unsigned long e)
 	       (_PAGE_TABLE | _PAGE_PRESENT);
 }
 
+/* The table that holds *pmdp (the kernel's pmd_ptdesc()). */
+static __always_inline struct pt_table *pmd_table_of(pmd_t *pmdp)
+{
+	return (struct pt_table *)((unsigned long)pmdp & ~(PAGE_SIZE - 1));
+}
+
 /* The split PT lock of the table that holds *pmdp (pmd_lockptr()). */
 static __always_inline spinlock_t *pmd_lockptr(pmd_t *pmdp)
 {
-	return &((struct pt_table *)((unsigned long)pmdp &
-				     ~(PAGE_SIZE - 1)))->ptl;
+	return &pmd_table_of(pmdp)->ptl;
 }
+
+struct mm_struct;
+/* pte_alloc_one()/pte_free(): a zeroed PTE table, counted in the mm. */
+struct pt_table *pte_alloc_one(struct mm_struct *mm);
+void pte_free(struct mm_struct *mm, struct pt_table *t);
+/* Keep a PTE table for the THP leaf at *pmdp; take one back. PMD lock. */
+void pgtable_trans_huge_deposit(pmd_t *pmdp, struct pt_table *pgtable);
+struct pt_table *pgtable_trans_huge_withdraw(pmd_t *pmdp);
 
 /* ptep_get_lockless(): one READ_ONCE on 64-bit. */
 static __always_inline pte_t ptep_get(pte_t *ptep)
@@ -891,6 +911,16 @@ extern void (*mem_page_hook)(struct page *page, bool alloc);
 
 struct mm_struct *mm_alloc(const struct gup_scheme *scheme);
 void mm_free(struct mm_struct *mm);	/* zaps everything, frees tables */
+/*
+ * __split_huge_pmd(): turn the anon THP leaf at *pmdp into a PTE table
+ * that maps the same 512 subpages with the same rights (the folio stays
+ * whole, now PTE-mapped: one reference and one mapping per PTE). Takes
+ * the PMD lock; nothing to do if *pmdp is no longer a leaf.
+ */
+void split_huge_pmd(struct mm_struct *mm, pmd_t *pmdp);
+/* PMD leaves split since start-up (the kernel's thp_split_pmd event). */
+unsigned long thp_split_pmd_events(void);
+
 /* mmap a VMA at addr (2 MiB aligned for VM_HUGEPAGE); 0 or -errno. */
 int mm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
 	    unsigned long vm_flags);

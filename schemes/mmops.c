@@ -46,7 +46,7 @@ static int folio_try_dup_anon_rmap(struct mm_struct *src_mm,
 		/* page_needs_cow_for_dma(): 70e806e4e645, 5.9-5.18 */
 		return -EBUSY;
 	}
-	atomic_inc(&page->_mapcount);
+	atomic_inc(&folio->page._mapcount);	/* large: the head's total */
 	return 0;
 }
 
@@ -143,55 +143,48 @@ again:
 }
 
 /*
- * copy_huge_pmd(). Deviation: where the kernel splits a maybe-pinned
- * THP and copies per PTE, the child gets a copy of the whole THP.
+ * copy_huge_pmd(): share the THP with the child, write-protected in
+ * both, with a PTE table deposited for the child's leaf. A maybe-pinned
+ * THP is not shared: the parent's PMD is split and -EAGAIN sends the
+ * caller to copy_pte_range(), which copies the pinned subpages one by
+ * one (5.9+: "split and retry the fault on PTEs").
  */
 static int copy_huge_pmd(struct mm_struct *dst_mm, struct mm_struct *src_mm,
 			 pmd_t *src_pmdp, unsigned long addr,
-			 unsigned long *copied, unsigned long *shared)
+			 unsigned long *shared)
 {
 	pmd_t *dst_pmdp = mm_find_pmd(dst_mm, addr, true);
 	spinlock_t *ptl = pmd_lockptr(src_pmdp);
-	struct folio *folio, *new;
+	struct pt_table *pgtable;
+	struct folio *folio;
 	pmd_t pmd;
-	int i;
 
 	if (!dst_pmdp)
+		return -ENOMEM;
+	pgtable = pte_alloc_one(dst_mm);
+	if (!pgtable)
 		return -ENOMEM;
 	spin_lock(ptl);
 	pmd = pmdp_get(src_pmdp);
 	if (!pmd_leaf(pmd) || !pmd_present(pmd)) {
 		spin_unlock(ptl);
-		return 0;
+		pte_free(dst_mm, pgtable);
+		return pmd_leaf(pmd) ? 0 : -EAGAIN;
 	}
 	folio = page_folio(pmd_page(pmd));
 	folio_get(folio);
-	if (!folio_try_dup_anon_rmap(src_mm, folio, &folio->page)) {
-		__atomic_fetch_and(&src_pmdp->pmd, ~_PAGE_RW, __ATOMIC_RELAXED);
-		set_pmd(dst_pmdp, __pmd(pmd_val(pmd) & ~_PAGE_RW));
+	if (folio_try_dup_anon_rmap(src_mm, folio, &folio->page)) {
+		folio_put(folio);
 		spin_unlock(ptl);
-		(*shared) += HPAGE_PMD_NR;
-		return 0;
+		pte_free(dst_mm, pgtable);
+		split_huge_pmd(src_mm, src_pmdp);
+		return -EAGAIN;
 	}
-	folio_put(folio);
-	new = folio_alloc_thp();
-	if (!new) {
-		spin_unlock(ptl);
-		return -ENOMEM;
-	}
-	for (i = 0; i < HPAGE_PMD_NR; i++)
-		copy_highpage(folio_page(new, i), folio_page(folio, i));
-	WRITE_ONCE(new->page.mapping, (void *)dst_mm);
-	new->page.index = folio->page.index;
-	set_bit(PG_anon, folio_flags(new));
-	set_bit(PG_anon_exclusive, folio_flags(new));
-	__folio_mark_uptodate(new);
-	atomic_inc(&new->page._mapcount);
-	set_pmd(dst_pmdp, __pmd((page_to_pfn(&new->page) << PTE_PFN_SHIFT) |
-				_PAGE_PRESENT | _PAGE_PSE | _PAGE_RW |
-				_PAGE_DIRTY));
+	__atomic_fetch_and(&src_pmdp->pmd, ~_PAGE_RW, __ATOMIC_RELAXED);
+	pgtable_trans_huge_deposit(dst_pmdp, pgtable);
+	set_pmd(dst_pmdp, __pmd(pmd_val(pmd) & ~_PAGE_RW));
 	spin_unlock(ptl);
-	(*copied) += HPAGE_PMD_NR;
+	(*shared) += HPAGE_PMD_NR;
 	return 0;
 }
 
@@ -235,12 +228,14 @@ struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,
 
 			if (!pmdp || pmd_none(pmdp_get(pmdp)))
 				continue;
-			if (pmd_leaf(pmdp_get(pmdp)))
+			if (pmd_leaf(pmdp_get(pmdp))) {
 				err = copy_huge_pmd(child, parent, pmdp, addr,
-						    &c, &s);
-			else
-				err = copy_pte_range(child, parent, vma, addr,
-						     next, &c, &s);
+						    &s);
+				if (err != -EAGAIN)
+					continue;
+			}
+			err = copy_pte_range(child, parent, vma, addr, next,
+					     &c, &s);
 		}
 		mm_debug(parent, GUP_DP_FORK_COPIED, vma->vm_start);
 		raw_write_seqcount_end(&parent->write_protect_seq);
@@ -330,8 +325,10 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	}
 	spin_lock(ptl);
 	pte = ptep_get(ptep);
+	/* a PTE-mapped THP: large folio migration is not modelled */
 	if (!pte_present(pte) || pte_special(pte) ||
-	    !folio_test_anon(page_folio(pte_page(pte)))) {
+	    !folio_test_anon(page_folio(pte_page(pte))) ||
+	    folio_test_large(page_folio(pte_page(pte)))) {
 		spin_unlock(ptl);
 		rc = -EBUSY;
 		goto out_unlock_mm;
@@ -493,6 +490,13 @@ void mm_zap_range(struct mm_struct *mm, unsigned long addr, unsigned long len)
 			continue;
 		}
 		if (pmd_leaf(pmdp_get(pmdp))) {
+			struct pt_table *pgtable;
+
+			/* zap_pmd_range(): part of a THP: split it first */
+			if ((addr & (PMD_SIZE - 1)) || end - addr < PMD_SIZE) {
+				split_huge_pmd(mm, pmdp);
+				continue;	/* now a PTE table */
+			}
 			/* zap_huge_pmd(): still a leaf under the lock? */
 			ptl = pmd_lockptr(pmdp);
 			spin_lock(ptl);
@@ -501,7 +505,11 @@ void mm_zap_range(struct mm_struct *mm, unsigned long addr, unsigned long len)
 				continue;	/* zapped, maybe a PTE table now */
 			}
 			pte = __pte(xchg(&pmdp->pmd, 0UL));
+			/* zap_deposited_table() */
+			pgtable = pgtable_trans_huge_withdraw(pmdp);
 			spin_unlock(ptl);
+			if (pgtable)
+				pte_free(mm, pgtable);
 			if (pte_present(pte))
 				folio = page_folio(pte_page(pte));
 			addr = (addr + PMD_SIZE) & ~(PMD_SIZE - 1);

@@ -17,7 +17,7 @@
 #define FX_DEV_PAGES	16
 #define FX_SHARED	0x60000000UL	/* 16 shared file-like pages */
 #define FX_SHARED_PAGES	16
-#define FX_NR_SMALL	512
+#define FX_NR_SMALL	1536	/* a fork of a pinned THP copies 512 */
 #define FX_NR_THP	4
 
 struct fx {
@@ -61,10 +61,11 @@ static inline void fx_setup(struct fx *f, const struct gup_scheme *s)
  */
 static inline void fx_teardown(struct fx *f)
 {
-	long warns = atomic_long_read(&gup_warnings);
+	long warns;
 
-	mm_free(f->mm);
+	mm_free(f->mm);		/* WARNs on a leaked deposited table */
 	f->mm = NULL;
+	warns = atomic_long_read(&gup_warnings);
 	CHECK_EQ(mem_nr_free(), FX_NR_SMALL);
 	CHECK_EQ(mem_nr_free_thp(), FX_NR_THP);
 	vmstat_flush_thread();

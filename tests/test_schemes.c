@@ -918,6 +918,208 @@ static void case_thp_one_grab(void *arg)
 	fx_teardown(&f);
 }
 
+/* ---- PMD splits: fork, COW and zap of part of a THP ---- */
+
+/* The THP at FX_THP is PTE-mapped: each PTE maps its own subpage. */
+static void check_thp_ptes(struct fx *f, struct folio *folio, bool writable)
+{
+	struct page *p;
+	bool leaf;
+	pte_t pte;
+	int i;
+
+	CHECK_MSG(mm_find_entry(f->mm, FX_THP, &leaf) && !leaf,
+		  "the THP is still PMD-mapped");
+	for (i = 0; i < HPAGE_PMD_NR; i++) {
+		p = mm_lookup_page(f->mm, FX_THP + i * PAGE_SIZE, &pte);
+		CHECK_MSG(p == folio_page(folio, i), "PTE %d maps %p", i,
+			  (void *)p);
+		CHECK_MSG(pte_write(pte) == writable, "PTE %d write %d", i,
+			  pte_write(pte));
+		if (writable && (f->s->features & SF_ANON_EXCL))
+			CHECK_MSG(test_bit(PG_anon_exclusive, &p->flags),
+				  "subpage %d lost PG_anon_exclusive", i);
+	}
+}
+
+/*
+ * fork with a pinned THP (copy_huge_pmd(), 5.9+): the parent's PMD is
+ * split, not copied; the parent keeps the same subpages mapped writable
+ * (the pins intact) and the child gets a small copy of each subpage.
+ * From then on GUP-fast pins the folio one PTE at a time and unpins it in
+ * one batch.
+ */
+static void case_thp_fork_split(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct page *pages[HPAGE_PMD_NR], *cpage;
+	unsigned long copied, shared, splits, free_thp;
+	struct mm_struct *child;
+	struct folio *folio;
+	struct fx f;
+
+	fx_setup(&f, s);
+	folio = page_folio(fx_page(&f, FX_THP));
+	CHECK_EQ(s->gup_fast(f.mm, FX_THP, 512, PIN_W, pages, &f.st), 512);
+	page_dma_write(pages[7], 0xd1a);
+	splits = thp_split_pmd_events();
+	free_thp = mem_nr_free_thp();
+	child = mm_fork(f.mm, &copied, &shared);
+	CHECK(child);
+	CHECK_EQ(thp_split_pmd_events(), splits + 1);
+	CHECK_EQ(copied, HPAGE_PMD_NR);
+	CHECK_EQ(mem_nr_free_thp(), free_thp);	/* no THP was copied */
+	check_thp_ptes(&f, folio, true);
+	cpage = mm_lookup_page(child, FX_THP + 7 * PAGE_SIZE, NULL);
+	CHECK(cpage && !folio_test_large(page_folio(cpage)));
+	CHECK_EQ(cpage->private, 0xd1a);
+	s->release_pages(pages, 512, PIN_W);
+	/* one reference and one mapping per PTE */
+	CHECK_EQ(folio_ref_count(folio), HPAGE_PMD_NR);
+	CHECK_EQ(atomic_read(&folio->page._mapcount), HPAGE_PMD_NR - 1);
+	CHECK(!s->maybe_pinned(folio));
+
+	memset(&f.st, 0, sizeof(f.st));
+	CHECK_EQ(s->gup_fast(f.mm, FX_THP, 512, PIN_W, pages, &f.st), 512);
+	CHECK_EQ(f.st.fast_pages, 512);
+	CHECK_EQ(f.st.slow_calls, 0);
+	CHECK(pages[511] == folio_page(folio, 511));
+	CHECK(s->maybe_pinned(folio));
+	CHECK_EQ(fx_pincount(s, folio), 512);
+	s->release_pages(pages, 512, PIN_W);
+	CHECK_EQ(folio_ref_count(folio), HPAGE_PMD_NR);
+	CHECK_EQ(fx_pincount(s, folio), 0);
+	mm_free(child);
+	fx_teardown(&f);	/* the last PTE's zap frees the THP */
+}
+
+/*
+ * A write to a THP that fork shared: do_huge_pmd_wp_page() cannot reuse
+ * it, splits the parent's PMD and falls back to the PTE fault, which
+ * copies the one subpage written. The other subpages stay mapped, read
+ * only, from the same folio; the child keeps its PMD.
+ */
+static void case_thp_cow_split(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	unsigned long free_thp = mem_nr_free_thp();
+	struct mm_struct *child;
+	struct folio *folio;
+	struct page *page, *p;
+	bool leaf;
+	pte_t pte;
+	struct fx f;
+
+	fx_setup(&f, s);
+	folio = page_folio(fx_page(&f, FX_THP));
+	free_thp = mem_nr_free_thp();
+	child = mm_fork(f.mm, NULL, NULL);
+	CHECK(child);
+	CHECK(mm_find_entry(child, FX_THP, &leaf) && leaf);
+	CHECK_EQ(folio_ref_count(folio), 2);
+	CHECK_EQ(s->gup_fast(f.mm, FX_THP + 5 * PAGE_SIZE, 1, PIN_W, &page,
+			     &f.st), 1);
+	CHECK_EQ(f.st.cow_copies, 1);
+	CHECK(!folio_test_large(page_folio(page)));
+	CHECK(fx_page(&f, FX_THP + 5 * PAGE_SIZE) == page);
+	CHECK(mm_find_entry(f.mm, FX_THP, &leaf) && !leaf);
+	p = mm_lookup_page(f.mm, FX_THP + 6 * PAGE_SIZE, &pte);
+	CHECK(p == folio_page(folio, 6) && !pte_write(pte));
+	CHECK(mm_lookup_page(child, FX_THP + 5 * PAGE_SIZE, NULL) ==
+	      folio_page(folio, 5));
+	/* the child's PMD and the parent's other 511 PTEs */
+	CHECK_EQ(folio_ref_count(folio), HPAGE_PMD_NR);
+	CHECK_EQ(atomic_read(&folio->page._mapcount), HPAGE_PMD_NR - 1);
+	CHECK_EQ(mem_nr_free_thp(), free_thp);
+	release(&f, &page, 1, PIN_W);
+	mm_free(child);
+	CHECK_EQ(folio_ref_count(folio), HPAGE_PMD_NR - 1);
+	fx_teardown(&f);
+}
+
+/*
+ * MADV_DONTNEED of one subpage of a PMD-mapped THP (zap_pmd_range()):
+ * the PMD is split into its deposited table and only that PTE goes; the
+ * next touch faults a small page in. A zap of a whole THP frees its
+ * deposited table with it.
+ */
+static void case_thp_partial_zap(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct folio *folio;
+	struct page *p;
+	long tables;
+	struct fx f;
+
+	fx_setup(&f, s);
+	folio = page_folio(fx_page(&f, FX_THP));
+	tables = atomic_long_read(&f.mm->nr_tables);
+	mm_zap_range(f.mm, FX_THP + 9 * PAGE_SIZE, PAGE_SIZE);
+	CHECK(mm_lookup_page(f.mm, FX_THP + 9 * PAGE_SIZE, NULL) == NULL);
+	CHECK(fx_page(&f, FX_THP + 10 * PAGE_SIZE) == folio_page(folio, 10));
+	CHECK(fx_page(&f, FX_THP + 8 * PAGE_SIZE) == folio_page(folio, 8));
+	CHECK_EQ(folio_ref_count(folio), HPAGE_PMD_NR - 1);
+	CHECK_EQ(atomic_read(&folio->page._mapcount), HPAGE_PMD_NR - 2);
+	CHECK_MSG(atomic_long_read(&f.mm->nr_tables) == tables,
+		  "the split allocated a table (%ld, was %ld)",
+		  atomic_long_read(&f.mm->nr_tables), tables);
+	CHECK_EQ(mm_populate(f.mm, FX_THP + 9 * PAGE_SIZE, PAGE_SIZE), 0);
+	p = fx_page(&f, FX_THP + 9 * PAGE_SIZE);
+	CHECK(!folio_test_large(page_folio(p)));
+	mm_zap_range(f.mm, FX_THP, PMD_SIZE);
+	CHECK_EQ(mem_nr_free_thp(), FX_NR_THP);
+
+	CHECK_EQ(mm_mmap(f.mm, FX_THP2, PMD_SIZE, VM_WRITE | VM_HUGEPAGE), 0);
+	CHECK_EQ(mm_populate(f.mm, FX_THP2, PMD_SIZE), 0);
+	tables = atomic_long_read(&f.mm->nr_tables);
+	CHECK_EQ(mem_nr_free_thp(), FX_NR_THP - 1);
+	mm_zap_range(f.mm, FX_THP2, PMD_SIZE);
+	CHECK_EQ(mem_nr_free_thp(), FX_NR_THP);
+	CHECK_MSG(atomic_long_read(&f.mm->nr_tables) == tables - 1,
+		  "the deposited table was not freed with the THP");
+	fx_teardown(&f);
+}
+
+static void split_hook(struct mm_struct *mm, enum gup_debug_point dp,
+		       unsigned long addr, void *arg)
+{
+	int *hits = arg;
+
+	if (dp == GUP_DP_FAST_AFTER_GRAB && !(*hits)++)
+		split_huge_pmd(mm, mm_find_pmd(mm, addr, false));
+}
+
+/*
+ * GUP-fast grabbed a THP through its PMD, then the PMD was split: the
+ * PMD recheck undoes the grab and the slow path pins the same subpages
+ * through the new PTEs.
+ */
+static void case_thp_split_recheck(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct page *pages[HPAGE_PMD_NR];
+	struct folio *folio;
+	int hits = 0, i;
+	struct fx f;
+
+	fx_setup(&f, s);
+	folio = page_folio(fx_page(&f, FX_THP));
+	f.mm->debug_arg = &hits;
+	f.mm->debug_hook = split_hook;
+	CHECK_EQ(s->gup_fast(f.mm, FX_THP, 512, PIN_W, pages, &f.st), 512);
+	f.mm->debug_hook = NULL;
+	CHECK_EQ(hits, 1);
+	CHECK_EQ(f.st.fast_undo, 1);
+	CHECK_EQ(f.st.slow_calls, 1);
+	for (i = 0; i < HPAGE_PMD_NR; i++)
+		CHECK_MSG(pages[i] == folio_page(folio, i), "page %d", i);
+	check_thp_ptes(&f, folio, true);
+	release(&f, pages, 512, PIN_W);
+	CHECK_EQ(folio_ref_count(folio), HPAGE_PMD_NR);
+	CHECK(!s->maybe_pinned(folio));
+	fx_teardown(&f);
+}
+
 /* ---- ZONE_DEVICE ---- */
 
 /*
@@ -1274,6 +1476,10 @@ static const struct {
 	{ "thp_vs_pte_table", case_thp_vs_pte_table, all },
 	{ "thp_tail_unshare", case_thp_tail_unshare, all },
 	{ "thp_fallback_fault", case_thp_fallback_fault, all },
+	{ "thp_fork_split", case_thp_fork_split, pins },
+	{ "thp_cow_split", case_thp_cow_split, real },
+	{ "thp_partial_zap", case_thp_partial_zap, all },
+	{ "thp_split_recheck", case_thp_split_recheck, real },
 	{ "referenced", case_referenced, all },
 	{ "mark_accessed", case_mark_accessed, all },
 	{ "folio_allowed", case_folio_allowed, all },

@@ -9,6 +9,7 @@
  */
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fixture.h"
 
@@ -268,6 +269,70 @@ static void case_stress_thp(void *arg)
 	x.f = &f;
 	run_stress(&x, thp_pinner, thp_other);
 	fx_teardown(&f);
+}
+
+/*
+ * The PMD split itself under live pins: each round maps a fresh THP,
+ * starts the two THP pinners, and after a random delay splits the PMD
+ * under them, by a fork (which splits a pinned THP) or a zap of one
+ * subpage; then speculative gets until the round ends. GUP-fast must
+ * back off from a PMD that changed under its grab, and every count
+ * must come back (fx_teardown) with the folio PTE-mapped.
+ */
+#define SPLIT_ROUNDS	24
+
+static void *thp_splitter(void *arg)
+{
+	struct stress *x = arg;
+	struct mm_struct *mm = x->f->mm;
+	unsigned long seed = (unsigned long)x ^ 0x2545f4914f6cdd1dUL;
+	unsigned long r = xorshift(&seed);
+
+	gup_thread_register();
+	usleep(200 + r % 3000);
+	if (r & 1)
+		fork_and_exit(mm);
+	else
+		mm_zap_range(mm, FX_THP + (r >> 8) % HPAGE_PMD_NR * PAGE_SIZE,
+			     PAGE_SIZE);
+	x->ops[1]++;
+	while (!stop(x))
+		spec_probe(x, mm, FX_THP + xorshift(&seed) % HPAGE_PMD_NR *
+				  PAGE_SIZE);
+	return NULL;
+}
+
+static void case_stress_thp_split(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	unsigned long splits = thp_split_pmd_events();
+	struct timespec ts = { 0, 8 * 1000000L };
+	int round, i;
+
+	for (round = 0; round < SPLIT_ROUNDS; round++) {
+		struct stress x = { 0 };
+		pthread_t thr[3];
+		struct fx f;
+
+		fx_setup(&f, s);
+		x.f = &f;
+		pthread_create(&thr[0], NULL, thp_pinner, &x);
+		pthread_create(&thr[1], NULL, thp_pinner, &x);
+		pthread_create(&thr[2], NULL, thp_splitter, &x);
+		nanosleep(&ts, NULL);
+		while (!__atomic_load_n(&x.ops[1], __ATOMIC_RELAXED))
+			usleep(100);
+		__atomic_store_n(&x.stop, 1, __ATOMIC_RELAXED);
+		for (i = 0; i < 3; i++)
+			pthread_join(thr[i], NULL);
+		CHECK_EQ(x.false_neg, 0);
+		CHECK_EQ(x.negative, 0);
+		fx_teardown(&f);
+	}
+	/* a zap always splits, a fork only a pinned THP */
+	CHECK_MSG(thp_split_pmd_events() - splits >= SPLIT_ROUNDS / 4,
+		  "only %lu splits in %d rounds",
+		  thp_split_pmd_events() - splits, SPLIT_ROUNDS);
 }
 
 #define SLOT_THREADS	64
@@ -583,6 +648,12 @@ int main(void)
 		snprintf(name, sizeof(name), "stress_thp/%s",
 			 gup_schemes[i]->name);
 		t_case_named(name, case_stress_thp, (void *)gup_schemes[i]);
+		if (vmemmap)
+			mem_exit();
+		snprintf(name, sizeof(name), "stress_thp_split/%s",
+			 gup_schemes[i]->name);
+		t_case_named(name, case_stress_thp_split,
+			     (void *)gup_schemes[i]);
 		if (vmemmap)
 			mem_exit();
 		if (!(gup_schemes[i]->features & SF_DEVMAP))
