@@ -98,6 +98,7 @@ struct run {
 	struct thread_ctx *t;
 	double rdtsc_cost;
 	unsigned long splits0;		/* thp_split_pmd_events() at start */
+	unsigned long nr_small, nr_thp;	/* the free lists when all is free */
 };
 
 static double now_s(void)
@@ -463,7 +464,8 @@ static int setup_mm(struct run *r, struct mem_place *mp, char *err,
 		 * per region; small pages for what splits copy one by one
 		 */
 		mc.nr_thp = nregions * per_region / HPAGE_PMD_NR + 2;
-		mc.nr_small = nregions * per_region * 3 + 256;
+		mc.nr_small = nregions * per_region *
+			      (2 + c->with[C_FORK]) + 256;
 		vm_flags |= VM_HUGEPAGE;
 	} else if (dev) {
 		mc.nr_device = nregions * region_pages;
@@ -475,6 +477,8 @@ static int setup_mm(struct run *r, struct mem_place *mp, char *err,
 	}
 	if (shared)
 		vm_flags |= VM_SHARED;
+	r->nr_small = mc.nr_small;
+	r->nr_thp = mc.nr_thp;
 	mc.page_ext = c->scheme->features & SF_PAGE_EXT;
 	mc.alloc = vmemmap_alloc;
 	mc.free = vmemmap_free;
@@ -586,24 +590,6 @@ static void add_counter(struct gbench_result *out, const char *name, double v)
 	out->counters[out->nr_counters].name = name;
 	out->counters[out->nr_counters].value = v;
 	out->nr_counters++;
-}
-
-/*
- * Small pages mapped at the pinners' addresses: with the free count, the
- * sum stays put over a run unless a reference leaked (a COW copy of a
- * THP subpage maps a small page while the THP stays allocated).
- */
-static unsigned long small_pages_mapped(struct run *r)
-{
-	unsigned long i, n = 0;
-
-	for (i = 0; i < r->nr_all; i++) {
-		struct page *p = mm_lookup_page(r->mm, r->all_addrs[i], NULL);
-
-		n += p && !folio_test_large(page_folio(p)) &&
-		     !test_bit(PG_device, &p->flags);
-	}
-	return n;
 }
 
 /* Share of the pinners' addresses a PMD leaf still maps (THP rows). */
@@ -784,7 +770,6 @@ void config_run(void *arg, struct gbench_result *out)
 	struct mem_place mp = c->mp;	/* topo_alloc() notes degradation */
 	pthread_t *thr = calloc(n, sizeof(*thr));
 	char err[256] = "";
-	unsigned long free0 = 0;
 	long lost0 = folio_wait_lost();
 	double t0;
 	int ret;
@@ -809,7 +794,6 @@ void config_run(void *arg, struct gbench_result *out)
 	}
 	r.rdtsc_cost = rdtsc_overhead();
 	r.splits0 = thp_split_pmd_events();
-	free0 = mem_nr_free() + small_pages_mapped(&r);
 	for (i = 0, k = 0; i < n; i++) {
 		struct thread_ctx *t = &r.t[i];
 		const char *role = config_role(c, i);
@@ -870,14 +854,17 @@ out_join:
 				"page-lock wake-ups (waiter queued on a folio "
 				"with PG_locked and PG_waiters clear)\n",
 				c->name, folio_wait_lost() - lost0);
-		if (mem_nr_free() + small_pages_mapped(&r) != free0)
-			fprintf(stderr, "gupbench: warning: %s: %ld pages "
-				"not returned\n", c->name, (long)free0 -
-				(long)(mem_nr_free() + small_pages_mapped(&r)));
 	}
 out_mem:
 	mm_free(r.mm);
 	r.mm = NULL;
+	/* every page and THP is free once the mm is gone, or a ref leaked */
+	if (!out->error[0] && vmemmap &&
+	    (mem_nr_free() != r.nr_small || mem_nr_free_thp() != r.nr_thp))
+		fprintf(stderr, "gupbench: warning: %s: %ld pages and %ld THPs "
+			"not returned\n", c->name,
+			(long)r.nr_small - (long)mem_nr_free(),
+			(long)r.nr_thp - (long)mem_nr_free_thp());
 	if (vmemmap)
 		mem_exit();
 	free(r.all_addrs);

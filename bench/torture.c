@@ -1111,8 +1111,8 @@ static void end_checks(struct torture *t)
 			continue;
 		folio = page_folio(p);
 		ref = folio_ref_count(folio);
-		/* a THP counts all its mappings on the head */
-		map = atomic_read(&folio->page._mapcount);
+		/* a THP counts all its mappings together */
+		map = atomic_read(folio_mapcount_ptr(folio));
 		maps = folio_test_large(folio) ? thp_mappings(t->mm, folio) : 1;
 		/* a ref per mapping; devmap_single pages idle at 1 more */
 		base = maps + (test_bit(PG_device, &p->flags) &&

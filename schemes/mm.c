@@ -501,6 +501,7 @@ void free_folio(struct folio *folio)
 	WARN_ON_ONCE(test_bit(PG_locked, &page->flags));
 	if (folio_test_large(folio)) {
 		WARN_ON_ONCE(atomic_read(folio_pincount_ptr(folio)) != 0);
+		WARN_ON_ONCE(atomic_read(folio_mapcount_ptr(folio)) != -1);
 		for (i = 1; i < HPAGE_PMD_NR; i++)
 			poison_page(page + i);
 		poison_page(page);
@@ -691,16 +692,34 @@ pte_t *mm_find_entry(struct mm_struct *mm, unsigned long addr, bool *leaf)
 	return mm_find_pte(mm, addr, false, NULL);
 }
 
+/*
+ * The entry that maps @addr and its value, read once. A PMD found as a
+ * leaf may be a PTE table by the time its value is read (split
+ * meanwhile): that value is no page, so look again, as the kernel's
+ * lockless walkers decide from one read of the PMD.
+ */
+static pte_t *entry_read(struct mm_struct *mm, unsigned long addr,
+			 bool *leaf, pte_t *pte)
+{
+	for (;;) {
+		pte_t *ep = mm_find_entry(mm, addr, leaf);
+
+		if (!ep)
+			return NULL;
+		*pte = ptep_get(ep);
+		if (!*leaf || pmd_leaf(__pmd(pte_val(*pte))))
+			return ep;
+	}
+}
+
 struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr,
 			    pte_t *out_pte)
 {
 	bool leaf;
-	pte_t *ep = mm_find_entry(mm, addr, &leaf);
 	pte_t pte;
 
-	if (!ep)
+	if (!entry_read(mm, addr, &leaf, &pte))
 		return NULL;
-	pte = ptep_get(ep);
 	if (out_pte)
 		*out_pte = pte;
 	if (!pte_present(pte))
@@ -711,15 +730,13 @@ struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr,
 /* A speculative reference, page-cache style: see mm.h. */
 struct folio *spec_get_folio(struct mm_struct *mm, unsigned long addr)
 {
-	bool leaf;
-	pte_t *ep = mm_find_entry(mm, addr, &leaf);
 	struct folio *folio;
+	bool leaf;
+	pte_t *ep;
 	pte_t pte;
 
-	if (!ep)
-		return NULL;
-	pte = ptep_get(ep);
-	if (!pte_present(pte) || pte_protnone(pte))
+	ep = entry_read(mm, addr, &leaf, &pte);
+	if (!ep || !pte_present(pte) || pte_protnone(pte))
 		return NULL;
 	folio = try_get_folio(entry_page(pte, leaf, addr), 1);
 	if (folio && pte_val(ptep_get(ep)) != pte_val(pte)) {
@@ -904,7 +921,7 @@ static int do_pte_none(struct mm_struct *mm, struct vm_area_struct *vma,
 			return 0;
 		}
 		folio_get(folio);
-		atomic_inc(&folio->page._mapcount);
+		atomic_inc(folio_mapcount_ptr(folio));
 		set_pte(ptep, pfn_pte(pfn, prot));
 		spin_unlock(ptl);
 		return 0;
@@ -926,7 +943,7 @@ static int do_pte_none(struct mm_struct *mm, struct vm_area_struct *vma,
 		return 0;
 	}
 	/* the allocation's reference becomes the mapping's */
-	atomic_inc(&folio->page._mapcount);
+	atomic_inc(folio_mapcount_ptr(folio));
 	set_pte(ptep, pfn_pte(page_to_pfn(&folio->page), prot));
 	spin_unlock(ptl);
 	return 0;
@@ -937,25 +954,25 @@ static int do_pte_none(struct mm_struct *mm, struct vm_area_struct *vma,
  * (09854ba94c6a): reuse only if we are the only possible user. Called
  * with the PT lock held; folio_trylock() never sleeps.
  */
-static bool wp_can_reuse_anon_folio(struct folio *folio)
+static bool wp_can_reuse_anon_folio(struct folio *folio, bool anonexcl)
 {
 	/*
-	 * "We could currently only reuse a subpage of a large folio if no
-	 * other subpages of the large folios are still mapped. However,
-	 * let's just consistently not reuse subpages even if we could
-	 * reuse in some cases." (6.x before CONFIG_MM_ID's
-	 * __wp_can_reuse_large_anon_folio(); the 5.9 rule's page_count()
-	 * of a subpage is the folio's, one per PTE, so it never reused
-	 * one either.)
+	 * 6.x: "We could currently only reuse a subpage of a large folio
+	 * if no other subpages of the large folios are still mapped.
+	 * However, let's just consistently not reuse subpages even if we
+	 * could reuse in that scenario, and give back a large folio a bit
+	 * sooner." (until CONFIG_MM_ID's __wp_can_reuse_large_anon_folio()).
+	 * The 5.9 rule reads the subpage's page_count(), the folio's: one
+	 * per PTE, so it reuses only the last subpage still mapped.
 	 */
-	if (folio_test_large(folio))
+	if (anonexcl && folio_test_large(folio))
 		return false;
 	if (folio_ref_count(folio) > 1)
 		return false;
 	if (!folio_trylock(folio))
 		return false;
 	if (folio_ref_count(folio) != 1 ||
-	    atomic_read(&folio->page._mapcount) != 0) {
+	    atomic_read(folio_mapcount_ptr(folio)) != 0) {
 		folio_unlock(folio);
 		return false;
 	}
@@ -986,7 +1003,7 @@ static int do_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	}
 	if (unshare && !anonexcl)
 		return 0;
-	if (wp_can_reuse_anon_folio(folio)) {
+	if (wp_can_reuse_anon_folio(folio, anonexcl)) {
 		/* folio_move_anon_rmap() + SetPageAnonExclusive() */
 		WRITE_ONCE(folio->page.mapping, (void *)mm);
 		set_bit(PG_anon_exclusive, &page->flags);
@@ -1006,8 +1023,8 @@ static int do_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	atomic_inc(&new->page._mapcount);
 	ptep_get_and_clear(ptep);	/* ptep_clear_flush() */
 	set_pte(ptep, entry);
-	/* folio_remove_rmap_pte(): a large folio counts on its head */
-	atomic_dec(&folio->page._mapcount);
+	/* folio_remove_rmap_pte() */
+	atomic_dec(folio_mapcount_ptr(folio));
 	folio_put(folio);		/* the old mapping's reference */
 	st->cow_copies++;
 	return 0;
@@ -1062,17 +1079,20 @@ static void __split_huge_pmd_locked(struct mm_struct *mm, pmd_t *pmdp)
 	bool excl;
 	int i;
 
+	if (!pgtable)	/* WARNed; callers loop until the PMD is a table */
+		pgtable = pte_alloc_one(mm);
 	if (!pgtable)
-		return;		/* WARNed: the THP stays PMD-mapped */
+		return;
 	old = READ_ONCE(pmdp->pmd);
 	xchg(&pmdp->pmd, old & ~(_PAGE_PRESENT | _PAGE_PROTNONE));
 	pfn = pmd_pfn(__pmd(old));
 	folio = page_folio(pfn_to_page(pfn));
-	prot = old & (_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_RW | _PAGE_DIRTY);
+	/* "NUMA hinting access restrictions are not transferred" */
+	prot = _PAGE_PRESENT | (old & (_PAGE_RW | _PAGE_DIRTY));
 	excl = test_bit(PG_anon_exclusive, folio_flags(folio));
 	folio_ref_add(folio, HPAGE_PMD_NR - 1);
-	/* the model's _mapcount of a large folio is its total, on the head */
-	atomic_add(HPAGE_PMD_NR - 1, &folio->page._mapcount);
+	/* the PMD's one mapping becomes 512 PTE mappings */
+	atomic_add(HPAGE_PMD_NR - 1, folio_mapcount_ptr(folio));
 	for (i = 0; i < HPAGE_PMD_NR; i++) {
 		if (excl)
 			set_bit(PG_anon_exclusive, &folio_page(folio, i)->flags);
@@ -1108,7 +1128,7 @@ static int do_huge_pmd_wp_page(struct mm_struct *mm, pmd_t *pmdp, pmd_t pmd,
 	if ((scheme_has(mm, SF_ANON_EXCL) &&
 	     test_bit(PG_anon_exclusive, folio_flags(folio))) ||
 	    (folio_ref_count(folio) == 1 &&
-	     atomic_read(&folio->page._mapcount) == 0)) {
+	     atomic_read(folio_mapcount_ptr(folio)) == 0)) {
 		/* folio_move_anon_rmap() + SetPageAnonExclusive() */
 		WRITE_ONCE(folio->page.mapping, (void *)mm);
 		set_bit(PG_anon_exclusive, folio_flags(folio));
@@ -1159,7 +1179,7 @@ static int do_huge_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 		}
 		mm_debug(mm, GUP_DP_HUGE_FAULT_LOCKED, addr);
 		pgtable_trans_huge_deposit(pmdp, pgtable);
-		atomic_inc(&folio->page._mapcount);
+		atomic_inc(folio_mapcount_ptr(folio));
 		set_pmd(pmdp, __pmd((page_to_pfn(&folio->page) <<
 				     PTE_PFN_SHIFT) | _PAGE_PRESENT |
 				    _PAGE_PSE | _PAGE_RW | _PAGE_DIRTY));

@@ -138,6 +138,20 @@ static __always_inline long folio_nr_pages(struct folio *folio)
 	return folio_test_large(folio) ? 1L << folio->page.order : 1;
 }
 
+/*
+ * Where a folio counts its mappings, less one: an order-0 page's
+ * _mapcount; for a large folio the total over its PMD and PTE mappings,
+ * in page[1] as the kernel's folio->_large_mapcount (6.10+). The
+ * kernel also keeps an entire (PMD) count beside it and each subpage's
+ * own _mapcount on the subpage's line; the model keeps neither.
+ */
+static __always_inline atomic_t *folio_mapcount_ptr(struct folio *folio)
+{
+	if (folio_test_large(folio))
+		return &folio_page(folio, 1)->_mapcount;
+	return &folio->page._mapcount;
+}
+
 /* folio_has_pincount(): every large folio on 64-bit (2025 kernels). */
 static __always_inline bool folio_has_pincount(struct folio *folio)
 {

@@ -46,7 +46,7 @@ static int folio_try_dup_anon_rmap(struct mm_struct *src_mm,
 		/* page_needs_cow_for_dma(): 70e806e4e645, 5.9-5.18 */
 		return -EBUSY;
 	}
-	atomic_inc(&folio->page._mapcount);	/* large: the head's total */
+	atomic_inc(folio_mapcount_ptr(folio));
 	return 0;
 }
 
@@ -525,7 +525,7 @@ void mm_zap_range(struct mm_struct *mm, unsigned long addr, unsigned long len)
 				folio = page_folio(pte_page(pte));
 		}
 		if (folio) {
-			atomic_dec(&folio->page._mapcount);
+			atomic_dec(folio_mapcount_ptr(folio));
 			folio_put(folio);
 		}
 	}

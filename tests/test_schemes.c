@@ -976,7 +976,7 @@ static void case_thp_fork_split(void *arg)
 	s->release_pages(pages, 512, PIN_W);
 	/* one reference and one mapping per PTE */
 	CHECK_EQ(folio_ref_count(folio), HPAGE_PMD_NR);
-	CHECK_EQ(atomic_read(&folio->page._mapcount), HPAGE_PMD_NR - 1);
+	CHECK_EQ(atomic_read(folio_mapcount_ptr(folio)), HPAGE_PMD_NR - 1);
 	CHECK(!s->maybe_pinned(folio));
 
 	memset(&f.st, 0, sizeof(f.st));
@@ -1029,7 +1029,7 @@ static void case_thp_cow_split(void *arg)
 	      folio_page(folio, 5));
 	/* the child's PMD and the parent's other 511 PTEs */
 	CHECK_EQ(folio_ref_count(folio), HPAGE_PMD_NR);
-	CHECK_EQ(atomic_read(&folio->page._mapcount), HPAGE_PMD_NR - 1);
+	CHECK_EQ(atomic_read(folio_mapcount_ptr(folio)), HPAGE_PMD_NR - 1);
 	CHECK_EQ(mem_nr_free_thp(), free_thp);
 	release(&f, &page, 1, PIN_W);
 	mm_free(child);
@@ -1059,7 +1059,7 @@ static void case_thp_partial_zap(void *arg)
 	CHECK(fx_page(&f, FX_THP + 10 * PAGE_SIZE) == folio_page(folio, 10));
 	CHECK(fx_page(&f, FX_THP + 8 * PAGE_SIZE) == folio_page(folio, 8));
 	CHECK_EQ(folio_ref_count(folio), HPAGE_PMD_NR - 1);
-	CHECK_EQ(atomic_read(&folio->page._mapcount), HPAGE_PMD_NR - 2);
+	CHECK_EQ(atomic_read(folio_mapcount_ptr(folio)), HPAGE_PMD_NR - 2);
 	CHECK_MSG(atomic_long_read(&f.mm->nr_tables) == tables,
 		  "the split allocated a table (%ld, was %ld)",
 		  atomic_long_read(&f.mm->nr_tables), tables);
@@ -1077,6 +1077,36 @@ static void case_thp_partial_zap(void *arg)
 	CHECK_EQ(mem_nr_free_thp(), FX_NR_THP);
 	CHECK_MSG(atomic_long_read(&f.mm->nr_tables) == tables - 1,
 		  "the deposited table was not freed with the THP");
+	fx_teardown(&f);
+}
+
+/*
+ * A write to the last mapped subpage of a split THP that fork had
+ * shared: the 5.9 rule reuses it (page_count() is the folio's, 1 now),
+ * 6.x (anonexcl) never reuses a subpage of a large folio and copies.
+ */
+static void case_thp_last_subpage(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	bool anonexcl = s->features & SF_ANON_EXCL;
+	struct mm_struct *child;
+	struct folio *folio;
+	struct page *page;
+	struct fx f;
+
+	fx_setup(&f, s);
+	folio = page_folio(fx_page(&f, FX_THP));
+	child = mm_fork(f.mm, NULL, NULL);
+	CHECK(child);
+	mm_free(child);		/* the PMD stays read-only, not exclusive */
+	mm_zap_range(f.mm, FX_THP + PAGE_SIZE, PMD_SIZE - PAGE_SIZE);
+	CHECK_EQ(folio_ref_count(folio), 1);
+	CHECK_EQ(atomic_read(folio_mapcount_ptr(folio)), 0);
+	CHECK_EQ(s->gup_fast(f.mm, FX_THP, 1, PIN_W, &page, &f.st), 1);
+	CHECK_EQ(f.st.cow_copies, anonexcl ? 1 : 0);
+	CHECK_MSG((page == &folio->page) == !anonexcl, "%s the subpage",
+		  anonexcl ? "reused" : "copied");
+	release(&f, &page, 1, PIN_W);
 	fx_teardown(&f);
 }
 
@@ -1480,6 +1510,7 @@ static const struct {
 	{ "thp_cow_split", case_thp_cow_split, real },
 	{ "thp_partial_zap", case_thp_partial_zap, all },
 	{ "thp_split_recheck", case_thp_split_recheck, real },
+	{ "thp_last_subpage", case_thp_last_subpage, real },
 	{ "referenced", case_referenced, all },
 	{ "mark_accessed", case_mark_accessed, all },
 	{ "folio_allowed", case_folio_allowed, all },

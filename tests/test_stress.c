@@ -217,7 +217,8 @@ static void *thp_pinner(void *arg)
 	return NULL;
 }
 
-/* fork (copy_huge_pmd), COW writes, zap + re-fault, speculative gets */
+/* fork (copy_huge_pmd, which splits a pinned THP), COW writes (which
+ * split a shared one), zap + re-fault, speculative gets */
 static void *thp_other(void *arg)
 {
 	struct stress *x = arg;
@@ -255,8 +256,9 @@ static void *thp_other(void *arg)
 
 /*
  * Pins of THP subpages (GUP-fast's PMD leaf, the slow path's
- * follow_huge_pmd, unshare of shared THPs) against fork, COW of the
- * whole THP, zap and re-fault (which falls back to small pages when the
+ * follow_huge_pmd, unshare of shared THPs) against fork and COW (either
+ * splits the PMD at the first chance; the range stays PTE-mapped after),
+ * zap and re-fault (small pages once the range is PTE-mapped or the
  * THP pool is empty). Afterwards nothing has leaked (fx_teardown).
  */
 static void case_stress_thp(void *arg)
@@ -275,7 +277,8 @@ static void case_stress_thp(void *arg)
  * The PMD split itself under live pins: each round maps a fresh THP,
  * starts the two THP pinners, and after a random delay splits the PMD
  * under them, by a fork (which splits a pinned THP) or a zap of one
- * subpage; then speculative gets until the round ends. GUP-fast must
+ * subpage; then speculative gets until the round ends, while another
+ * thread looks the subpages up locklessly throughout. GUP-fast must
  * back off from a PMD that changed under its grab, and every count
  * must come back (fx_teardown) with the folio PTE-mapped.
  */
@@ -302,6 +305,28 @@ static void *thp_splitter(void *arg)
 	return NULL;
 }
 
+/*
+ * Lockless lookups while the PMD splits: a PMD read as a leaf and then
+ * as a table must not be taken for a page (a wild pfn).
+ */
+static void *thp_prober(void *arg)
+{
+	struct stress *x = arg;
+	unsigned long seed = (unsigned long)x ^ 0x9e3779b97f4a7c15UL;
+
+	gup_thread_register();
+	while (!stop(x)) {
+		unsigned long addr = FX_THP + xorshift(&seed) % HPAGE_PMD_NR *
+				     PAGE_SIZE;
+		struct page *p = mm_lookup_page(x->f->mm, addr, NULL);
+
+		if (p && page_to_pfn(p) >= max_pfn)
+			__atomic_add_fetch(&x->negative, 1, __ATOMIC_RELAXED);
+		spec_probe(x, x->f->mm, addr);
+	}
+	return NULL;
+}
+
 static void case_stress_thp_split(void *arg)
 {
 	const struct gup_scheme *s = arg;
@@ -311,7 +336,7 @@ static void case_stress_thp_split(void *arg)
 
 	for (round = 0; round < SPLIT_ROUNDS; round++) {
 		struct stress x = { 0 };
-		pthread_t thr[3];
+		pthread_t thr[4];
 		struct fx f;
 
 		fx_setup(&f, s);
@@ -319,11 +344,12 @@ static void case_stress_thp_split(void *arg)
 		pthread_create(&thr[0], NULL, thp_pinner, &x);
 		pthread_create(&thr[1], NULL, thp_pinner, &x);
 		pthread_create(&thr[2], NULL, thp_splitter, &x);
+		pthread_create(&thr[3], NULL, thp_prober, &x);
 		nanosleep(&ts, NULL);
 		while (!__atomic_load_n(&x.ops[1], __ATOMIC_RELAXED))
 			usleep(100);
 		__atomic_store_n(&x.stop, 1, __ATOMIC_RELAXED);
-		for (i = 0; i < 3; i++)
+		for (i = 0; i < 4; i++)
 			pthread_join(thr[i], NULL);
 		CHECK_EQ(x.false_neg, 0);
 		CHECK_EQ(x.negative, 0);
