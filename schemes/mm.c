@@ -1106,9 +1106,11 @@ static void __split_huge_pmd_locked(struct mm_struct *mm, pmd_t *pmdp)
 void split_huge_pmd(struct mm_struct *mm, pmd_t *pmdp)
 {
 	spinlock_t *ptl = pmd_lockptr(pmdp);
+	pmd_t pmd;
 
 	spin_lock(ptl);
-	if (pmd_leaf(pmdp_get(pmdp)) && pmd_present(pmdp_get(pmdp)))
+	pmd = pmdp_get(pmdp);
+	if (pmd_leaf(pmd) && pmd_present(pmd))
 		__split_huge_pmd_locked(mm, pmdp);
 	spin_unlock(ptl);
 }

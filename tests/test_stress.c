@@ -93,27 +93,37 @@ static void fork_and_exit(struct mm_struct *mm)
 }
 
 /*
- * Two pinners and one competitor for GUPBENCH_STRESS_MS (300 ms), then
- * the checks every stress case makes.
+ * Run @n threads on @x for @ms ms and, with @until_comp, until the
+ * competitor (ops[1]) has done something; then stop and join them, and
+ * make the checks every stress case makes.
  */
-static void run_stress(struct stress *x, void *(*pin)(void *),
-		       void *(*comp)(void *))
+static void run_threads(struct stress *x, void *(*const fn[])(void *),
+			int n, long ms, bool until_comp)
 {
-	const char *env = getenv("GUPBENCH_STRESS_MS");
-	long ms = env ? atol(env) : 300;
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	pthread_t thr[3];
+	pthread_t thr[4];
 	int i;
 
-	pthread_create(&thr[0], NULL, pin, x);
-	pthread_create(&thr[1], NULL, pin, x);
-	pthread_create(&thr[2], NULL, comp, x);
+	for (i = 0; i < n; i++)
+		pthread_create(&thr[i], NULL, fn[i], x);
 	nanosleep(&ts, NULL);
+	while (until_comp && !__atomic_load_n(&x->ops[1], __ATOMIC_RELAXED))
+		usleep(100);
 	__atomic_store_n(&x->stop, 1, __ATOMIC_RELAXED);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < n; i++)
 		pthread_join(thr[i], NULL);
 	CHECK_EQ(x->false_neg, 0);
 	CHECK_EQ(x->negative, 0);
+}
+
+/* Two pinners and one competitor for GUPBENCH_STRESS_MS (300 ms). */
+static void run_stress(struct stress *x, void *(*pin)(void *),
+		       void *(*comp)(void *))
+{
+	void *(*const fn[])(void *) = { pin, pin, comp };
+	const char *env = getenv("GUPBENCH_STRESS_MS");
+
+	run_threads(x, fn, 3, env ? atol(env) : 300, false);
 	CHECK_MSG(x->ops[0] > 10 && x->ops[1] > 0, "too little work: %ld/%ld",
 		  x->ops[0], x->ops[1]);
 }
@@ -298,7 +308,7 @@ static void *thp_splitter(void *arg)
 	else
 		mm_zap_range(mm, FX_THP + (r >> 8) % HPAGE_PMD_NR * PAGE_SIZE,
 			     PAGE_SIZE);
-	x->ops[1]++;
+	__atomic_add_fetch(&x->ops[1], 1, __ATOMIC_RELAXED);
 	while (!stop(x))
 		spec_probe(x, mm, FX_THP + xorshift(&seed) % HPAGE_PMD_NR *
 				  PAGE_SIZE);
@@ -329,30 +339,19 @@ static void *thp_prober(void *arg)
 
 static void case_stress_thp_split(void *arg)
 {
+	void *(*const fn[])(void *) = { thp_pinner, thp_pinner, thp_splitter,
+					thp_prober };
 	const struct gup_scheme *s = arg;
 	unsigned long splits = thp_split_pmd_events();
-	struct timespec ts = { 0, 8 * 1000000L };
-	int round, i;
+	int round;
 
 	for (round = 0; round < SPLIT_ROUNDS; round++) {
 		struct stress x = { 0 };
-		pthread_t thr[4];
 		struct fx f;
 
 		fx_setup(&f, s);
 		x.f = &f;
-		pthread_create(&thr[0], NULL, thp_pinner, &x);
-		pthread_create(&thr[1], NULL, thp_pinner, &x);
-		pthread_create(&thr[2], NULL, thp_splitter, &x);
-		pthread_create(&thr[3], NULL, thp_prober, &x);
-		nanosleep(&ts, NULL);
-		while (!__atomic_load_n(&x.ops[1], __ATOMIC_RELAXED))
-			usleep(100);
-		__atomic_store_n(&x.stop, 1, __ATOMIC_RELAXED);
-		for (i = 0; i < 4; i++)
-			pthread_join(thr[i], NULL);
-		CHECK_EQ(x.false_neg, 0);
-		CHECK_EQ(x.negative, 0);
+		run_threads(&x, fn, 4, 8, true);
 		fx_teardown(&f);
 	}
 	/* a zap always splits, a fork only a pinned THP */
