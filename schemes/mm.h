@@ -502,6 +502,7 @@ enum gup_debug_point {
 	GUP_DP_MIGRATE_UNMAPPED,	/* migration entries in place */
 	GUP_DP_MIGRATE_FROZEN,		/* old folio's refs frozen at 0 */
 	GUP_DP_MIGRATE_RESTORED,	/* freeze failed, old PTE back */
+	GUP_DP_MIGRATE_REMAPPED,	/* new PTE to the still-locked dst */
 	GUP_DP_FORK_CHECKED,		/* fork decided to share, PTE still RW */
 	GUP_DP_FORK_COPIED,		/* fork inside write_protect_seq */
 	GUP_DP_MKCLEAN_LOCKED,

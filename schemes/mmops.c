@@ -50,9 +50,13 @@ static int folio_try_dup_anon_rmap(struct mm_struct *src_mm,
 	return 0;
 }
 
-/* copy_present_page(): the child gets a private copy, writable. */
+/*
+ * copy_present_page(): the child gets a private copy, dirty, and
+ * writable only where the VMA is (maybe_mkwrite()).
+ */
 static int copy_present_page(struct mm_struct *dst_mm, pte_t *dst_ptep,
-			     struct page *page, unsigned long addr)
+			     struct vm_area_struct *vma, struct page *page,
+			     unsigned long addr)
 {
 	struct folio *new = folio_alloc();
 
@@ -66,7 +70,8 @@ static int copy_present_page(struct mm_struct *dst_mm, pte_t *dst_ptep,
 	__folio_mark_uptodate(new);
 	atomic_inc(&new->page._mapcount);
 	set_pte(dst_ptep, pfn_pte(page_to_pfn(&new->page),
-				  _PAGE_PRESENT | _PAGE_RW | _PAGE_DIRTY));
+				  _PAGE_PRESENT | _PAGE_DIRTY |
+				  ((vma->vm_flags & VM_WRITE) ? _PAGE_RW : 0)));
 	return 0;
 }
 
@@ -120,7 +125,7 @@ again:
 		folio_get(folio);
 		if (folio_try_dup_anon_rmap(src_mm, folio, page)) {
 			folio_put(folio);
-			if (copy_present_page(dst_mm, dst_ptep, page, addr)) {
+			if (copy_present_page(dst_mm, dst_ptep, vma, page, addr)) {
 				spin_unlock(dst_ptl);
 				spin_unlock(src_ptl);
 				return -ENOMEM;
@@ -345,6 +350,16 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 		rc = -ENOMEM;
 		goto out_unlock_folio;
 	}
+	/*
+	 * migrate_folio_unmap(): lock the destination before it can be
+	 * mapped; remove_migration_ptes() installs PTEs to a locked folio
+	 * and only the end of the move unlocks it. A page-lock pinner that
+	 * finds the new PTE in between backs off to the slow path.
+	 */
+	if (unlikely(!folio_trylock(dst))) {
+		rc = -EAGAIN;
+		goto out_put_dst;
+	}
 
 	/* try_to_migrate_one() */
 	spin_lock(ptl);
@@ -352,7 +367,7 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	if (!pte_present(pte) || pte_page(pte) != page) {
 		spin_unlock(ptl);
 		rc = -EAGAIN;
-		goto out_put_dst;
+		goto out_unlock_dst;
 	}
 	ptep_get_and_clear(ptep);	/* ptep_clear_flush() */
 	if (mm_anonexcl(mm)) {
@@ -361,7 +376,7 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 			set_pte(ptep, pte);
 			spin_unlock(ptl);
 			rc = -EAGAIN;
-			goto out_put_dst;
+			goto out_unlock_dst;
 		}
 	}
 	entry = __pte((page_to_pfn(page) << PTE_PFN_SHIFT) | _SWP_MIGRATION |
@@ -379,7 +394,7 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 		remove_migration_pte(mm, addr, entry, folio);
 		mm_debug(mm, GUP_DP_MIGRATE_RESTORED, addr);
 		rc = -EAGAIN;
-		goto out_put_dst;
+		goto out_unlock_dst;
 	}
 	mm_debug(mm, GUP_DP_MIGRATE_FROZEN, addr);
 	copy_highpage(&dst->page, page);	/* folio_migrate_copy() */
@@ -397,11 +412,15 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	if (!GUP_MUTANT(MIGRATE_NO_FREEZE))
 		folio_ref_unfreeze(folio, 1);
 	remove_migration_pte(mm, addr, entry, dst);
+	mm_debug(mm, GUP_DP_MIGRATE_REMAPPED, addr);
+	folio_unlock(dst);
 	folio_put(dst);		/* the allocation's ref (putback) */
 	folio_unlock(folio);
 	folio_put(folio);		/* the isolation ref: frees it */
 	return 0;
 
+out_unlock_dst:
+	folio_unlock(dst);
 out_put_dst:
 	folio_put(dst);
 out_unlock_folio:

@@ -648,6 +648,46 @@ static void case_fork_pinned(void *arg)
 }
 
 /*
+ * The same in a VMA mprotect()ed read-only after the pin: the child's
+ * copy is dirty but not writable (copy_present_page()'s maybe_mkwrite()
+ * follows the VMA, not the parent's PTE).
+ */
+static void case_fork_pinned_ro(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct mm_struct *child;
+	struct page *page, *cpage;
+	unsigned long copied;
+	spinlock_t *ptl;
+	pte_t *ptep, cpte;
+	struct fx f;
+	int i;
+
+	fx_setup(&f, s);
+	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, PIN_W, &page, &f.st), 1);
+	/* mprotect(PROT_READ): VM_WRITE off, the PTE write-protected */
+	for (i = 0; i < f.mm->nr_vmas; i++)
+		if (f.mm->vmas[i].vm_start == FX_ANON)
+			f.mm->vmas[i].vm_flags &= ~VM_WRITE;
+	ptep = mm_find_pte(f.mm, FX_ANON, false, &ptl);
+	CHECK(ptep);
+	spin_lock(ptl);
+	set_pte(ptep, pte_wrprotect(ptep_get(ptep)));
+	spin_unlock(ptl);
+	child = mm_fork(f.mm, &copied, NULL);
+	CHECK(child);
+	CHECK_EQ(copied, 1);
+	cpage = mm_lookup_page(child, FX_ANON, &cpte);
+	CHECK(cpage && cpage != page);
+	CHECK_MSG(!pte_write(cpte), "the child's copy is writable in a "
+		  "read-only VMA");
+	CHECK(pte_dirty(cpte));
+	mm_free(child);
+	s->release_pages(&page, 1, PIN_W);
+	fx_teardown(&f);
+}
+
+/*
  * fork of an unpinned page: shared, write-protected in both, and
  * (anonexcl) the exclusive bit cleared; the parent's next write breaks
  * COW onto a new page while the child keeps the old one.
@@ -883,6 +923,58 @@ static void case_migrate(void *arg)
 	CHECK_EQ(now->private, 0xabc);
 	CHECK(page_is_poisoned(page));
 	CHECK_EQ(folio_ref_count(page_folio(page)), 0);
+	fx_teardown(&f);
+}
+
+struct remap_probe {
+	const struct gup_scheme *s;
+	struct gup_stats st;
+	int hits;
+	int dst_locked;
+	long got;
+};
+
+static void remap_hook(struct mm_struct *mm, enum gup_debug_point dp,
+		       unsigned long addr, void *arg)
+{
+	struct remap_probe *p = arg;
+	unsigned int flags = fx_has_pins(p->s) ? PIN_W : FOLL_GET | FOLL_WRITE;
+	struct page *page = mm_lookup_page(mm, addr, NULL);
+	struct page *got;
+
+	if (dp != GUP_DP_MIGRATE_REMAPPED || p->hits++ || !page)
+		return;
+	p->dst_locked = folio_test_locked(page_folio(page));
+	p->got = p->s->gup_fast(mm, addr, 1, flags | FOLL_FAST_ONLY, &got,
+				&p->st);
+	if (p->got == 1)
+		p->s->release_pages(&got, 1, flags);
+}
+
+/*
+ * Migration maps the new folio while it is still locked
+ * (migrate_folio_unmap() trylocks dst; the end of the move unlocks it):
+ * a page-lock pinner that finds the new PTE then backs off to the slow
+ * path, every other scheme pins it from GUP-fast.
+ */
+static void case_migrate_dst_locked(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct remap_probe p = { .s = s };
+	struct page *now;
+	struct fx f;
+
+	fx_setup(&f, s);
+	f.mm->debug_arg = &p;
+	f.mm->debug_hook = remap_hook;
+	CHECK_EQ(mm_migrate_page(f.mm, FX_ANON), 0);
+	f.mm->debug_hook = NULL;
+	CHECK_EQ(p.hits, 1);
+	CHECK_MSG(p.dst_locked, "the new PTE maps an unlocked folio");
+	CHECK_EQ(p.got, (s->features & SF_PAGELOCK) &&
+		 fx_has_pins(s) ? 0 : 1);
+	now = mm_lookup_page(f.mm, FX_ANON, NULL);
+	CHECK(now && !folio_test_locked(page_folio(now)));
 	fx_teardown(&f);
 }
 
@@ -1494,12 +1586,14 @@ static const struct {
 	{ "frozen", case_frozen, real },
 	{ "recheck", case_recheck, all },
 	{ "fork_pinned", case_fork_pinned, pins },
+	{ "fork_pinned_ro", case_fork_pinned_ro, pins },
 	{ "fork_unpinned", case_fork_unpinned, all },
 	{ "ro_unshare", case_ro_unshare, anonexcl },
 	{ "wp_seq_odd", case_wp_seq_odd, wp_seq },
 	{ "wp_seq_retry", case_wp_seq_retry, wp_seq },
 	{ "pagelock", case_pagelock, pagelock },
 	{ "migrate", case_migrate, real },
+	{ "migrate_dst_locked", case_migrate_dst_locked, real },
 	{ "thp_one_grab", case_thp_one_grab, real },
 	{ "migrate_restore", case_migrate_restore, all },
 	{ "migrate_vs_fork", case_migrate_vs_fork, real },
