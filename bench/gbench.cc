@@ -64,6 +64,7 @@ struct Config {
 };
 
 std::vector<std::unique_ptr<Config>> g_configs;
+int g_errors;	// error rows in the last gbench_run()
 
 Config *find_config(const std::string &name)
 {
@@ -276,8 +277,10 @@ void run_config(Config *c, benchmark::State &st)
 	st.counters[kThreads] = benchmark::Counter(res.threads);
 
 	// With an error set, the loop below runs no iteration.
-	if (res.error[0])
+	if (res.error[0]) {
+		g_errors++;
 		st.SkipWithError(res.error);
+	}
 
 	// Any positive time will do: the reporter replaces it. This one is
 	// about the measured window, for whoever reads libbenchmark's logs.
@@ -427,6 +430,7 @@ int run()
 	size_t n;
 	int ret;
 
+	g_errors = 0;
 	if (g_configs.empty())
 		return 0;
 	ret = select_configs(&sel);
@@ -520,6 +524,11 @@ int gbench_run(void)
 		fprintf(stderr, "gupbench: error: %s\n", e.what());
 		return -EIO;
 	}
+}
+
+int gbench_errors(void)
+{
+	return g_errors;
 }
 
 bool gbench_list_only(void)

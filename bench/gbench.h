@@ -79,6 +79,12 @@ int gbench_register(const char *name, gbench_fn fn, void *arg);
  */
 int gbench_run(void);
 
+/*
+ * The number of runs of the last gbench_run() whose fn set an error (error
+ * rows, "error_occurred": true); a repetition counts once per error.
+ */
+int gbench_errors(void);
+
 /* True if --benchmark_list_tests was given: the caller may skip set-up. */
 bool gbench_list_only(void);
 

@@ -628,6 +628,12 @@ int main(int argc, char **argv)
 	ret = gbench_run();
 	if (ret < 0)
 		failed = 1;
+	if (gbench_errors() > 0) {
+		fprintf(stderr, "gupbench: error: %d run%s ended in an error "
+			"row (\"error_occurred\" in the output)\n",
+			gbench_errors(), gbench_errors() > 1 ? "s" : "");
+		failed = 1;
+	}
 	gbench_shutdown();
 	perfctr_set_free(run_opts.events);
 	topo_free(run_opts.topo);

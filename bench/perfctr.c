@@ -613,11 +613,13 @@ int perfctr_thread_read(struct perfctr_thread *t, double *vals,
 			return err;
 		if (c.run < c.ena)
 			mux = true;
-		/* Never scheduled in: no estimate is possible. */
-		if (!c.run)
-			vals[i] = 0;
-		else
-			vals[i] = (double)c.val * ((double)c.ena / c.run);
+		/*
+		 * Enabled but never scheduled in: no estimate is possible.
+		 * Never enabled: nothing was counted, 0 is right.
+		 */
+		if (!c.run && c.ena)
+			return -ENODATA;
+		vals[i] = c.run ? (double)c.val * ((double)c.ena / c.run) : 0;
 	}
 	if (multiplexed)
 		*multiplexed = mux;

@@ -97,7 +97,8 @@ void perfctr_thread_disable(struct perfctr_thread *t);
 /*
  * Read the counts, scaled by time_enabled / time_running, into vals[nr]
  * (set order). *multiplexed (may be NULL) is set if any event ran for
- * less than it was enabled. Returns 0 or -errno.
+ * less than it was enabled. Returns 0 or -errno: -ENODATA when an event
+ * was enabled but never ran (multiplexed out all the time: no estimate).
  */
 int perfctr_thread_read(struct perfctr_thread *t, double *vals,
 			bool *multiplexed);

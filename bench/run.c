@@ -62,6 +62,7 @@ struct thread_ctx {
 	enum comp_kind comp;		/* competitors */
 	struct gup_stats st;		/* pinners: cumulative */
 	struct gup_stats st0;		/* at the window start */
+	struct gup_stats st1;		/* at the window end */
 	unsigned long ops;		/* in the window */
 	unsigned long ok, fail;		/* competitors: outcomes in window */
 	unsigned long ok_all, fail_all, ok0, fail0;
@@ -70,6 +71,7 @@ struct thread_ctx {
 	uint64_t tsc;
 	double ev[PERFCTR_MAX_EVENTS];
 	bool perf_ok;
+	bool perf_mux;			/* an event was multiplexed */
 	int migrated;			/* ended on another PU */
 	unsigned int nsamples;
 	uint64_t sample_gap;		/* mean ticks between samples */
@@ -97,8 +99,9 @@ struct run {
 	unsigned int nthreads;
 	struct thread_ctx *t;
 	double rdtsc_cost;
-	unsigned long splits0;		/* thp_split_pmd_events() at start */
+	unsigned long splits0, splits1;	/* thp_split_pmd_events(): window */
 	unsigned long nr_small, nr_thp;	/* the free lists when all is free */
+	bool membind_failed;		/* struct pages not where planned */
 };
 
 static double now_s(void)
@@ -183,9 +186,10 @@ static void window_end(struct thread_ctx *t, struct window *w,
 	t->cpu_ns = thread_cpu_ns() - w->cpu0;
 	if (pc) {
 		perfctr_thread_disable(pc);
-		t->perf_ok = !perfctr_thread_read(pc, t->ev, NULL);
+		t->perf_ok = !perfctr_thread_read(pc, t->ev, &t->perf_mux);
 	}
 	t->ops = ops - w->ops0;
+	t->st1 = t->st;
 	t->ok = t->ok_all - t->ok0;
 	t->fail = t->fail_all - t->fail0;
 	w->in = false;
@@ -401,7 +405,7 @@ static void *thread_main(void *arg)
 	struct run *r = t->run;
 	struct perfctr_thread *pc = NULL;
 
-	/* bound before it does anything else */
+	/* started on its PU (start_thread()); hwloc binds it strictly */
 	t->bind_err = topo_bind_self(run_opts.topo, t->pu);
 	gup_thread_register();
 	if (t->comp == C_NR && run_opts.events)
@@ -583,6 +587,14 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Nearest-rank percentile: the index of the P-th of n sorted values. */
+static unsigned long rank(unsigned long n, unsigned int p)
+{
+	unsigned long k = (n * p + 99) / 100;	/* ceil(n * p / 100) */
+
+	return k ? k - 1 : 0;
+}
+
 static void add_counter(struct gbench_result *out, const char *name, double v)
 {
 	if (out->nr_counters >= GBENCH_MAX_COUNTERS)
@@ -607,12 +619,13 @@ static void fill_result(struct run *r, struct gbench_result *out)
 {
 	const struct config *c = r->c;
 	double sum_ns = 0, sum_cpu = 0, sum_rate = 0, sum_tsc = 0;
-	double mean_ops, var = 0, win_start = 0, win_end = 1e300;
+	double sum_ok_rate = 0, sum_rate2 = 0, mean_rate, var;
+	double win_start = 0, win_end = 1e300;
 	double first = 1e300, last = 0, ev[PERFCTR_MAX_EVENTS] = { 0 };
 	double hz = (double)tsc_hz();
 	unsigned long ops = 0, slow = 0, retries = 0, ns = 0, fails = 0;
 	unsigned long ev_ops = 0;	/* ops of pinners with counters */
-	unsigned int no_perf = 0;
+	unsigned int no_perf = 0, mux = 0;
 	double comp_ok[C_NR] = { 0 }, comp_fail[C_NR] = { 0 };	/* per s */
 	unsigned int i, e, nev = run_opts.events ?
 				perfctr_set_nr(run_opts.events) : 0;
@@ -643,11 +656,14 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		sum_cpu += t->cpu_ns / t->ops;
 		sum_rate += t->ops / secs;
 		sum_tsc += (double)t->tsc / t->ops;
-		slow += t->st.slow_calls - t->st0.slow_calls;
-		retries += (t->st.retries - t->st0.retries) +
-			   (t->st.seq_retry - t->st0.seq_retry) +
-			   (t->st.fast_undo - t->st0.fast_undo);
+		slow += t->st1.slow_calls - t->st0.slow_calls;
+		retries += (t->st1.retries - t->st0.retries) +
+			   (t->st1.seq_retry - t->st0.seq_retry) +
+			   (t->st1.fast_undo - t->st0.fast_undo);
 		fails += t->fail;
+		/* calls that got every page (raw: grabs that succeeded) */
+		sum_ok_rate += (t->ops - t->fail) / secs;
+		sum_rate2 += t->ops / secs * (t->ops / secs);
 		ns += t->nsamples;
 		if (!nev)
 			continue;
@@ -656,6 +672,7 @@ static void fill_result(struct run *r, struct gbench_result *out)
 			continue;
 		}
 		ev_ops += t->ops;
+		mux += t->perf_mux;
 		for (e = 0; e < nev; e++)
 			ev[e] += t->ev[e];
 	}
@@ -664,24 +681,24 @@ static void fill_result(struct run *r, struct gbench_result *out)
 			 "no operation completed in the window");
 		return;
 	}
-	mean_ops = (double)ops / c->threads;
-	for (i = 0; i < c->threads; i++)
-		var += (r->t[i].ops - mean_ops) * (r->t[i].ops - mean_ops);
+	/* the spread of per-thread rates: windows differ a little in length */
+	mean_rate = sum_rate / c->threads;
+	var = max(0.0, sum_rate2 / c->threads - mean_rate * mean_rate);
 	out->real_ns_per_op = sum_ns / c->threads;
 	out->cpu_ns_per_op = sum_cpu / c->threads;
 	out->ops = (long long)ops;
 	out->threads = (int)c->threads;
 	add_counter(out, "ops", (double)ops);
 	add_counter(out, "ops_per_s", sum_rate);
-	add_counter(out, "pages_per_s", sum_rate *
+	add_counter(out, "pages_per_s", sum_ok_rate *
 		    (c->wl->kind <= WL_GET ? c->pages : 1));
 	/* one op is one gup call */
 	add_counter(out, "slowpath_pct", 100.0 * slow / ops);
 	/* calls that did not get every page (raw: grabs that failed) */
 	add_counter(out, "fail_pct", 100.0 * fails / ops);
 	add_counter(out, "retries_per_op", (double)retries / ops);
-	add_counter(out, "fairness_cov", mean_ops > 0 ?
-		    sqrt(var / c->threads) / mean_ops : 0);
+	add_counter(out, "fairness_cov", mean_rate > 0 ?
+		    sqrt(var) / mean_rate : 0);
 	add_counter(out, "overlap_pct", last > first ?
 		    100.0 * max(0.0, win_end - win_start) / (last - first) : 0);
 	all = calloc(ns ? ns : 1, sizeof(*all));
@@ -694,9 +711,9 @@ static void fill_result(struct run *r, struct gbench_result *out)
 			k += r->t[i].nsamples;
 		}
 		qsort(all, ns, sizeof(*all), cmp_u32);
-		add_counter(out, "p50_ns", max(0.0, all[ns / 2] -
+		add_counter(out, "p50_ns", max(0.0, all[rank(ns, 50)] -
 					       r->rdtsc_cost) * 1e9 / hz);
-		add_counter(out, "p99_ns", max(0.0, all[ns * 99 / 100] -
+		add_counter(out, "p99_ns", max(0.0, all[rank(ns, 99)] -
 					       r->rdtsc_cost) * 1e9 / hz);
 	}
 	add_counter(out, "latency_samples", (double)ns);
@@ -711,6 +728,11 @@ static void fill_result(struct run *r, struct gbench_result *out)
 			"on %u of %u pinner threads; %s\n", c->name, no_perf,
 			c->threads, ev_ops ? "events per op are over the "
 			"other threads' ops" : "no event counters in this row");
+	if (mux)
+		fprintf(stderr, "gupbench: warning: %s: perf counters were "
+			"multiplexed on %u of %u pinner threads: events per op "
+			"are scaled estimates (time enabled / time running)\n",
+			c->name, mux, c->threads);
 	for (e = 0; ev_ops && e < nev; e++) /* names live as long as the set */
 		add_counter(out, perfctr_set_name(run_opts.events, e),
 			    ev[e] / ev_ops);
@@ -732,9 +754,11 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		add_counter(out, "migrate_ok_per_s", comp_ok[C_MIGRATE]);
 		add_counter(out, "migrate_fail_per_s", comp_fail[C_MIGRATE]);
 	}
+	if (r->membind_failed)
+		add_counter(out, "membind_failed", 1);
 	if (c->pages == HPAGE_PMD_NR && !(c->scheme->features & SF_DEVMAP)) {
 		add_counter(out, "thp_splits",
-			    (double)(thp_split_pmd_events() - r->splits0));
+			    (double)(r->splits1 - r->splits0));
 		add_counter(out, "pmd_mapped_pct", pmd_mapped_pct(r));
 	}
 }
@@ -753,6 +777,29 @@ static double rdtsc_overhead(void)
 			best = d;
 	}
 	return (double)best;
+}
+
+/*
+ * Start a thread already on its PU (its stack's first page is touched
+ * there); where the kernel refuses that affinity, start it unbound:
+ * thread_main() binds it and reports what failed.
+ */
+static int start_thread(pthread_t *thr, struct thread_ctx *t)
+{
+	pthread_attr_t attr;
+	cpu_set_t set;
+	int ret = -1;
+
+	if (t->pu >= 0 && t->pu < CPU_SETSIZE && !pthread_attr_init(&attr)) {
+		CPU_ZERO(&set);
+		CPU_SET(t->pu, &set);
+		if (!pthread_attr_setaffinity_np(&attr, sizeof(set), &set))
+			ret = pthread_create(thr, &attr, thread_main, t);
+		pthread_attr_destroy(&attr);
+	}
+	if (ret)
+		ret = pthread_create(thr, NULL, thread_main, t);
+	return ret;
 }
 
 static void sleep_s(double s)
@@ -781,11 +828,19 @@ void config_run(void *arg, struct gbench_result *out)
 	}
 	memset(r.t, 0, n * sizeof(*r.t));
 	r.nthreads = n;
+	out->threads = (int)c->threads;	/* error rows too */
 	ret = setup_mm(&r, &mp, err, sizeof(err));
 	if (ret) {
 		snprintf(out->error, sizeof(out->error), "%s", err[0] ? err :
 			 strerror(-ret));
 		goto out_mem;
+	}
+	if (strcmp(mp.note, c->mp.note)) {
+		/* the plan in the context said otherwise: say so here */
+		r.membind_failed = true;
+		fprintf(stderr, "gupbench: warning: %s: struct pages not "
+			"bound as planned (%s): %s\n", c->name, c->mp.policy,
+			mp.note);
 	}
 	if (c->share == SHARE_POOL && setup_pool(&r)) {
 		snprintf(out->error, sizeof(out->error), "out of memory for "
@@ -793,7 +848,6 @@ void config_run(void *arg, struct gbench_result *out)
 		goto out_mem;
 	}
 	r.rdtsc_cost = rdtsc_overhead();
-	r.splits0 = thp_split_pmd_events();
 	for (i = 0, k = 0; i < n; i++) {
 		struct thread_ctx *t = &r.t[i];
 		const char *role = config_role(c, i);
@@ -818,7 +872,7 @@ void config_run(void *arg, struct gbench_result *out)
 		}
 	}
 	for (i = 0; i < n; i++)
-		if (pthread_create(&thr[i], NULL, thread_main, &r.t[i])) {
+		if (start_thread(&thr[i], &r.t[i])) {
 			snprintf(out->error, sizeof(out->error),
 				 "cannot start thread %u", i);
 			n = i;
@@ -831,12 +885,14 @@ void config_run(void *arg, struct gbench_result *out)
 	while (__atomic_load_n(&r.warm, __ATOMIC_ACQUIRE) < (int)n ||
 	       now_s() - t0 < run_opts.warmup)
 		sleep_s(0.001);
+	r.splits0 = thp_split_pmd_events();
 	__atomic_store_n(&r.phase, PH_MEASURE, __ATOMIC_RELEASE);
 	sleep_s(run_opts.duration);
 	/* cool-down under load until every thread has stopped measuring */
 	__atomic_store_n(&r.phase, PH_COOLDOWN, __ATOMIC_RELEASE);
 	while (__atomic_load_n(&r.done, __ATOMIC_ACQUIRE) < (int)n)
 		sleep_s(0.0005);
+	r.splits1 = thp_split_pmd_events();
 out_join:
 	__atomic_store_n(&r.phase, PH_STOP, __ATOMIC_RELEASE);
 	for (i = 0; i < n; i++)

@@ -755,7 +755,7 @@ struct mm_struct *mm_alloc(const struct gup_scheme *scheme)
 
 	if (!mm)
 		return NULL;
-	memset(mm, 0, sizeof(*mm));
+	memset(mm, 0, offsetof(struct mm_struct, vmas));
 	mm->scheme = scheme;
 	mm->pgd = alloc_table(mm);
 	if (!mm->pgd) {
@@ -772,13 +772,29 @@ struct mm_struct *mm_alloc(const struct gup_scheme *scheme)
 	return mm;
 }
 
+/* The first VMA that ends above @addr (vmas[] is sorted by address). */
+static int vma_index(struct mm_struct *mm, unsigned long addr)
+{
+	int lo = 0, hi = mm->nr_vmas;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		if (mm->vmas[mid].vm_end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* A binary search, O(log n) as the kernel's maple tree walk. */
 struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr)
 {
-	int i;
+	int i = vma_index(mm, addr);
 
-	for (i = 0; i < mm->nr_vmas; i++)
-		if (addr >= mm->vmas[i].vm_start && addr < mm->vmas[i].vm_end)
-			return &mm->vmas[i];
+	if (i < mm->nr_vmas && addr >= mm->vmas[i].vm_start)
+		return &mm->vmas[i];
 	return NULL;
 }
 
@@ -795,23 +811,25 @@ int mm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
 		return -EINVAL;
 	if (mm->nr_vmas >= MM_MAX_VMAS)
 		return -ENOMEM;
-	for (i = 0; i < mm->nr_vmas; i++)
-		if (addr < mm->vmas[i].vm_end &&
-		    addr + len > mm->vmas[i].vm_start)
-			return -EEXIST;
-	vma = &mm->vmas[mm->nr_vmas];
+	i = vma_index(mm, addr);
+	if (i < mm->nr_vmas && addr + len > mm->vmas[i].vm_start)
+		return -EEXIST;
+	if ((vm_flags & VM_DEVMAP) &&
+	    (!mem_pgmap || dev_next_pfn + (len >> PAGE_SHIFT) >
+	     mem_pgmap->end_pfn))
+		return -ENOMEM;
+	/* keep vmas[] sorted; set up before mmap, never with walkers */
+	memmove(&mm->vmas[i + 1], &mm->vmas[i],
+		(mm->nr_vmas - i) * sizeof(*vma));
+	vma = &mm->vmas[i];
 	memset(vma, 0, sizeof(*vma));
 	vma->vm_start = addr;
 	vma->vm_end = addr + len;
 	vma->vm_flags = vm_flags | VM_READ;
 	if (vm_flags & VM_DEVMAP) {
-		unsigned long n = len >> PAGE_SHIFT;
-
-		if (!mem_pgmap || dev_next_pfn + n > mem_pgmap->end_pfn)
-			return -ENOMEM;
 		vma->pgmap = mem_pgmap;
 		vma->dev_pfn = dev_next_pfn;
-		dev_next_pfn += n;
+		dev_next_pfn += len >> PAGE_SHIFT;
 	}
 	mm->nr_vmas++;
 	return 0;

@@ -483,7 +483,8 @@ static __always_inline pte_t ptep_get_and_clear(pte_t *ptep)
 
 #define MMF_HAS_PINNED	0	/* mm->flags bit: some FOLL_PIN happened */
 
-#define MM_MAX_VMAS	8
+/* one per private region, so one per pinner thread: room for big boxes */
+#define MM_MAX_VMAS	1024
 
 struct vm_area_struct {
 	unsigned long vm_start, vm_end;
@@ -520,9 +521,10 @@ struct mm_struct {
 	/* fork's write side; GUP-fast FOLL_PIN reads it twice per call */
 	seqcount_t write_protect_seq ____cacheline_aligned;
 	pthread_rwlock_t mmap_lock ____cacheline_aligned;
-	int nr_vmas;
-	struct vm_area_struct vmas[MM_MAX_VMAS];
 	atomic_long_t nr_tables;	/* page-table pages allocated */
+	int nr_vmas;
+	/* last: mm_alloc() clears only what is above it */
+	struct vm_area_struct vmas[MM_MAX_VMAS];
 };
 
 /*

@@ -211,7 +211,8 @@ struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,
 		return NULL;
 	mmap_write_lock(parent);
 	child->nr_vmas = parent->nr_vmas;
-	memcpy(child->vmas, parent->vmas, sizeof(parent->vmas));
+	memcpy(child->vmas, parent->vmas,
+	       parent->nr_vmas * sizeof(*parent->vmas));
 	for (i = 0; i < parent->nr_vmas && !err; i++) {
 		struct vm_area_struct *vma = &parent->vmas[i];
 		unsigned long addr;

@@ -100,7 +100,11 @@ if "$bin" --scheme=pagelock --workload=raw --threads=2 --events=none \
 	--duration=0.2 --warmup=0.01 --benchmark_format=json \
 	>"$tmp/rawfail.json" 2>/dev/null; then
 	res=$($py -c 'import json,sys; b=json.load(open(sys.argv[1]))["benchmarks"][0]
-print("skip" if b["overlap_pct"] < 90 else "ok" if 0 < b["fail_pct"] < 100 else "bad %r" % b["fail_pct"])' "$tmp/rawfail.json")
+good = b["ops_per_s"] * (1 - b["fail_pct"] / 100)  # pages_per_s: grabs that worked
+print("skip" if b["overlap_pct"] < 90 else
+      "bad pages_per_s %r, expected about %r" % (b["pages_per_s"], good)
+      if abs(b["pages_per_s"] - good) > 0.05 * b["ops_per_s"] else
+      "ok" if 0 < b["fail_pct"] < 100 else "bad %r" % b["fail_pct"])' "$tmp/rawfail.json")
 	case $res in
 	ok) ok raw_fail_pct ;;
 	skip) skipped raw_fail_pct "the two threads did not overlap" ;;
@@ -108,6 +112,36 @@ print("skip" if b["overlap_pct"] < 90 else "ok" if 0 < b["fail_pct"] < 100 else 
 	esac
 else
 	bad raw_fail_pct "run failed"
+fi
+
+# A configuration that fails (here: no memory for a pool's address list
+# under a 300 MB address-space limit) is an error row with its reason
+# beside the rows that ran, and the exit status is 1.
+( ulimit -v 300000; "$bin" --scheme=bias --share=same,pool:1048576 \
+	--threads=1 --events=none --duration=0.05 --warmup=0.01 \
+	--benchmark_format=json >"$tmp/errrow.json" 2>"$tmp/errrow.err" )
+rc=$?
+if [ $rc -eq 1 ] && grep -q "1 run ended in an error row" "$tmp/errrow.err" &&
+	$py -c 'import json,sys; b=json.load(open(sys.argv[1]))["benchmarks"]
+assert not b[0].get("error_occurred") and b[0]["ops"] > 0, b[0]
+assert b[1]["error_occurred"] and "memory" in b[1]["error_message"], b[1]
+assert b[1]["threads"] == 1, b[1]' "$tmp/errrow.json"; then
+	ok error_row_exit_1
+else
+	bad error_row_exit_1 "rc $rc: $(tail -2 "$tmp/errrow.err")"
+fi
+
+# share:private gives each pinner its own VMA: more pinners than the old
+# 8-entry VMA table (an error row on any machine with 9+ PUs) run.
+if "$bin" --scheme=bias --share=private --threads=12 --oversubscribe \
+	--events=none --duration=0.05 --warmup=0.01 --benchmark_format=json \
+	>"$tmp/priv.json" 2>"$tmp/priv.err" &&
+	$py -c 'import json,sys; b=json.load(open(sys.argv[1]))["benchmarks"][0]
+assert not b.get("error_occurred") and b["threads"] == 12 and b["ops"] > 0, b' \
+	"$tmp/priv.json"; then
+	ok private_many_threads
+else
+	bad private_many_threads "$(tail -2 "$tmp/priv.err")"
 fi
 
 # Latency samples come ~100 us apart per pinner (jittered): about 2000
