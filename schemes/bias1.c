@@ -1,15 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bias1: the one-RMW pin of 5.7-~5.17 (try_grab_compound_head(), Jan
+ * bias1: the one-RMW pin of 5.7-5.10 (try_grab_compound_head(), Jan
  * Kara's proposal): a small page is pinned by one add-unless-zero of
  * refs * GUP_PIN_COUNTING_BIAS; the size decision is taken on the
  * unstable head before the grab; huge pages add hpage_pincount. No
- * smp_mb__after_atomic() (that came with 088b8aa537c2 in 6.0).
+ * smp_mb__after_atomic() (that came with 088b8aa537c2 in 6.0). Unpin is
+ * 5.7-5.10's unpin_user_page(): one sub_and_test, page by page (no
+ * folio batching before 5.12). Later 5.x differ: 5.11 made every unpin
+ * put_compound_head()'s sub(refs - 1) + put_page() (two RMWs), and Jann
+ * Horn's split_huge_page race fix (5.14, in stable trees too) made the
+ * pin two-step (add-unless-zero(refs) + add(refs * 1023), bias's shape
+ * without the barrier).
  */
 #include "gup_common.h"
 
 #define S_NAME		bias1
 #define S_FEATURES	(SF_PIN | SF_WP_SEQ)
+#define S_UNPIN_PER_PAGE
 
 static __always_inline struct folio *bias1_try_grab_fast(struct page *page,
 							 int refs,
@@ -56,7 +63,7 @@ static __always_inline bool bias1_maybe_pinned(struct folio *folio)
 
 const struct gup_scheme bias1_scheme = {
 	.name = "bias1",
-	.desc = "one RMW: add-unless-zero(1024) per small page (5.7-5.17 shape)",
-	.symbols = "try_grab_compound_head(), page_cache_add_speculative(), hpage_pincount_add()",
+	.desc = "one RMW: add-unless-zero(1024) per small page, unpin per page (5.7-5.10 shape)",
+	.symbols = "try_grab_compound_head(), page_cache_add_speculative(), hpage_pincount_add(), unpin_user_page()",
 	GUP_TEMPLATE_OPS,
 };

@@ -11,7 +11,9 @@
  *   S(maybe_pinned)(folio) -> bool                   folio_maybe_dma_pinned
  * and optionally S_AFTER_SLOW_GRAB with S(after_slow_grab)(folio, refs,
  * flags, st), run after the PT lock is dropped (pagelock sleeps there; it
- * cannot fail: the refs are taken), then includes this file. The walk
+ * cannot fail: the refs are taken; S(try_grab_slow) then takes plain
+ * refs), and S_UNPIN_PER_PAGE (unpin each page, no folio batching), then
+ * includes this file. The walk
  * below calls the hooks directly, so they are inlined: no indirect call
  * per page.
  *
@@ -31,6 +33,20 @@
 
 #ifndef S_DEVMAP_MODE
 #define S_DEVMAP_MODE	GUP_DEVMAP_WALK
+#endif
+
+#ifdef S_UNPIN_PER_PAGE
+#undef S_UNPIN_PER_PAGE
+#define S_UNPIN_PER_PAGE	1
+#else
+#define S_UNPIN_PER_PAGE	0
+#endif
+
+/* What S(try_grab_slow) takes for a call with @flags. */
+#ifdef S_AFTER_SLOW_GRAB
+#define S_SLOW_GRAB_FLAGS(flags)	(((flags) & ~FOLL_PIN) | FOLL_GET)
+#else
+#define S_SLOW_GRAB_FLAGS(flags)	(flags)
 #endif
 
 #define S(x)	CONCAT(CONCAT(S_NAME, _), x)
@@ -54,7 +70,9 @@ static __always_inline bool S(must_unshare)(const struct vm_area_struct *vma,
 
 /*
  * unpin_user_pages(): batch consecutive entries of one folio into one
- * gup_put_folio(); FOLL_GET callers put each page.
+ * gup_put_folio() (5.12+); FOLL_GET callers put each page, and so does a
+ * scheme that defines S_UNPIN_PER_PAGE (before 5.12 unpin_user_pages()
+ * called unpin_user_page() per entry: a THP's 512 pins are 512 puts).
  */
 static __always_inline void S(release)(struct page **pages,
 				       unsigned long npages,
@@ -68,7 +86,7 @@ static __always_inline void S(release)(struct page **pages,
 		struct folio *folio = page_folio(pages[i]);
 
 		nr = 1;
-		if (flags & FOLL_PIN)
+		if ((flags & FOLL_PIN) && !S_UNPIN_PER_PAGE)
 			while (i + nr < npages &&
 			       page_folio(pages[i + nr]) == folio)
 				nr++;
@@ -383,7 +401,8 @@ static struct page *S(follow_page)(struct mm_struct *mm,
 		 * safe without the PT lock now that it holds one
 		 */
 		if (refs > 1 && S(try_grab_slow)(folio, (int)refs - 1, flags)) {
-			S(put_folio)(folio, 1, flags);
+			/* what the first grab took: a plain ref for pagelock */
+			S(put_folio)(folio, 1, S_SLOW_GRAB_FLAGS(flags));
 			*why = -EFAULT;
 			return NULL;
 		}
