@@ -173,7 +173,6 @@ bool percpu_ref_is_zero(struct percpu_ref *ref)
 #define XA_CHUNK_SHIFT		6
 #define XA_CHUNK_SIZE		(1UL << XA_CHUNK_SHIFT)
 #define XA_CHUNK_MASK		(XA_CHUNK_SIZE - 1)
-#define PFN_SECTION_SHIFT	(27 - PAGE_SHIFT)	/* x86-64 SECTION_SIZE_BITS */
 
 struct xa_node {
 	unsigned char shift;

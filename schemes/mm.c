@@ -15,7 +15,10 @@
 #include "gup_common.h"
 
 struct page *vmemmap;
-struct page_ext *page_ext_map;
+struct page_ext *page_ext_map;		/* every section's entries, packed */
+struct mem_section **mem_section;
+unsigned long page_ext_size = sizeof(struct page_ext);
+static unsigned long nr_section_roots;
 unsigned long max_pfn;
 struct page *zero_page;
 struct dev_pagemap *mem_pgmap;
@@ -167,7 +170,7 @@ struct free_area {
 };
 
 static struct mem_config mem_cfg;
-static size_t vmemmap_size, page_ext_size;
+static size_t vmemmap_size, page_ext_bytes;
 static struct free_area free_small, free_thp;
 static unsigned long dev_next_pfn;
 static bool devmap_page_refs;
@@ -283,6 +286,52 @@ void (*mem_page_hook)(struct page *page, bool alloc);
 static atomic_long_t poison_touched;
 static unsigned long poison_touched_pfn;
 
+static void page_ext_exit(void)
+{
+	unsigned long r;
+
+	for (r = 0; mem_section && r < nr_section_roots; r++)
+		free(mem_section[r]);
+	free(mem_section);
+	mem_section = NULL;
+	nr_section_roots = 0;
+	free(page_ext_map);
+	page_ext_map = NULL;
+}
+
+/*
+ * page_ext_init() for the pincount client: the entries of all sections
+ * in one packed array, and mem_section[root][nr].page_ext set so that
+ * page_ext + pfn * page_ext_size is pfn's entry (the kernel stores the
+ * section's base less its first pfn's offset: the same sum).
+ */
+static int page_ext_init(void)
+{
+	unsigned long nr_sections = (max_pfn >> PFN_SECTION_SHIFT) + 1, nr;
+
+	page_ext_bytes = max_pfn * page_ext_size;
+	page_ext_map = aligned_alloc(64, (page_ext_bytes + 63) & ~63UL);
+	nr_section_roots = (nr_sections + SECTIONS_PER_ROOT - 1) /
+			   SECTIONS_PER_ROOT;
+	mem_section = calloc(nr_section_roots, sizeof(*mem_section));
+	if (!page_ext_map || !mem_section)
+		goto fail;
+	memset(page_ext_map, 0, page_ext_bytes);
+	for (nr = 0; nr < nr_section_roots; nr++) {
+		mem_section[nr] = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
+		if (!mem_section[nr])
+			goto fail;
+		memset(mem_section[nr], 0, PAGE_SIZE);
+	}
+	for (nr = 0; nr < nr_sections; nr++)
+		mem_section[nr / SECTIONS_PER_ROOT][nr % SECTIONS_PER_ROOT]
+			.page_ext = (unsigned long)page_ext_map;
+	return 0;
+fail:
+	page_ext_exit();
+	return -ENOMEM;
+}
+
 /* Is every field of a free page still what poison_page() wrote? */
 static bool poison_intact(struct page *page)
 {
@@ -327,13 +376,8 @@ int mem_init(const struct mem_config *cfg)
 	vmemmap = mem_alloc(vmemmap_size);
 	if (!vmemmap)
 		return -ENOMEM;
-	if (cfg->page_ext) {
-		page_ext_size = max_pfn * sizeof(struct page_ext);
-		page_ext_map = aligned_alloc(64, page_ext_size);
-		if (!page_ext_map)
-			goto out_free_vmemmap;
-		memset(page_ext_map, 0, page_ext_size);
-	}
+	if (cfg->page_ext && page_ext_init())
+		goto out_free_vmemmap;
 	if (free_area_init(&free_small, cfg->nr_small) ||
 	    free_area_init(&free_thp, cfg->nr_thp))
 		goto out_free_ext;
@@ -385,8 +429,7 @@ out_free_areas:
 	free(free_small.pfns);
 	free(free_thp.pfns);
 out_free_ext:
-	free(page_ext_map);
-	page_ext_map = NULL;
+	page_ext_exit();
 out_free_vmemmap:
 	mem_release(vmemmap, vmemmap_size);
 	vmemmap = NULL;
@@ -398,8 +441,7 @@ void mem_exit(void)
 	free(free_small.pfns);
 	free(free_thp.pfns);
 	free_small.pfns = free_thp.pfns = NULL;
-	free(page_ext_map);
-	page_ext_map = NULL;
+	page_ext_exit();
 	pgmap_index_exit();
 	free(mem_pgmap);
 	mem_pgmap = NULL;

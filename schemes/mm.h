@@ -78,15 +78,34 @@ struct folio {
 };
 
 /*
- * page_ext: a per-page extension kept in a separate array, as the
- * kernel's page_ext. The pincount scheme keeps an order-0 page's pin
- * counter here, in its own cache line away from _refcount.
+ * page_ext (mm/page_ext.c under SPARSEMEM): per-page extension entries,
+ * page_ext_size bytes each and packed, in one array per memory section,
+ * found through the section's page_ext pointer. The pincount scheme is
+ * the only client here: 4 bytes an entry and no shared flags word (that
+ * only a client such as page_owner asks for), so sixteen pages' counters
+ * share a cache line, none of them the line of a _refcount.
  */
 struct page_ext {
 	atomic_t pincount;
-} ____cacheline_aligned;
+};
 
-_Static_assert(sizeof(struct page_ext) == 64, "page_ext is one cache line");
+_Static_assert(sizeof(struct page_ext) == 4, "page_ext entries are packed");
+
+#define PFN_SECTION_SHIFT	(27 - PAGE_SHIFT)	/* x86-64 SECTION_SIZE_BITS */
+
+/* include/linux/mmzone.h's, with CONFIG_PAGE_EXTENSION */
+struct mem_section {
+	unsigned long section_mem_map;
+	void *usage;
+	unsigned long page_ext;	/* entry of pfn: page_ext + pfn * size */
+	unsigned long pad;
+};
+
+/* SPARSEMEM_EXTREME: one page of sections per root */
+#define SECTIONS_PER_ROOT	(PAGE_SIZE / sizeof(struct mem_section))
+
+extern struct mem_section **mem_section;
+extern unsigned long page_ext_size;
 
 /* The "physical memory": vmemmap and its allocator. */
 extern struct page *vmemmap;
@@ -103,9 +122,23 @@ static __always_inline unsigned long page_to_pfn(const struct page *page)
 	return (unsigned long)(page - vmemmap);
 }
 
+/*
+ * page_ext_get() -> lookup_page_ext(): pfn to section (root, then
+ * section: __pfn_to_section()), the section's page_ext, then the entry
+ * at pfn * page_ext_size. The kernel brackets it with rcu_read_lock(),
+ * free on the non-preemptible kernels this models; page_ext_put() is its
+ * unlock, so it has no counterpart here.
+ */
 static __always_inline struct page_ext *page_ext_get(const struct page *page)
 {
-	return page_ext_map + page_to_pfn(page);
+	unsigned long pfn = page_to_pfn(page);
+	unsigned long nr = pfn >> PFN_SECTION_SHIFT;
+	struct mem_section *root = READ_ONCE(mem_section)[nr / SECTIONS_PER_ROOT];
+	unsigned long base = READ_ONCE(root[nr % SECTIONS_PER_ROOT].page_ext);
+
+	if (unlikely(!base))
+		return NULL;
+	return (struct page_ext *)(base + READ_ONCE(page_ext_size) * pfn);
 }
 
 static __always_inline struct folio *page_folio(struct page *page)

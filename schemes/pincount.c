@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pincount: a separate pin counter for every folio, in its own cache
- * line: folio->_pincount (page[1]) for large folios, a page_ext line for
- * order-0 pages; plus one _refcount per pin. Pin = add-unless-zero(ref)
+ * pincount: a separate pin counter for every folio, off the _refcount
+ * line: folio->_pincount (page[1]) for large folios, a packed page_ext
+ * entry (page_ext_get(): mem_section lookup) for order-0 pages; plus one
+ * _refcount per pin. Pin = add-unless-zero(ref)
  * + atomic_add(pincount) + smp_mb__after_atomic(); unpin subtracts
  * pincount first; the query is exact: pincount > 0.
  */
@@ -23,7 +24,7 @@ static __always_inline atomic_t *pincount_ptr(struct folio *folio)
 
 const struct gup_scheme pincount_scheme = {
 	.name = "pincount",
-	.desc = "separate _pincount in its own cache line + 1 ref per pin; exact query",
+	.desc = "separate _pincount off the _refcount line (page_ext for order-0) + 1 ref per pin; exact query",
 	.symbols = "folio->_pincount, folio_has_pincount(), page_ext",
 	GUP_TEMPLATE_OPS,
 };

@@ -1546,6 +1546,32 @@ static void case_vmstat(void *arg)
 	fx_teardown(&f);
 }
 
+/*
+ * pincount's order-0 counters live in packed page_ext entries found
+ * through mem_section (lookup_page_ext()): consecutive pfns 4 bytes
+ * apart, sixteen to a cache line, outside every struct page.
+ */
+static void case_page_ext_layout(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct page *page;
+	char *a, *b;
+	struct fx f;
+
+	fx_setup(&f, s);
+	page = fx_page(&f, FX_ANON);
+	a = (char *)page_ext_get(page);
+	b = (char *)page_ext_get(page + 1);
+	CHECK(a && b);
+	CHECK_EQ(b - a, 4);
+	CHECK_EQ((char *)page_ext_get(pfn_to_page(0)), (char *)page_ext_map);
+	CHECK_EQ((char *)page_ext_get(pfn_to_page(max_pfn - 1)) -
+		 (char *)page_ext_map, (long)(max_pfn - 1) * 4);
+	CHECK((void *)a < (void *)vmemmap ||
+	      (void *)a >= (void *)(vmemmap + max_pfn));
+	fx_teardown(&f);
+}
+
 /* ---- the table ---- */
 
 static bool all(const struct gup_scheme *s) { return true; }
@@ -1569,6 +1595,10 @@ static bool pagelock(const struct gup_scheme *s)
 static bool devmap(const struct gup_scheme *s)
 {
 	return s->features & SF_DEVMAP;
+}
+static bool page_ext(const struct gup_scheme *s)
+{
+	return s->features & SF_PAGE_EXT;
 }
 static bool devmap_dies(const struct gup_scheme *s)
 {
@@ -1608,6 +1638,7 @@ static const struct {
 	{ "referenced", case_referenced, all },
 	{ "mark_accessed", case_mark_accessed, all },
 	{ "folio_allowed", case_folio_allowed, all },
+	{ "page_ext_layout", case_page_ext_layout, page_ext },
 	{ "vmstat", case_vmstat, pins },
 	{ "devmap_balance", case_devmap_balance, devmap },
 	{ "devmap_dying", case_devmap_dying, devmap_dies },
