@@ -669,12 +669,23 @@ static bool S(maybe_pinned_fn)(struct folio *folio)
 	return S(maybe_pinned)(folio);
 }
 
+/* The slow path's whole grab: with S_AFTER_SLOW_GRAB, what follows too. */
 static int S(try_grab_folio_fn)(struct folio *folio, int refs,
 				unsigned int flags)
 {
+	int ret;
+
 	if (!(S_FEATURES & SF_PIN) && (flags & FOLL_PIN))
 		flags = (flags & ~FOLL_PIN) | FOLL_GET;
-	return S(try_grab_slow)(folio, refs, flags);
+	ret = S(try_grab_slow)(folio, refs, flags);
+#ifdef S_AFTER_SLOW_GRAB
+	if (!ret) {
+		struct gup_stats st = { 0 };
+
+		S(after_slow_grab)(folio, refs, flags, &st);
+	}
+#endif
+	return ret;
 }
 
 static void S(put_folio_fn)(struct folio *folio, int refs, unsigned int flags)

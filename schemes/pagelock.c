@@ -41,6 +41,12 @@ static __always_inline struct folio *pagelock_try_grab_fast(struct page *page,
 		goto out_put;
 	}
 	pagelock_account(folio, refs);
+	/*
+	 * try_grab_folio_fast()'s barrier: the pin is visible before the
+	 * PTE recheck and write_protect_seq retry (the unlock below only
+	 * orders what comes before it)
+	 */
+	smp_mb__after_atomic();
 	folio_unlock(folio);
 	return folio;
 out_put:

@@ -1572,6 +1572,29 @@ static void case_page_ext_layout(void *arg)
 	fx_teardown(&f);
 }
 
+/*
+ * The scheme's try_grab_folio op (the slow path's grab, pagelock's lock
+ * and pin after it included) and put_folio op balance: a FOLL_PIN grab
+ * reads as pinned and its put restores the counts.
+ */
+static void case_grab_op_balance(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct folio *folio;
+	int ref0;
+	struct fx f;
+
+	fx_setup(&f, s);
+	folio = page_folio(fx_page(&f, FX_ANON));
+	ref0 = folio_ref_count(folio);
+	CHECK_EQ(s->try_grab_folio(folio, 1, FOLL_PIN), 0);
+	CHECK(s->maybe_pinned(folio));
+	CHECK(!folio_test_locked(folio));
+	s->put_folio(folio, 1, FOLL_PIN);
+	CHECK_EQ(folio_ref_count(folio), ref0);
+	fx_teardown(&f);
+}
+
 /* ---- the table ---- */
 
 static bool all(const struct gup_scheme *s) { return true; }
@@ -1639,6 +1662,7 @@ static const struct {
 	{ "mark_accessed", case_mark_accessed, all },
 	{ "folio_allowed", case_folio_allowed, all },
 	{ "page_ext_layout", case_page_ext_layout, page_ext },
+	{ "grab_op_balance", case_grab_op_balance, pins },
 	{ "vmstat", case_vmstat, pins },
 	{ "devmap_balance", case_devmap_balance, devmap },
 	{ "devmap_dying", case_devmap_dying, devmap_dies },
