@@ -573,6 +573,15 @@ int main(int argc, char **argv)
 				"to the %s workload\n", cf->wl->name);
 			return 2;
 		}
+		if (cf->with[C_MKCLEAN] && cf->pages == HPAGE_PMD_NR &&
+		    !(cf->scheme->features & SF_DEVMAP)) {
+			/* page_vma_mkclean_one()'s PMD branch is not modelled */
+			fprintf(stderr, "gupbench: error: %s: mkclean of a "
+				"PMD-mapped THP is not modelled (the writeback "
+				"would never write-protect it); use --pages=1 "
+				"or 16 with mkclean\n", cf->name);
+			return 2;
+		}
 		if (cf->threads + comp > pus && !run_opts.oversubscribe) {
 			fprintf(stderr, "gupbench: error: %s: %u threads (%u "
 				"pinners + %u competitors) but only %u PUs; use "

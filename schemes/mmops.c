@@ -440,12 +440,16 @@ out_unlock_mm:
  * folio_clear_dirty_for_io() + folio_mkclean() + writeback of the page
  * at @addr of a shared mapping, under the page lock. Returns 1 if the
  * folio was (maybe) pinned while it was written back, 0 if not, or
- * -errno. Pins are not consulted: that is the unsolved race of §3.11.
+ * -errno: -ENODATA for a clean folio, which writeback's dirty-tag lookup
+ * would not have found (nothing is locked or counted). Pins are not
+ * consulted: that is the unsolved race of §3.11. PTE-mapped pages only:
+ * page_vma_mkclean_one()'s PMD branch is not modelled.
  */
 int mm_mkclean_page(struct mm_struct *mm, unsigned long addr)
 {
 	struct vm_area_struct *vma = vma_lookup(mm, addr);
 	struct folio *folio;
+	struct page *page;
 	spinlock_t *ptl;
 	pte_t *ptep;
 	pte_t pte;
@@ -453,6 +457,10 @@ int mm_mkclean_page(struct mm_struct *mm, unsigned long addr)
 
 	if (!vma || !(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
+	/* filemap_get_folios_tag(PAGECACHE_TAG_DIRTY): dirty folios only */
+	page = mm_lookup_page(mm, addr, NULL);
+	if (page && !test_bit(PG_dirty, folio_flags(page_folio(page))))
+		return -ENODATA;
 	folio = spec_get_folio(mm, addr);	/* the page cache's ref */
 	if (!folio)
 		return -EAGAIN;

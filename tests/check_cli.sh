@@ -34,6 +34,7 @@ expect_usage trailing_comma "empty value in --pages list '1,'" --pages=1, --plan
 expect_usage empty_event "empty value in --events list ',cycles'" --events=,cycles
 expect_usage threads_over_slots "2400 threads.*at most 2047" --plan --threads=max --topology=synthetic:"pack:4 core:300 pu:2"
 expect_usage missing_topology "cannot read topology file" --plan --topology=/nonexistent.xml
+expect_usage mkclean_thp "mkclean of a PMD-mapped THP is not modelled" --pages=512 --with=mkclean:1 --plan
 expect_usage unknown_option "unknown or incomplete option" --frobnicate
 expect_usage bad_benchmark_flag "benchmark_foo" --benchmark_foo=1
 expect_usage other_machine_needs_plan "use it with --plan" --topology=synthetic:"pack:2 core:2 pu:1"

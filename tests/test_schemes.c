@@ -1595,6 +1595,35 @@ static void case_grab_op_balance(void *arg)
 	fx_teardown(&f);
 }
 
+/*
+ * Writeback of a shared page: the first pass write-protects and cleans
+ * the PTE and writes the folio back; a clean folio is skipped (writeback
+ * finds dirty folios only); a writable pin re-dirties it through the
+ * write fault, and the next pass writes it back while it is pinned.
+ */
+static void case_mkclean(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	unsigned int flags = fx_has_pins(s) ? PIN_W : FOLL_GET | FOLL_WRITE;
+	struct page *page;
+	pte_t pte;
+	struct fx f;
+
+	fx_setup(&f, s);
+	fx_page(&f, FX_SHARED);
+	CHECK_EQ(mm_mkclean_page(f.mm, FX_SHARED), 0);
+	mm_lookup_page(f.mm, FX_SHARED, &pte);
+	CHECK(!pte_write(pte) && !pte_dirty(pte));
+	CHECK_EQ(mm_mkclean_page(f.mm, FX_SHARED), -ENODATA);
+	CHECK_EQ(s->gup_fast(f.mm, FX_SHARED, 1, flags, &page, &f.st), 1);
+	CHECK_EQ(f.st.slow_calls, 1);	/* the R/O PTE: a write fault */
+	mm_lookup_page(f.mm, FX_SHARED, &pte);
+	CHECK(pte_write(pte));
+	CHECK_EQ(mm_mkclean_page(f.mm, FX_SHARED), fx_has_pins(s) ? 1 : 0);
+	s->release_pages(&page, 1, flags);
+	fx_teardown(&f);
+}
+
 /* ---- the table ---- */
 
 static bool all(const struct gup_scheme *s) { return true; }
@@ -1663,6 +1692,7 @@ static const struct {
 	{ "folio_allowed", case_folio_allowed, all },
 	{ "page_ext_layout", case_page_ext_layout, page_ext },
 	{ "grab_op_balance", case_grab_op_balance, pins },
+	{ "mkclean", case_mkclean, real },
 	{ "vmstat", case_vmstat, pins },
 	{ "devmap_balance", case_devmap_balance, devmap },
 	{ "devmap_dying", case_devmap_dying, devmap_dies },
