@@ -51,17 +51,14 @@ static int folio_try_dup_anon_rmap(struct mm_struct *src_mm,
 }
 
 /*
- * copy_present_page(): the child gets a private copy, dirty, and
- * writable only where the VMA is (maybe_mkwrite()).
+ * copy_present_page(): the child gets a private copy in @new (the folio
+ * copy_pte_range() preallocated without the locks), dirty, and writable
+ * only where the VMA is (maybe_mkwrite()).
  */
-static int copy_present_page(struct mm_struct *dst_mm, pte_t *dst_ptep,
-			     struct vm_area_struct *vma, struct page *page,
-			     unsigned long addr)
+static void copy_present_page(struct mm_struct *dst_mm, pte_t *dst_ptep,
+			      struct vm_area_struct *vma, struct folio *new,
+			      struct page *page, unsigned long addr)
 {
-	struct folio *new = folio_alloc();
-
-	if (!new)
-		return -ENOMEM;
 	copy_highpage(&new->page, page);
 	WRITE_ONCE(new->page.mapping, (void *)dst_mm);
 	new->page.index = addr >> PAGE_SHIFT;
@@ -72,7 +69,6 @@ static int copy_present_page(struct mm_struct *dst_mm, pte_t *dst_ptep,
 	set_pte(dst_ptep, pfn_pte(page_to_pfn(&new->page),
 				  _PAGE_PRESENT | _PAGE_DIRTY |
 				  ((vma->vm_flags & VM_WRITE) ? _PAGE_RW : 0)));
-	return 0;
 }
 
 /* ptep_set_wrprotect(): an atomic clear of the write bit. */
@@ -81,57 +77,72 @@ static void ptep_set_wrprotect(pte_t *ptep)
 	__atomic_fetch_and(&ptep->pte, ~_PAGE_RW, __ATOMIC_RELAXED);
 }
 
+/*
+ * copy_pte_range(): one PTE table at a time under both tables' locks,
+ * taken once per table as the kernel takes them. A pinned page needs a
+ * copy: without a preallocated folio the locks are dropped, one is
+ * allocated and the table is taken again from that entry (-EAGAIN,
+ * folio_prealloc(), "goto again"). A migration entry is waited out
+ * (the model's single rmap cannot give the child a migration entry),
+ * then the table is taken again from that entry.
+ */
 static int copy_pte_range(struct mm_struct *dst_mm, struct mm_struct *src_mm,
 			  struct vm_area_struct *vma, unsigned long addr,
 			  unsigned long end, unsigned long *copied,
 			  unsigned long *shared)
 {
-	for (; addr < end; addr += PAGE_SIZE) {
+	struct folio *prealloc = NULL;
+	int ret = 0;
+
+	while (addr < end && !ret) {
+		unsigned long tend = min(end, (addr | (PMD_SIZE - 1)) + 1);
 		spinlock_t *src_ptl, *dst_ptl;
 		pte_t *src_ptep, *dst_ptep;
-		struct folio *folio;
-		struct page *page;
-		pte_t pte;
+		bool need_alloc = false;
 
 		src_ptep = mm_find_pte(src_mm, addr, false, &src_ptl);
 		if (!src_ptep) {
-			/* skip the rest of this PMD */
-			addr = (addr | (PMD_SIZE - 1)) + 1 - PAGE_SIZE;
+			addr = tend;	/* no table here: the next one */
 			continue;
 		}
-		if (pte_none(ptep_get(src_ptep)))
-			continue;
 		dst_ptep = mm_find_pte(dst_mm, addr, true, &dst_ptl);
-		if (!dst_ptep)
-			return -ENOMEM;
-again:
+		if (!dst_ptep) {
+			ret = -ENOMEM;
+			break;
+		}
 		spin_lock(src_ptl);
 		spin_lock(dst_ptl);
-		pte = ptep_get(src_ptep);
-		if (is_migration_entry(pte)) {
-			/* let the migration finish, then copy what it left */
-			spin_unlock(dst_ptl);
-			migration_entry_wait_on_locked(
-				page_folio(pte_page(pte)), src_ptl);
-			goto again;
-		}
-		if (!pte_present(pte) || pte_special(pte)) {
-			spin_unlock(dst_ptl);
-			spin_unlock(src_ptl);
-			continue;
-		}
-		page = pte_page(pte);
-		folio = page_folio(page);
-		folio_get(folio);
-		if (folio_try_dup_anon_rmap(src_mm, folio, page)) {
-			folio_put(folio);
-			if (copy_present_page(dst_mm, dst_ptep, vma, page, addr)) {
+		for (; addr < tend; addr += PAGE_SIZE, src_ptep++, dst_ptep++) {
+			pte_t pte = ptep_get(src_ptep);
+			struct folio *folio;
+			struct page *page;
+
+			if (pte_none(pte))
+				continue;
+			if (is_migration_entry(pte)) {
+				/* drops src_ptl; then this table again */
 				spin_unlock(dst_ptl);
-				spin_unlock(src_ptl);
-				return -ENOMEM;
+				migration_entry_wait_on_locked(
+					page_folio(pte_page(pte)), src_ptl);
+				goto next_table;
 			}
-			(*copied)++;
-		} else {
+			if (!pte_present(pte) || pte_special(pte))
+				continue;
+			page = pte_page(pte);
+			folio = page_folio(page);
+			folio_get(folio);
+			if (folio_try_dup_anon_rmap(src_mm, folio, page)) {
+				folio_put(folio);
+				if (!prealloc) {
+					need_alloc = true;	/* -EAGAIN */
+					break;
+				}
+				copy_present_page(dst_mm, dst_ptep, vma,
+						  prealloc, page, addr);
+				prealloc = NULL;
+				(*copied)++;
+				continue;
+			}
 			mm_debug(src_mm, GUP_DP_FORK_CHECKED, addr);
 			/* COW mapping: write-protect parent and child */
 			if (pte_write(pte)) {
@@ -143,8 +154,17 @@ again:
 		}
 		spin_unlock(dst_ptl);
 		spin_unlock(src_ptl);
+		if (need_alloc) {
+			prealloc = folio_alloc();
+			if (!prealloc)
+				ret = -ENOMEM;
+		}
+next_table:
+		;
 	}
-	return 0;
+	if (prealloc)
+		folio_put(prealloc);
+	return ret;
 }
 
 /*
