@@ -17,7 +17,7 @@ const struct workload workloads[] = {
 	{ "pin", WL_PIN, FOLL_PIN | FOLL_WRITE,
 	  "pin_user_pages_fast(FOLL_WRITE) of N pages, then unpin_user_pages()" },
 	{ "pin_ro", WL_PIN_RO, FOLL_PIN,
-	  "read-only pins: the unshare path where the scheme has one" },
+	  "FOLL_PIN without FOLL_WRITE of a mapping mprotect()ed read-only" },
 	{ "get", WL_GET, FOLL_GET | FOLL_WRITE,
 	  "get_user_pages_fast(FOLL_WRITE) + put_page() per page" },
 	{ "raw", WL_RAW, FOLL_PIN,
@@ -520,6 +520,14 @@ static int setup_mm(struct run *r, struct mem_place *mp, char *err,
 			return ret;
 		}
 		ret = mm_populate(r->mm, base, len);
+		/*
+		 * pin_ro: written, then mprotect(PROT_READ): read-only PTEs,
+		 * so GUP-fast asks gup_must_unshare() (anonexcl) as it would
+		 * of any R/O PTE; the unshare fault itself needs pages that
+		 * fork has shared (with:fork)
+		 */
+		if (!ret && c->wl->kind == WL_PIN_RO)
+			ret = mm_mprotect_ro(r->mm, base, len);
 		if (ret) {
 			snprintf(err, errlen, "cannot populate: %s",
 				 strerror(-ret));

@@ -1025,6 +1025,9 @@ struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,
 int mm_migrate_page(struct mm_struct *mm, unsigned long addr);
 /* page_mkclean-style writeback of the page at addr (shared VMAs). */
 int mm_mkclean_page(struct mm_struct *mm, unsigned long addr);
+/* mprotect(PROT_READ) of a whole VMA: VM_WRITE off, entries RO. */
+int mm_mprotect_ro(struct mm_struct *mm, unsigned long addr,
+		   unsigned long len);
 /* zap [addr, addr+len): clear PTEs, drop rmaps and refs. */
 void mm_zap_range(struct mm_struct *mm, unsigned long addr,
 		  unsigned long len);

@@ -579,3 +579,61 @@ void mm_zap_range(struct mm_struct *mm, unsigned long addr, unsigned long len)
 	}
 	mmap_read_unlock(mm);
 }
+
+/* ---- mprotect ---- */
+
+/*
+ * mprotect(PROT_READ) of the whole VMA [addr, addr + len) (no VMA split
+ * is modelled): VM_WRITE goes, and change_protection() write-protects
+ * every present PTE and PMD leaf under its lock. Anon pages keep
+ * PG_anon_exclusive: a R/O pin of them passes gup_must_unshare() in
+ * GUP-fast, which now runs, since the PTEs are read-only.
+ */
+int mm_mprotect_ro(struct mm_struct *mm, unsigned long addr,
+		   unsigned long len)
+{
+	struct vm_area_struct *vma;
+	unsigned long end = addr + len;
+
+	mmap_write_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (!vma || vma->vm_start != addr || vma->vm_end != end) {
+		mmap_write_unlock(mm);
+		return -EINVAL;
+	}
+	vma->vm_flags &= ~VM_WRITE;
+	while (addr < end) {
+		unsigned long next = min(end, (addr | (PMD_SIZE - 1)) + 1);
+		pmd_t *pmdp = mm_find_pmd(mm, addr, false);
+		spinlock_t *ptl;
+		pte_t *ptep;
+
+		if (pmdp && pmd_leaf(pmdp_get(pmdp))) {
+			/* change_huge_pmd() */
+			ptl = pmd_lockptr(pmdp);
+			spin_lock(ptl);
+			if (pmd_leaf(pmdp_get(pmdp)))
+				set_pmd(pmdp, __pmd(pmd_val(pmdp_get(pmdp)) &
+						    ~_PAGE_RW));
+			spin_unlock(ptl);
+			addr = next;
+			continue;
+		}
+		ptep = mm_find_pte(mm, addr, false, &ptl);
+		if (!ptep) {
+			addr = next;
+			continue;
+		}
+		/* change_pte_range(): the table's lock once */
+		spin_lock(ptl);
+		for (; addr < next; addr += PAGE_SIZE, ptep++) {
+			pte_t pte = ptep_get(ptep);
+
+			if (pte_present(pte) && pte_write(pte))
+				set_pte(ptep, pte_wrprotect(pte));
+		}
+		spin_unlock(ptl);
+	}
+	mmap_write_unlock(mm);	/* the TLB flush is not modelled */
+	return 0;
+}

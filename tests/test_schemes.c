@@ -1624,6 +1624,38 @@ static void case_mkclean(void *arg)
 	fx_teardown(&f);
 }
 
+/*
+ * mprotect(PROT_READ) of the anon VMA and the THP: every entry read-only,
+ * VM_WRITE gone. A R/O pin of an exclusive page still comes from GUP-fast
+ * (gup_must_unshare() says no); a writable pin fails (-EFAULT in the slow
+ * path, no VM_WRITE).
+ */
+static void case_mprotect_ro(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	unsigned int ro = fx_has_pins(s) ? FOLL_PIN : FOLL_GET;
+	struct page *pages[16], *page;
+	pte_t pte;
+	long got;
+	struct fx f;
+
+	fx_setup(&f, s);
+	CHECK_EQ(mm_mprotect_ro(f.mm, FX_ANON, PAGE_SIZE), -EINVAL);
+	CHECK_EQ(mm_mprotect_ro(f.mm, FX_ANON, FX_ANON_PAGES * PAGE_SIZE), 0);
+	CHECK_EQ(mm_mprotect_ro(f.mm, FX_THP, PMD_SIZE), 0);
+	mm_lookup_page(f.mm, FX_ANON + 3 * PAGE_SIZE, &pte);
+	CHECK(pte_present(pte) && !pte_write(pte));
+	mm_lookup_page(f.mm, FX_THP, &pte);
+	CHECK(pte_present(pte) && !pte_write(pte));
+	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 16, ro, pages, &f.st), 16);
+	CHECK_EQ(f.st.slow_calls, 0);
+	release(&f, pages, 16, ro);
+	got = s->gup_fast(f.mm, FX_ANON, 1, ro | FOLL_WRITE, &page, &f.st);
+	CHECK_MSG(got < 0, "a writable pin of a read-only VMA got %ld", got);
+	release(&f, &page, got, ro | FOLL_WRITE);
+	fx_teardown(&f);
+}
+
 /* ---- the table ---- */
 
 static bool all(const struct gup_scheme *s) { return true; }
@@ -1693,6 +1725,7 @@ static const struct {
 	{ "page_ext_layout", case_page_ext_layout, page_ext },
 	{ "grab_op_balance", case_grab_op_balance, pins },
 	{ "mkclean", case_mkclean, real },
+	{ "mprotect_ro", case_mprotect_ro, real },
 	{ "vmstat", case_vmstat, pins },
 	{ "devmap_balance", case_devmap_balance, devmap },
 	{ "devmap_dying", case_devmap_dying, devmap_dies },
