@@ -295,7 +295,7 @@ static void page_ext_exit(void)
 	free(mem_section);
 	mem_section = NULL;
 	nr_section_roots = 0;
-	free(page_ext_map);
+	mem_release(page_ext_map, page_ext_bytes);
 	page_ext_map = NULL;
 }
 
@@ -309,14 +309,14 @@ static int page_ext_init(void)
 {
 	unsigned long nr_sections = (max_pfn >> PFN_SECTION_SHIFT) + 1, nr;
 
+	/* placed as the struct pages are (--mem): the kernel's is per node */
 	page_ext_bytes = max_pfn * page_ext_size;
-	page_ext_map = aligned_alloc(64, (page_ext_bytes + 63) & ~63UL);
+	page_ext_map = mem_alloc(page_ext_bytes);
 	nr_section_roots = (nr_sections + SECTIONS_PER_ROOT - 1) /
 			   SECTIONS_PER_ROOT;
 	mem_section = calloc(nr_section_roots, sizeof(*mem_section));
 	if (!page_ext_map || !mem_section)
 		goto fail;
-	memset(page_ext_map, 0, page_ext_bytes);
 	for (nr = 0; nr < nr_section_roots; nr++) {
 		mem_section[nr] = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
 		if (!mem_section[nr])

@@ -477,9 +477,14 @@ int mm_mkclean_page(struct mm_struct *mm, unsigned long addr)
 
 	if (!vma || !(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
-	/* filemap_get_folios_tag(PAGECACHE_TAG_DIRTY): dirty folios only */
-	page = mm_lookup_page(mm, addr, NULL);
-	if (page && !test_bit(PG_dirty, folio_flags(page_folio(page))))
+	/*
+	 * filemap_get_folios_tag(PAGECACHE_TAG_DIRTY): dirty folios only.
+	 * A device (fsdax) page is tagged by its write fault, which leaves
+	 * PG_dirty alone: its dirty PTE says it here.
+	 */
+	page = mm_lookup_page(mm, addr, &pte);
+	if (page && !test_bit(PG_dirty, folio_flags(page_folio(page))) &&
+	    !pte_dirty(pte))
 		return -ENODATA;
 	folio = spec_get_folio(mm, addr);	/* the page cache's ref */
 	if (!folio)
@@ -631,6 +636,11 @@ int mm_mprotect_ro(struct mm_struct *mm, unsigned long addr,
 
 			if (pte_present(pte) && pte_write(pte))
 				set_pte(ptep, pte_wrprotect(pte));
+			/* an in-flight migration must not restore it RW */
+			else if (is_migration_entry(pte) &&
+				 (pte_val(pte) & _SWP_MIG_WRITE))
+				set_pte(ptep, __pte(pte_val(pte) &
+						    ~_SWP_MIG_WRITE));
 		}
 		spin_unlock(ptl);
 	}

@@ -125,7 +125,7 @@ rc=$?
 if [ $rc -eq 1 ] && grep -q "1 run ended in an error row" "$tmp/errrow.err" &&
 	$py -c 'import json,sys; b=json.load(open(sys.argv[1]))["benchmarks"]
 assert not b[0].get("error_occurred") and b[0]["ops"] > 0, b[0]
-assert b[1]["error_occurred"] and "memory" in b[1]["error_message"], b[1]
+assert b[1]["error_occurred"] and b[1]["error_message"], b[1]  # which allocation fails first varies
 assert b[1]["threads"] == 1, b[1]' "$tmp/errrow.json"; then
 	ok error_row_exit_1
 else
