@@ -627,7 +627,7 @@ static void fill_result(struct run *r, struct gbench_result *out)
 {
 	const struct config *c = r->c;
 	double sum_ns = 0, sum_cpu = 0, sum_rate = 0, sum_tsc = 0;
-	double sum_ok_rate = 0, sum_rate2 = 0, mean_rate, var;
+	double sum_ok_rate = 0, sum_rate2 = 0, rate, mean_rate, var;
 	double win_start = 0, win_end = 1e300;
 	double first = 1e300, last = 0, ev[PERFCTR_MAX_EVENTS] = { 0 };
 	double hz = (double)tsc_hz();
@@ -662,7 +662,9 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		secs = t->t_end - t->t_start;
 		sum_ns += secs * 1e9 / t->ops;
 		sum_cpu += t->cpu_ns / t->ops;
-		sum_rate += t->ops / secs;
+		rate = t->ops / secs;
+		sum_rate += rate;
+		sum_rate2 += rate * rate;
 		sum_tsc += (double)t->tsc / t->ops;
 		slow += t->st1.slow_calls - t->st0.slow_calls;
 		retries += (t->st1.retries - t->st0.retries) +
@@ -671,7 +673,6 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		fails += t->fail;
 		/* calls that got every page (raw: grabs that succeeded) */
 		sum_ok_rate += (t->ops - t->fail) / secs;
-		sum_rate2 += t->ops / secs * (t->ops / secs);
 		ns += t->nsamples;
 		if (!nev)
 			continue;

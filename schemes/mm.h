@@ -451,6 +451,15 @@ static __always_inline bool entry_is_table(unsigned long e)
 	       (_PAGE_TABLE | _PAGE_PRESENT);
 }
 
+/* The end of @addr's PMD range, or @end if that comes first. */
+static __always_inline unsigned long pmd_addr_end(unsigned long addr,
+						  unsigned long end)
+{
+	unsigned long boundary = (addr + PMD_SIZE) & ~(PMD_SIZE - 1);
+
+	return boundary - 1 < end - 1 ? boundary : end;
+}
+
 /* The table that holds *pmdp (the kernel's pmd_ptdesc()). */
 static __always_inline struct pt_table *pmd_table_of(pmd_t *pmdp)
 {

@@ -77,6 +77,12 @@ static void ptep_set_wrprotect(pte_t *ptep)
 	__atomic_fetch_and(&ptep->pte, ~_PAGE_RW, __ATOMIC_RELAXED);
 }
 
+/* pmdp_set_wrprotect(): the same on a PMD leaf. */
+static void pmdp_set_wrprotect(pmd_t *pmdp)
+{
+	__atomic_fetch_and(&pmdp->pmd, ~_PAGE_RW, __ATOMIC_RELAXED);
+}
+
 /*
  * copy_pte_range(): one PTE table at a time under both tables' locks,
  * taken once per table as the kernel takes them. A pinned page needs a
@@ -95,7 +101,7 @@ static int copy_pte_range(struct mm_struct *dst_mm, struct mm_struct *src_mm,
 	int ret = 0;
 
 	while (addr < end && !ret) {
-		unsigned long tend = min(end, (addr | (PMD_SIZE - 1)) + 1);
+		unsigned long tend = pmd_addr_end(addr, end);
 		spinlock_t *src_ptl, *dst_ptl;
 		pte_t *src_ptep, *dst_ptep;
 		bool need_alloc = false;
@@ -205,7 +211,7 @@ static int copy_huge_pmd(struct mm_struct *dst_mm, struct mm_struct *src_mm,
 		split_huge_pmd(src_mm, src_pmdp);
 		return -EAGAIN;
 	}
-	__atomic_fetch_and(&src_pmdp->pmd, ~_PAGE_RW, __ATOMIC_RELAXED);
+	pmdp_set_wrprotect(src_pmdp);
 	pgtable_trans_huge_deposit(dst_pmdp, pgtable);
 	set_pmd(dst_pmdp, __pmd(pmd_val(pmd) & ~_PAGE_RW));
 	spin_unlock(ptl);
@@ -235,7 +241,7 @@ struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,
 	       parent->nr_vmas * sizeof(*parent->vmas));
 	for (i = 0; i < parent->nr_vmas && !err; i++) {
 		struct vm_area_struct *vma = &parent->vmas[i];
-		unsigned long addr;
+		unsigned long addr, next;
 
 		if (vma->vm_flags & (VM_SHARED | VM_DEVMAP))
 			continue;
@@ -247,11 +253,10 @@ struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,
 		 */
 		smp_mb();
 		for (addr = vma->vm_start; addr < vma->vm_end && !err;
-		     addr = (addr + PMD_SIZE) & ~(PMD_SIZE - 1)) {
-			unsigned long next = min((addr + PMD_SIZE) &
-						 ~(PMD_SIZE - 1), vma->vm_end);
+		     addr = next) {
 			pmd_t *pmdp = mm_find_pmd(parent, addr, false);
 
+			next = pmd_addr_end(addr, vma->vm_end);
 			if (!pmdp || pmd_none(pmdp_get(pmdp)))
 				continue;
 			if (pmd_leaf(pmdp_get(pmdp))) {
@@ -608,7 +613,7 @@ int mm_mprotect_ro(struct mm_struct *mm, unsigned long addr,
 	}
 	vma->vm_flags &= ~VM_WRITE;
 	while (addr < end) {
-		unsigned long next = min(end, (addr | (PMD_SIZE - 1)) + 1);
+		unsigned long next = pmd_addr_end(addr, end);
 		pmd_t *pmdp = mm_find_pmd(mm, addr, false);
 		spinlock_t *ptl;
 		pte_t *ptep;
@@ -618,8 +623,7 @@ int mm_mprotect_ro(struct mm_struct *mm, unsigned long addr,
 			ptl = pmd_lockptr(pmdp);
 			spin_lock(ptl);
 			if (pmd_leaf(pmdp_get(pmdp)))
-				set_pmd(pmdp, __pmd(pmd_val(pmdp_get(pmdp)) &
-						    ~_PAGE_RW));
+				pmdp_set_wrprotect(pmdp);
 			spin_unlock(ptl);
 			addr = next;
 			continue;
@@ -635,7 +639,7 @@ int mm_mprotect_ro(struct mm_struct *mm, unsigned long addr,
 			pte_t pte = ptep_get(ptep);
 
 			if (pte_present(pte) && pte_write(pte))
-				set_pte(ptep, pte_wrprotect(pte));
+				ptep_set_wrprotect(ptep);
 			/* an in-flight migration must not restore it RW */
 			else if (is_migration_entry(pte) &&
 				 (pte_val(pte) & _SWP_MIG_WRITE))

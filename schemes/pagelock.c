@@ -15,7 +15,10 @@
 #define S_FEATURES	(SF_PIN | SF_WP_SEQ | SF_PAGELOCK)
 #define S_AFTER_SLOW_GRAB
 
-/* Raise the pin count by @refs on a folio we hold refs on and lock. */
+/*
+ * The slow path's pin: raise the pin count by @refs on a folio we hold
+ * refs on and lock (no barrier: fork is held off by mmap_lock).
+ */
 static __always_inline void pagelock_account(struct folio *folio, int refs)
 {
 	if (folio_has_pincount(folio))
@@ -40,13 +43,12 @@ static __always_inline struct folio *pagelock_try_grab_fast(struct page *page,
 		folio_unlock(folio);
 		goto out_put;
 	}
-	pagelock_account(folio, refs);
 	/*
-	 * try_grab_folio_fast()'s barrier: the pin is visible before the
-	 * PTE recheck and write_protect_seq retry (the unlock below only
-	 * orders what comes before it)
+	 * try_grab_folio_fast()'s accounting and barrier: the pin is
+	 * visible before the PTE recheck and write_protect_seq retry (the
+	 * unlock below only orders what comes before it)
 	 */
-	smp_mb__after_atomic();
+	pin_account_fast(folio, refs);
 	folio_unlock(folio);
 	return folio;
 out_put:

@@ -654,41 +654,36 @@ static void case_devmap_teardown(void *arg)
 	pthread_barrier_destroy(&rc.go);
 }
 
-int main(void)
+/* CASE/SCHEME for one scheme, then the memory it set up goes. */
+static void scheme_case(const char *what, t_fn fn,
+			const struct gup_scheme *s)
 {
 	char name[96];
+
+	snprintf(name, sizeof(name), "%s/%s", what, s->name);
+	t_case_named(name, fn, (void *)s);
+	if (vmemmap)
+		mem_exit();
+}
+
+int main(void)
+{
 	unsigned int i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	t_case_named("percpu_slots", case_percpu_slots, NULL);
 	t_case_named("percpu_kill", case_percpu_kill, NULL);
 	for (i = 0; i < nr_gup_schemes; i++) {
+		const struct gup_scheme *s = gup_schemes[i];
+
 		/* empty holds nothing: pages may go away under its "pins" */
-		if (gup_schemes[i]->features & SF_CALIBRATION)
+		if (s->features & SF_CALIBRATION)
 			continue;
-		snprintf(name, sizeof(name), "stress/%s", gup_schemes[i]->name);
-		t_case_named(name, case_stress, (void *)gup_schemes[i]);
-		if (vmemmap)
-			mem_exit();
-		snprintf(name, sizeof(name), "stress_thp/%s",
-			 gup_schemes[i]->name);
-		t_case_named(name, case_stress_thp, (void *)gup_schemes[i]);
-		if (vmemmap)
-			mem_exit();
-		snprintf(name, sizeof(name), "stress_thp_split/%s",
-			 gup_schemes[i]->name);
-		t_case_named(name, case_stress_thp_split,
-			     (void *)gup_schemes[i]);
-		if (vmemmap)
-			mem_exit();
-		if (!(gup_schemes[i]->features & SF_DEVMAP))
-			continue;
-		snprintf(name, sizeof(name), "devmap_teardown/%s",
-			 gup_schemes[i]->name);
-		t_case_named(name, case_devmap_teardown,
-			     (void *)gup_schemes[i]);
-		if (vmemmap)
-			mem_exit();
+		scheme_case("stress", case_stress, s);
+		scheme_case("stress_thp", case_stress_thp, s);
+		scheme_case("stress_thp_split", case_stress_thp_split, s);
+		if (s->features & SF_DEVMAP)
+			scheme_case("devmap_teardown", case_devmap_teardown, s);
 	}
 	return t_done();
 }
