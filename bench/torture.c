@@ -78,6 +78,9 @@ struct torture_opts {
 #define T_CHILDREN	3
 #define RING_SIZE	16
 #define STALL_S		10	/* no progress this long is a violation */
+#define COLL_HOLD_US	200	/* see hold_collapse_window() */
+
+enum { COLL_NONE, COLL_STARTED, COLL_CLEARED, COLL_ISOLATED };
 
 static const char *const torture_inv_names[INV_MAX] = {
 	[INV_FALSE_NEGATIVE] = "no-false-negative",
@@ -101,16 +104,17 @@ static const char *const inv_desc[INV_MAX] = {
 enum top {
 	OP_PIN_FAST, OP_PIN_SLOW, OP_GET, OP_UNPIN, OP_DMA, OP_SPEC,
 	OP_QUERY, OP_CPU_WRITE, OP_FORK, OP_CHILD, OP_MIGRATE, OP_MKCLEAN,
-	OP_ZAP, OP_MAX,
+	OP_ZAP, OP_COLLAPSE, OP_MAX,
 	/* ring-only records */
 	RL_COW = OP_MAX, RL_MIGRATED, RL_CHILD_COW, RL_LOCK, RL_ALLOC,
-	RL_FREE, RL_MAX,
+	RL_FREE, RL_COLLAPSED, RL_MAX,
 };
 
 static const char *const op_names[RL_MAX] = {
 	"pin_fast", "pin_slow", "get", "unpin", "dma", "spec_get", "query",
-	"cpu_write", "fork", "child", "migrate", "mkclean", "zap",
+	"cpu_write", "fork", "child", "migrate", "mkclean", "zap", "collapse",
 	"cow", "migrated", "child_cow", "lock_bad", "alloc", "free",
+	"collapsed",
 };
 
 /* Relative weights of the operations in the mix. */
@@ -118,7 +122,7 @@ static const unsigned int op_weight[OP_MAX] = {
 	[OP_PIN_FAST] = 20, [OP_PIN_SLOW] = 6, [OP_GET] = 6, [OP_UNPIN] = 22,
 	[OP_DMA] = 10, [OP_SPEC] = 6, [OP_QUERY] = 3, [OP_CPU_WRITE] = 10,
 	[OP_FORK] = 3, [OP_CHILD] = 3, [OP_MIGRATE] = 8, [OP_MKCLEAN] = 3,
-	[OP_ZAP] = 2,
+	[OP_ZAP] = 2, [OP_COLLAPSE] = 2,
 };
 
 struct ring_ent {
@@ -161,6 +165,7 @@ struct tthread {
 	unsigned long ops;
 	unsigned long opcount[OP_MAX];
 	unsigned long mig_src;	/* pfn of our migration's source */
+	unsigned long *coll_pfn; /* our collapse's old pfns, or NULL */
 };
 
 struct child {
@@ -189,6 +194,7 @@ struct torture {
 	int stop;
 	unsigned long seq;
 	unsigned int done;		/* threads that finished */
+	int coll_phase;			/* COLL_*: where a collapse is */
 	pthread_mutex_t vlock;
 	long nviol;
 	struct violation v;
@@ -268,9 +274,12 @@ static unsigned long ring_log(struct torture *t, unsigned long pfn,
 	return seq;
 }
 
-/* Did @pfn's ring record a successful migration away after @since? */
-static bool ring_migrated_since(struct torture *t, unsigned long pfn,
-				unsigned long since)
+/*
+ * Did @pfn's ring record @op (a successful migration or collapse away)
+ * after @since?
+ */
+static bool ring_op_since(struct torture *t, unsigned long pfn,
+			  unsigned long since, unsigned int op)
 {
 	struct ring *r = &t->rings[pfn];
 	int i;
@@ -279,7 +288,7 @@ static bool ring_migrated_since(struct torture *t, unsigned long pfn,
 		struct ring_ent *e = &r->e[i];
 
 		if (__atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) > since &&
-		    __atomic_load_n(&e->op, __ATOMIC_RELAXED) == RL_MIGRATED)
+		    __atomic_load_n(&e->op, __ATOMIC_RELAXED) == op)
 			return true;
 	}
 	return false;
@@ -430,18 +439,26 @@ static unsigned long gen_read(struct torture *t, unsigned long addr)
  * The entry that maps @addr, a PTE or a THP's PMD, locked with the PT
  * lock of the table that holds it; NULL if there is none. *leaf says
  * which; *page is the page it maps at @addr (or is a migration entry
- * for), NULL if none.
+ * for), NULL if none. The walk is lockless (inside an irq-off section,
+ * so no table goes away under it). Finding nothing, a CPU access would
+ * fault, and the fault takes mmap_lock, which waits out a collapse that
+ * has the PMD cleared: look again under it, unless the caller holds it.
  */
-static pte_t *pt_lock_entry(struct mm_struct *mm, unsigned long addr,
-			    spinlock_t **ptl, pte_t *pte, struct page **page)
+static pte_t *pt_lock_entry_lockless(struct mm_struct *mm, unsigned long addr,
+				     spinlock_t **ptl, pte_t *pte,
+				     struct page **page)
 {
+	unsigned long irqflags;
+	pte_t *ep;
+
+	local_irq_save(irqflags);
 	for (;;) {
 		bool leaf;
-		pte_t *ep = mm_find_entry(mm, addr, &leaf);
 
 		*page = NULL;
+		ep = mm_find_entry(mm, addr, &leaf);
 		if (!ep)
-			return NULL;
+			break;
 		*ptl = pmd_lockptr((pmd_t *)ep);	/* its table's lock */
 		spin_lock(*ptl);
 		*pte = ptep_get(ep);
@@ -451,8 +468,24 @@ static pte_t *pt_lock_entry(struct mm_struct *mm, unsigned long addr,
 		}
 		if (pte_present(*pte) || (!leaf && is_migration_entry(*pte)))
 			*page = entry_page(*pte, leaf, addr);
-		return ep;
+		break;
 	}
+	local_irq_restore(irqflags);
+	return ep;
+}
+
+static pte_t *pt_lock_entry(struct mm_struct *mm, unsigned long addr,
+			    bool mmap_locked, spinlock_t **ptl, pte_t *pte,
+			    struct page **page)
+{
+	pte_t *ep = pt_lock_entry_lockless(mm, addr, ptl, pte, page);
+
+	if (ep || mmap_locked)
+		return ep;
+	mmap_read_lock(mm);
+	ep = pt_lock_entry_lockless(mm, addr, ptl, pte, page);
+	mmap_read_unlock(mm);
+	return ep;
 }
 
 /*
@@ -467,7 +500,7 @@ static struct page *pt_read(struct mm_struct *mm, unsigned long addr,
 		struct page *page;
 		pte_t pte;
 
-		if (!pt_lock_entry(mm, addr, &ptl, &pte, &page))
+		if (!pt_lock_entry(mm, addr, false, &ptl, &pte, &page))
 			return NULL;
 		if (is_migration_entry(pte)) {
 			migration_entry_wait_on_locked(page_folio(page), ptl);
@@ -498,7 +531,7 @@ static unsigned long pt_write(struct mm_struct *mm, unsigned long addr,
 		struct page *page;
 		pte_t pte;
 
-		if (pt_lock_entry(mm, addr, &ptl, &pte, &page)) {
+		if (pt_lock_entry(mm, addr, true, &ptl, &pte, &page)) {
 			if (pte_present(pte)) {
 				if (!*old)
 					*old = page_to_pfn(page);
@@ -530,13 +563,38 @@ static struct page *pt_peek(struct mm_struct *mm, unsigned long addr)
 	struct page *page;
 	pte_t pte;
 
-	if (!pt_lock_entry(mm, addr, &ptl, &pte, &page))
+	if (!pt_lock_entry(mm, addr, false, &ptl, &pte, &page))
 		return NULL;
 	spin_unlock(ptl);
 	return page;
 }
 
 /* ---- the debug hook: delays, and migration's source pfn ---- */
+
+/*
+ * A GUP-fast walker that has read a PTE of the THP range while a collapse
+ * is under way waits, at most COLL_HOLD_US, until the collapse has
+ * isolated its pages, so that it grabs the page after the reference
+ * check: the window of 70cbc3cc78a9, which the PMD recheck and
+ * tlb_remove_table_sync_one() each close. (With the sync, the collapse
+ * waits for this walker instead, and the walker goes on at the timeout.)
+ */
+static void hold_collapse_window(struct torture *t)
+{
+	double until = 0;
+	struct timespec ts;
+	int phase;
+
+	while ((phase = __atomic_load_n(&t->coll_phase, __ATOMIC_ACQUIRE)) ==
+	       COLL_STARTED || phase == COLL_CLEARED) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (!until)
+			until = ts.tv_sec + ts.tv_nsec / 1e9 + COLL_HOLD_US / 1e6;
+		else if (ts.tv_sec + ts.tv_nsec / 1e9 > until)
+			break;
+		sched_yield();
+	}
+}
 
 static void torture_hook(struct mm_struct *mm, enum gup_debug_point dp,
 			 unsigned long addr, void *arg)
@@ -556,7 +614,25 @@ static void torture_hook(struct mm_struct *mm, enum gup_debug_point dp,
 	 */
 	if (dp == GUP_DP_MIGRATE_FROZEN && me->mig_src)
 		ring_log(me->t, me->mig_src, me->id, RL_MIGRATED, addr, 0, 0);
+	/* likewise the pages in play that a collapse is about to replace */
+	if (dp == GUP_DP_COLLAPSE_COPIED && me->coll_pfn) {
+		unsigned int i;
+
+		for (i = 0; i < T_THP_PAGES; i++)
+			if (me->coll_pfn[i])
+				ring_log(me->t, me->coll_pfn[i], me->id,
+					 RL_COLLAPSED, addr + i * PAGE_SIZE, 0,
+					 0);
+	}
+	if (dp == GUP_DP_COLLAPSE_CLEARED || dp == GUP_DP_COLLAPSE_COPIED)
+		__atomic_store_n(&me->t->coll_phase, dp == GUP_DP_COLLAPSE_CLEARED ?
+				 COLL_CLEARED : COLL_ISOLATED, __ATOMIC_RELEASE);
 	torture_delay(me);
+	if (dp == GUP_DP_COLLAPSE_COPIED)
+		sched_yield();	/* the isolated pages' PTEs are still up */
+	if (dp == GUP_DP_FAST_AFTER_READ && addr >= T_THP &&
+	    addr < T_THP + PMD_SIZE)
+		hold_collapse_window(me->t);
 }
 
 /* ---- checks on what a thread holds ---- */
@@ -599,8 +675,10 @@ static void report_moved(struct tthread *me, struct held *h, int i,
 
 	if (page_is_poisoned(p)) {
 		why = "it was freed";
-	} else if (ring_migrated_since(t, pfn, h->seq)) {
+	} else if (ring_op_since(t, pfn, h->seq, RL_MIGRATED)) {
 		why = "it was migrated";
+	} else if (ring_op_since(t, pfn, h->seq, RL_COLLAPSED)) {
+		why = "it was collapsed into a new THP";
 	} else if (READ_ONCE(folio->page.mapping) != (void *)t->mm ||
 		   index != addr >> PAGE_SHIFT) {
 		why = "it belongs to another mapping (reused)";
@@ -772,12 +850,16 @@ static void release_held(struct tthread *me, unsigned int idx)
 			continue;
 		if (nib_get(val, me->id) == want[i])
 			continue;
-		if (ring_migrated_since(t, pfn, h.seq))
+		if (ring_op_since(t, pfn, h.seq, RL_MIGRATED) ||
+		    ring_op_since(t, pfn, h.seq, RL_COLLAPSED))
 			violation(t, INV_PINNED_MOVED, pfn, page_to_pfn(now),
 				  addr, "writable pin of pfn %lu at %#lx: the "
-				  "page was migrated while pinned; DMA value %u "
+				  "page was %s while pinned; DMA value %u "
 				  "lost, the PTE maps pfn %lu with %u", pfn,
-				  addr, want[i], page_to_pfn(now),
+				  addr, ring_op_since(t, pfn, h.seq,
+						      RL_MIGRATED) ?
+				  "migrated" : "collapsed into a new THP",
+				  want[i], page_to_pfn(now),
 				  nib_get(val, me->id));
 		else
 			violation(t, INV_COW, pfn, page_to_pfn(now), addr,
@@ -932,6 +1014,32 @@ static void op_zap(struct tthread *me, uint64_t r)
 	__atomic_store_n(busy, 0, __ATOMIC_RELEASE);
 }
 
+/*
+ * MADV_COLLAPSE of the THP range: succeeds only when no page in it is
+ * pinned, referenced or locked, so a page some thread holds never moves;
+ * the old pages in play are logged (RL_COLLAPSED) before the new PMD can
+ * be seen.
+ */
+static void op_collapse(struct tthread *me)
+{
+	struct torture *t = me->t;
+	unsigned long old[HPAGE_PMD_NR];
+	struct page *p;
+	int rc;
+
+	memset(old, 0, sizeof(old));
+	me->coll_pfn = old;
+	__atomic_store_n(&t->coll_phase, COLL_STARTED, __ATOMIC_RELEASE);
+	usleep(COLL_HOLD_US / 4);	/* let walkers of the range arrive */
+	rc = mm_collapse_huge_page(t->mm, T_THP, old);
+	__atomic_store_n(&t->coll_phase, COLL_NONE, __ATOMIC_RELEASE);
+	me->coll_pfn = NULL;
+	p = mm_lookup_page(t->mm, T_THP, NULL);
+	if (p)
+		ring_log(t, page_to_pfn(p), me->id, OP_COLLAPSE, T_THP, rc,
+			 old[0]);
+}
+
 static int pick_op(uint64_t r)
 {
 	unsigned int total = 0, i, x;
@@ -996,6 +1104,9 @@ static void *torture_thread(void *arg)
 			break;
 		case OP_ZAP:
 			op_zap(me, r);
+			break;
+		case OP_COLLAPSE:
+			op_collapse(me);
 			break;
 		}
 		me->opcount[op]++;
@@ -1215,7 +1326,7 @@ static long torture_scheme(const struct gup_scheme *s,
 	double t0, next_progress, dt, last_change;
 	unsigned long last_ops;
 	struct watch w;
-	unsigned long total[OP_MAX] = { 0 }, ops = 0, splits;
+	unsigned long total[OP_MAX] = { 0 }, ops = 0, splits, collapses;
 	unsigned int i, j;
 	long nviol;
 
@@ -1246,6 +1357,7 @@ static long torture_scheme(const struct gup_scheme *s,
 		t->th[i].drng = splitmix64(&x);
 	}
 	splits = thp_split_pmd_events();
+	collapses = thp_collapse_events();
 	t0 = now_s();
 	next_progress = t0 + 5;
 	last_ops = 0;
@@ -1311,8 +1423,9 @@ static long torture_scheme(const struct gup_scheme *s,
 		printf("  ops:");
 		for (j = 0; j < OP_MAX; j++)
 			printf(" %s %lu", op_names[j], total[j]);
-		printf("\n  THP PMD splits: %lu\n",
-		       thp_split_pmd_events() - splits);
+		printf("\n  THP PMD splits: %lu, collapses: %lu\n",
+		       thp_split_pmd_events() - splits,
+		       thp_collapse_events() - collapses);
 	}
 	if (t->nviol)
 		print_report(t, stdout);
@@ -1351,6 +1464,9 @@ static const struct mutant mutants[] = {
 	  "its refcount" },
 	{ GUP_MUT_PAGELOCK_NO_TRYLOCK, "pagelock_no_trylock", "pagelock",
 	  INV_PAGELOCK, "pagelock's gup_fast pins after a failed trylock" },
+	{ GUP_MUT_NO_PMD_RECHECK, "no_pmd_recheck", "bias", INV_PINNED_MOVED,
+	  "gup_fast skips the PMD recheck and collapse waits for no walker "
+	  "(RCU GUP-fast before 70cbc3cc78a9 and 2ba99c5e0881)" },
 };
 
 static const char *mutant_name(int m)

@@ -188,9 +188,13 @@ static __always_inline bool S(gup_fast_pte_range)(struct mm_struct *mm,
 			goto out;
 		gup_debug(dbg, mm, GUP_DP_FAST_AFTER_GRAB, addr);
 
-		/* The PTE or the table under it changed: back off. */
+		/*
+		 * The PTE changed, or the table under it was taken away
+		 * (collapse, 70cbc3cc78a9): back off.
+		 */
 		if (!GUP_MUTANT(NO_PTE_RECHECK) &&
-		    (unlikely(pmd_val(pmd) != pmd_val(pmdp_get(pmdp))) ||
+		    ((!GUP_MUTANT(NO_PMD_RECHECK) &&
+		      unlikely(pmd_val(pmd) != pmd_val(pmdp_get(pmdp)))) ||
 		     unlikely(pte_val(pte) != pte_val(ptep_get(ptep))))) {
 			S(put_folio)(folio, 1, flags);
 			st->fast_undo++;
@@ -315,6 +319,7 @@ static __always_inline long S(gup_fast_part)(struct mm_struct *mm,
 					     struct gup_stats *st,
 					     const bool dbg)
 {
+	unsigned long irqflags;
 	unsigned int seq = 0;
 	long nr = 0;
 
@@ -322,9 +327,14 @@ static __always_inline long S(gup_fast_part)(struct mm_struct *mm,
 	    !raw_seqcount_try_begin(&mm->write_protect_seq, &seq))
 		return 0;	/* fork in progress: the slow path waits */
 
-	/* local_irq_save(): page tables are not freed during a run */
+	/*
+	 * No page table we walk can be freed or reused (collapse deposits
+	 * the old PTE table) until we are out: see local_irq_save().
+	 */
+	local_irq_save(irqflags);
 	S(gup_fast_walk)(mm, start, end, flags, pages, &nr, st, dbg);
 	gup_debug(dbg, mm, GUP_DP_FAST_END, start);
+	local_irq_restore(irqflags);
 
 	/*
 	 * fork() may have write-protected and shared a page after we

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ZONE_DEVICE's struct dev_pagemap and its percpu_ref (lib/percpu-refcount.c,
- * mm/memremap.c). In per-cpu mode get/put touch only the caller's slot
- * inside a section that percpu_ref_kill() waits out; the kernel uses
- * RCU-sched, this model uses membarrier(2) so that readers pay compiler
- * barriers only, as the kernel's readers pay preempt_disable().
+ * mm/memremap.c), the per-thread "CPU" slots they use, and the irq-off
+ * sections of lockless page-table walkers (tlb_remove_table_sync_one()).
+ * In per-cpu mode get/put touch only the caller's slot inside a section
+ * that percpu_ref_kill() waits out; the kernel uses RCU-sched, this model
+ * uses membarrier(2) so that readers pay compiler barriers only, as the
+ * kernel's readers pay preempt_disable().
  */
 #include <linux/membarrier.h>
 #include <pthread.h>
@@ -86,6 +88,36 @@ static void sync_all_threads(void)
 		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 	else
 		smp_mb();
+}
+
+struct irq_section irq_sections[PERCPU_REF_SLOTS];
+
+/*
+ * tlb_remove_table_sync_one(): membarrier(2) orders every running
+ * thread's section entry (a plain store, then the walk's loads) against
+ * what the caller did before (cleared a PMD): a walker that entered
+ * before it is seen odd here; one that enters after it sees the cleared
+ * PMD. Then wait for each odd slot to move on.
+ */
+void tlb_remove_table_sync_one(void)
+{
+	unsigned int i;
+
+	sync_all_threads();
+	for (i = 0; i < PERCPU_REF_SLOTS; i++) {
+		unsigned long seq;
+
+		if (i == gup_cpu || (i && !(__atomic_load_n(&slot_used[i / 64],
+						__ATOMIC_RELAXED) &
+					   (1UL << (i % 64)))))
+			continue;
+		seq = READ_ONCE(irq_sections[i].seq);
+		if (!(seq & 1))
+			continue;
+		while (READ_ONCE(irq_sections[i].seq) == seq)
+			cpu_relax();
+	}
+	smp_mb();
 }
 
 void percpu_ref_init(struct percpu_ref *ref)

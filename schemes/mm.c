@@ -754,13 +754,19 @@ static pte_t *entry_read(struct mm_struct *mm, unsigned long addr,
 	}
 }
 
+/* A lockless walker: inside an irq-off section, as GUP-fast. */
 struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr,
 			    pte_t *out_pte)
 {
+	unsigned long irqflags;
 	bool leaf;
+	pte_t *ep;
 	pte_t pte;
 
-	if (!entry_read(mm, addr, &leaf, &pte))
+	local_irq_save(irqflags);
+	ep = entry_read(mm, addr, &leaf, &pte);
+	local_irq_restore(irqflags);
+	if (!ep)
 		return NULL;
 	if (out_pte)
 		*out_pte = pte;
@@ -772,19 +778,23 @@ struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr,
 /* A speculative reference, page-cache style: see mm.h. */
 struct folio *spec_get_folio(struct mm_struct *mm, unsigned long addr)
 {
-	struct folio *folio;
+	struct folio *folio = NULL;
+	unsigned long irqflags;
 	bool leaf;
 	pte_t *ep;
 	pte_t pte;
 
+	local_irq_save(irqflags);
 	ep = entry_read(mm, addr, &leaf, &pte);
 	if (!ep || !pte_present(pte) || pte_protnone(pte))
-		return NULL;
+		goto out;
 	folio = try_get_folio(entry_page(pte, leaf, addr), 1);
 	if (folio && pte_val(ptep_get(ep)) != pte_val(pte)) {
 		folio_put(folio);	/* the entry changed: back off */
-		return NULL;
+		folio = NULL;
 	}
+out:
+	local_irq_restore(irqflags);
 	return folio;
 }
 
@@ -810,6 +820,7 @@ struct mm_struct *mm_alloc(const struct gup_scheme *scheme)
 	pthread_rwlockattr_setkind_np(&attr,
 			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&mm->mmap_lock, &attr);
+	pthread_rwlock_init(&mm->anon_vma_lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	return mm;
 }
@@ -901,6 +912,7 @@ void mm_free(struct mm_struct *mm)
 			     mm->vmas[i].vm_end - mm->vmas[i].vm_start);
 	free_tables(mm->pgd, 4);
 	pthread_rwlock_destroy(&mm->mmap_lock);
+	pthread_rwlock_destroy(&mm->anon_vma_lock);
 	free(mm);
 }
 

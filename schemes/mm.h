@@ -550,6 +550,8 @@ enum gup_debug_point {
 	GUP_DP_FORK_COPIED,		/* fork inside write_protect_seq */
 	GUP_DP_MKCLEAN_LOCKED,
 	GUP_DP_HUGE_FAULT_LOCKED,	/* THP fault: PMD none under its lock */
+	GUP_DP_COLLAPSE_CLEARED,	/* PMD cleared, walkers waited out */
+	GUP_DP_COLLAPSE_COPIED,		/* isolated and copied, old PTEs up */
 	GUP_DP_MAX,
 };
 
@@ -563,6 +565,12 @@ struct mm_struct {
 	/* fork's write side; GUP-fast FOLL_PIN reads it twice per call */
 	seqcount_t write_protect_seq ____cacheline_aligned;
 	pthread_rwlock_t mmap_lock ____cacheline_aligned;
+	/*
+	 * The anon_vma's rwsem, one for the whole mm: rmap walks that run
+	 * without mmap_lock (migration's unmap and remap) take it shared,
+	 * collapse takes it exclusive while the PMD is cleared.
+	 */
+	pthread_rwlock_t anon_vma_lock;
 	atomic_long_t nr_tables;	/* page-table pages allocated */
 	int nr_vmas;
 	/* last: mm_alloc() clears only what is above it */
@@ -582,6 +590,7 @@ enum gup_mutant {
 	GUP_MUT_ANONEXCL_NO_SEQ,	/* anonexcl ignores write_protect_seq */
 	GUP_MUT_MIGRATE_NO_FREEZE,	/* migration moves without freezing */
 	GUP_MUT_PAGELOCK_NO_TRYLOCK,	/* pagelock ignores a failed trylock */
+	GUP_MUT_NO_PMD_RECHECK,		/* no PMD recheck, no collapse sync */
 	GUP_MUT_MAX,
 };
 
@@ -626,6 +635,22 @@ static inline void mmap_write_lock(struct mm_struct *mm)
 static inline void mmap_write_unlock(struct mm_struct *mm)
 {
 	pthread_rwlock_unlock(&mm->mmap_lock);
+}
+static inline void anon_vma_lock_read(struct mm_struct *mm)
+{
+	pthread_rwlock_rdlock(&mm->anon_vma_lock);
+}
+static inline void anon_vma_unlock_read(struct mm_struct *mm)
+{
+	pthread_rwlock_unlock(&mm->anon_vma_lock);
+}
+static inline void anon_vma_lock_write(struct mm_struct *mm)
+{
+	pthread_rwlock_wrlock(&mm->anon_vma_lock);
+}
+static inline void anon_vma_unlock_write(struct mm_struct *mm)
+{
+	pthread_rwlock_unlock(&mm->anon_vma_lock);
 }
 
 /* ---- GUP flags and per-thread statistics ---- */
@@ -762,6 +787,58 @@ extern __thread unsigned int gup_cpu;
  * GUP_THREADS_MAX registered threads at once abort the process.
  */
 void gup_thread_register(void);
+
+/*
+ * GUP-fast's local_irq_save()/local_irq_restore(). In the kernel,
+ * interrupts off keep a page table from being freed or reused under the
+ * lockless walk: whoever retires a table first sends an IPI, or, with
+ * MMU_GATHER_RCU_TABLE_FREE, waits for an RCU-sched grace period or calls
+ * tlb_remove_table_sync_one() (khugepaged's collapse does), and neither
+ * completes while a CPU has interrupts off. Here each percpu slot has a
+ * sequence count, odd while its thread is inside such a section; the
+ * reader pays two plain stores (and compiler barriers), and
+ * tlb_remove_table_sync_one() does membarrier(2) and waits until every
+ * slot it found odd has moved on. A section inside a section (a debug
+ * hook that walks) leaves the count alone. Threads that never registered
+ * share slot 0, so only one of them may walk while a collapse runs.
+ */
+struct irq_section {
+	unsigned long seq;	/* odd: interrupts "off" */
+} ____cacheline_aligned;
+
+extern struct irq_section irq_sections[PERCPU_REF_SLOTS];
+
+static __always_inline unsigned long __local_irq_save(void)
+{
+	struct irq_section *s = &irq_sections[gup_cpu];
+	unsigned long seq = s->seq;
+
+	if (seq & 1)
+		return 0;	/* nested: already off */
+	WRITE_ONCE(s->seq, seq + 1);
+	barrier();
+	return 1;
+}
+
+static __always_inline void __local_irq_restore(unsigned long flags)
+{
+	struct irq_section *s = &irq_sections[gup_cpu];
+
+	barrier();
+	if (flags)
+		WRITE_ONCE(s->seq, s->seq + 1);
+}
+
+#define local_irq_save(flags)		((flags) = __local_irq_save())
+#define local_irq_restore(flags)	__local_irq_restore(flags)
+
+/*
+ * Wait until no thread is still inside a section it entered before the
+ * call (mm/mmu_gather.c: an IPI to every CPU, which irq-off sections
+ * delay). The caller's own slot is skipped, as a CPU does not wait for
+ * itself. It must hold no lock an irq-off section may spin on.
+ */
+void tlb_remove_table_sync_one(void);
 
 static __always_inline void percpu_ref_get_many(struct percpu_ref *ref,
 						unsigned long nr)
@@ -1032,6 +1109,14 @@ struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,
 			  unsigned long *shared);
 /* migrate one page (migrate_pages for the folio at addr); 0/-EAGAIN/-EBUSY */
 int mm_migrate_page(struct mm_struct *mm, unsigned long addr);
+/*
+ * madvise(MADV_COLLAPSE) of the PMD range around @addr (mmops.c): 0,
+ * -EAGAIN (pinned, referenced or locked), -ENOMEM or -EINVAL; @old_pfn
+ * (HPAGE_PMD_NR entries, or NULL) gets the pfn each PTE mapped.
+ */
+int mm_collapse_huge_page(struct mm_struct *mm, unsigned long addr,
+			  unsigned long *old_pfn);
+unsigned long thp_collapse_events(void);
 /* page_mkclean-style writeback of the page at addr (shared VMAs). */
 int mm_mkclean_page(struct mm_struct *mm, unsigned long addr);
 /* mprotect(PROT_READ) of a whole VMA: VM_WRITE off, entries RO. */

@@ -4,7 +4,8 @@
  * the same page tables: fork (copy_page_range/copy_present_pte with the
  * try-dup rule and write_protect_seq), migration (migration entries,
  * folio_try_share_anon_rmap_pte(), expected refs, folio_ref_freeze()),
- * page_mkclean-style writeback and zap_pte_range().
+ * page_mkclean-style writeback, zap_pte_range(), mprotect and
+ * khugepaged's collapse.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -311,23 +312,26 @@ static int folio_try_share_anon_rmap(struct mm_struct *mm, struct folio *folio,
 static void remove_migration_pte(struct mm_struct *mm, unsigned long addr,
 				 pte_t entry, struct folio *to)
 {
-	spinlock_t *ptl;
-	pte_t *ptep = mm_find_pte(mm, addr, false, &ptl);
 	unsigned long prot = _PAGE_PRESENT;
+	spinlock_t *ptl;
+	pte_t *ptep;
 
-	if (!ptep)
-		return;
 	if (pte_val(entry) & _SWP_MIG_WRITE)
 		prot |= _PAGE_RW | _PAGE_DIRTY;
-	spin_lock(ptl);
-	if (pte_val(ptep_get(ptep)) == pte_val(entry)) {
-		if (pte_val(entry) & _SWP_MIG_EXCL)
-			set_bit(PG_anon_exclusive, &to->page.flags);
-		folio_get(to);
-		atomic_inc(&to->page._mapcount);
-		set_pte(ptep, pfn_pte(page_to_pfn(&to->page), prot));
+	anon_vma_lock_read(mm);		/* rmap_walk() */
+	ptep = mm_find_pte(mm, addr, false, &ptl);
+	if (ptep) {
+		spin_lock(ptl);
+		if (pte_val(ptep_get(ptep)) == pte_val(entry)) {
+			if (pte_val(entry) & _SWP_MIG_EXCL)
+				set_bit(PG_anon_exclusive, &to->page.flags);
+			folio_get(to);
+			atomic_inc(&to->page._mapcount);
+			set_pte(ptep, pfn_pte(page_to_pfn(&to->page), prot));
+		}
+		spin_unlock(ptl);
 	}
-	spin_unlock(ptl);
+	anon_vma_unlock_read(mm);
 }
 
 /*
@@ -335,8 +339,10 @@ static void remove_migration_pte(struct mm_struct *mm, unsigned long addr,
  * under mmap_lock (queue_pages_range()), then, with mmap_lock dropped as
  * migrate_to_node() (6.7+) and compaction do, lock, unmap to a migration
  * entry, freeze the expected references, copy, remap. A pinned folio
- * fails (-EAGAIN) and keeps its PTE. The page tables outlive the run, so
- * the PTE pointer stays valid; what it holds is rechecked under the lock.
+ * fails (-EAGAIN) and keeps its PTE. Without mmap_lock the PTE is found
+ * again, under the anon_vma lock, for the unmap and for the remap, as the
+ * kernel's rmap walks find it: a collapse may have taken the table away
+ * meanwhile (then -EAGAIN).
  */
 int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 {
@@ -387,11 +393,19 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 		goto out_put_dst;
 	}
 
-	/* try_to_migrate_one() */
+	/* try_to_migrate(): rmap_walk() to try_to_migrate_one() */
+	anon_vma_lock_read(mm);
+	ptep = mm_find_pte(mm, addr, false, &ptl);
+	if (!ptep) {
+		anon_vma_unlock_read(mm);
+		rc = -EAGAIN;
+		goto out_unlock_dst;
+	}
 	spin_lock(ptl);
 	pte = ptep_get(ptep);
 	if (!pte_present(pte) || pte_page(pte) != page) {
 		spin_unlock(ptl);
+		anon_vma_unlock_read(mm);
 		rc = -EAGAIN;
 		goto out_unlock_dst;
 	}
@@ -401,6 +415,7 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 		if (excl && folio_try_share_anon_rmap(mm, folio, page)) {
 			set_pte(ptep, pte);
 			spin_unlock(ptl);
+			anon_vma_unlock_read(mm);
 			rc = -EAGAIN;
 			goto out_unlock_dst;
 		}
@@ -412,6 +427,7 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	atomic_dec(&page->_mapcount);	/* folio_remove_rmap_pte() */
 	folio_put(folio);		/* the mapping's reference */
 	spin_unlock(ptl);
+	anon_vma_unlock_read(mm);
 	mm_debug(mm, GUP_DP_MIGRATE_UNMAPPED, addr);
 
 	/* folio_migrate_mapping(): only our isolation ref may remain */
@@ -588,6 +604,338 @@ void mm_zap_range(struct mm_struct *mm, unsigned long addr, unsigned long len)
 		}
 	}
 	mmap_read_unlock(mm);
+}
+
+/* ---- khugepaged: collapse of an anon PMD range into a new THP ---- */
+
+static atomic_long_t thp_collapse_count;
+
+unsigned long thp_collapse_events(void)
+{
+	return (unsigned long)atomic_long_read(&thp_collapse_count);
+}
+
+/* is_refcount_suitable() for an anon folio: a reference per mapping. */
+static bool is_refcount_suitable(struct folio *folio)
+{
+	return folio_ref_count(folio) ==
+	       atomic_read(folio_mapcount_ptr(folio)) + 1;
+}
+
+/* How many entries of @table map a subpage of the large @folio. */
+static int table_maps_folio(struct pt_table *table, struct folio *folio)
+{
+	int i, n = 0;
+
+	for (i = 0; i < PTRS_PER_TABLE; i++) {
+		pte_t pte = ptep_get((pte_t *)&table->e[i]);
+
+		n += pte_present(pte) && page_folio(pte_page(pte)) == folio;
+	}
+	return n;
+}
+
+/*
+ * The checks hpage_collapse_scan_pmd() and __collapse_huge_page_isolate()
+ * share, for the page one PTE maps (none: 0 and *foliop NULL): present,
+ * a normal anon page, not mapped by another mm (the model's one-mm rmap
+ * cannot move another mm's mapping; MADV_COLLAPSE would collapse it),
+ * unlocked, and no reference beyond its mappings: no pin, no GUP ref, no
+ * speculative ref. Returns 0 or MADV_COLLAPSE's errno for the SCAN_*.
+ */
+struct collapse_large {
+	struct folio *folio;	/* the last large folio seen */
+	int maps;		/* its entries in the table */
+};
+
+static int collapse_check_pte(struct pt_table *table, pte_t pte,
+			      struct folio **foliop,
+			      struct collapse_large *large)
+{
+	struct folio *folio;
+	int maps = 1;
+
+	*foliop = NULL;
+	if (pte_none(pte))
+		return 0;
+	if (!pte_present(pte))
+		return -EINVAL;		/* SCAN_PTE_NON_PRESENT */
+	if (pte_special(pte) || pte_devmap(pte))
+		return -EINVAL;		/* SCAN_PAGE_NULL */
+	folio = page_folio(pte_page(pte));
+	if (!folio_test_anon(folio))
+		return -EINVAL;		/* SCAN_PAGE_ANON */
+	if (folio_test_large(folio)) {
+		if (large->folio != folio) {
+			large->folio = folio;
+			large->maps = table_maps_folio(table, folio);
+		}
+		maps = large->maps;
+	}
+	if (atomic_read(folio_mapcount_ptr(folio)) + 1 != maps)
+		return -EINVAL;		/* mapped shared */
+	if (folio_test_locked(folio))
+		return -EAGAIN;		/* SCAN_PAGE_LOCK */
+	if (!is_refcount_suitable(folio))
+		return -EAGAIN;		/* SCAN_PAGE_COUNT */
+	*foliop = folio;
+	return 0;
+}
+
+/* hugepage_vma_revalidate() + find_pmd_or_thp_or_none(), mmap_lock held. */
+static int collapse_find_pmd(struct mm_struct *mm, unsigned long haddr,
+			     pmd_t **pmdpp)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, haddr);
+	pmd_t pmd;
+
+	if (!vma || (vma->vm_flags & (VM_SHARED | VM_DEVMAP)) ||
+	    !(vma->vm_flags & VM_HUGEPAGE) || vma->vm_start > haddr ||
+	    vma->vm_end < haddr + PMD_SIZE)
+		return -EINVAL;		/* SCAN_VMA_CHECK */
+	*pmdpp = mm_find_pmd(mm, haddr, false);
+	if (!*pmdpp)
+		return -EINVAL;		/* SCAN_PMD_NULL */
+	pmd = pmdp_get(*pmdpp);
+	if (pmd_leaf(pmd))
+		return 1;		/* SCAN_PMD_MAPPED: done already */
+	if (!entry_is_table(pmd_val(pmd)))
+		return -EINVAL;		/* SCAN_PMD_NONE */
+	return 0;
+}
+
+/* hpage_collapse_scan_pmd(), mmap_lock held for read. */
+static int collapse_scan(struct mm_struct *mm, unsigned long haddr)
+{
+	struct collapse_large large = { NULL, 0 };
+	struct pt_table *table;
+	bool writable = false;
+	spinlock_t *ptl;
+	pmd_t *pmdp;
+	int i, rc;
+
+	rc = collapse_find_pmd(mm, haddr, &pmdp);
+	if (rc)
+		return rc;
+	table = entry_table(pmd_val(pmdp_get(pmdp)));
+	ptl = &table->ptl;
+	spin_lock(ptl);
+	for (i = 0; i < PTRS_PER_TABLE && !rc; i++) {
+		pte_t pte = ptep_get((pte_t *)&table->e[i]);
+		struct folio *folio;
+
+		rc = collapse_check_pte(table, pte, &folio, &large);
+		writable |= folio && pte_write(pte);
+	}
+	spin_unlock(ptl);
+	if (!rc && !writable)
+		rc = -EINVAL;		/* SCAN_PAGE_RO */
+	return rc;
+}
+
+/* release_pte_pages(): unlock and put back what the isolation took. */
+static void release_pte_folios(struct folio **isolated, int n)
+{
+	while (n--) {
+		folio_unlock(isolated[n]);
+		folio_put(isolated[n]);		/* folio_putback_lru() */
+	}
+}
+
+/*
+ * __collapse_huge_page_isolate(), on the table collapse took out of the
+ * page tables, its PT lock held: each folio once, locked
+ * (folio_trylock()), its references checked again, and one reference
+ * taken for the LRU isolation. This check is what keeps a pinned page
+ * from being collapsed, and it is sound only because no GUP-fast can
+ * still be taking a reference through the old PMD. *nr is set to the
+ * folios isolated; @old_pfn (if not NULL) gets each PTE's pfn.
+ */
+static int collapse_isolate(struct pt_table *table, struct folio **isolated,
+			    int *nr, unsigned long *old_pfn)
+{
+	struct collapse_large large = { NULL, 0 };
+	bool writable = false;
+	int i, j, rc = 0;
+
+	*nr = 0;
+	for (i = 0; i < PTRS_PER_TABLE; i++) {
+		pte_t pte = ptep_get((pte_t *)&table->e[i]);
+		struct folio *folio;
+
+		if (old_pfn)
+			old_pfn[i] = pte_present(pte) ? pte_pfn(pte) : 0;
+		folio = pte_present(pte) && !pte_special(pte) ?
+			page_folio(pte_page(pte)) : NULL;
+		if (folio && folio_test_large(folio)) {
+			for (j = *nr - 1; j >= 0 && isolated[j] != folio; j--)
+				;
+			if (j >= 0) {	/* a large folio isolated already */
+				writable |= pte_write(pte);
+				continue;
+			}
+		}
+		rc = collapse_check_pte(table, pte, &folio, &large);
+		if (rc)
+			break;
+		if (!folio)
+			continue;
+		writable |= pte_write(pte);
+		if (!folio_trylock(folio)) {
+			rc = -EAGAIN;	/* SCAN_PAGE_LOCK */
+			break;
+		}
+		if (!is_refcount_suitable(folio)) {
+			folio_unlock(folio);
+			rc = -EAGAIN;	/* SCAN_PAGE_COUNT */
+			break;
+		}
+		folio_get(folio);	/* folio_isolate_lru() */
+		isolated[(*nr)++] = folio;
+	}
+	if (!rc && !writable)
+		rc = -EINVAL;		/* SCAN_PAGE_RO */
+	if (rc) {
+		release_pte_folios(isolated, *nr);
+		*nr = 0;
+	}
+	return rc;
+}
+
+/*
+ * __collapse_huge_page_copy() and _copy_succeeded(): copy each page into
+ * the new THP (a none PTE leaves its subpage zeroed), then drop the old
+ * pages: a small folio is unlocked and put back first, then its PTE is
+ * cleared and its mapping's reference dropped; a large one is unlocked
+ * and put back after all its PTEs are gone.
+ */
+static void collapse_copy(struct mm_struct *mm, unsigned long haddr,
+			  struct pt_table *table, struct folio *folio,
+			  struct folio **isolated, int nr)
+{
+	int i;
+
+	for (i = 0; i < PTRS_PER_TABLE; i++) {
+		pte_t pte = ptep_get((pte_t *)&table->e[i]);
+
+		if (!pte_none(pte))
+			copy_highpage(folio_page(folio, i), pte_page(pte));
+	}
+	mm_debug(mm, GUP_DP_COLLAPSE_COPIED, haddr);
+	for (i = 0; i < PTRS_PER_TABLE; i++) {
+		pte_t pte = ptep_get((pte_t *)&table->e[i]);
+		struct folio *src;
+
+		if (pte_none(pte))
+			continue;
+		src = page_folio(pte_page(pte));
+		if (!folio_test_large(src)) {
+			folio_unlock(src);	/* release_pte_folio() */
+			folio_put(src);
+		}
+		spin_lock(&table->ptl);
+		ptep_get_and_clear((pte_t *)&table->e[i]);
+		atomic_dec(folio_mapcount_ptr(src)); /* folio_remove_rmap_pte() */
+		spin_unlock(&table->ptl);
+		folio_put(src);		/* free_page_and_swap_cache() */
+	}
+	for (i = 0; i < nr; i++)
+		if (folio_test_large(isolated[i])) {
+			folio_unlock(isolated[i]);
+			folio_put(isolated[i]);	/* folio_putback_lru() */
+		}
+}
+
+/*
+ * madvise(MADV_COLLAPSE) of the PMD range around @addr, anon and
+ * VM_HUGEPAGE (mm/khugepaged.c: hpage_collapse_scan_pmd(), then
+ * collapse_huge_page()). Scan under mmap_lock for read, allocate the THP
+ * without it, then under mmap_lock for write and the anon_vma lock:
+ * pmdp_collapse_flush() clears the PMD, tlb_remove_table_sync_one() waits
+ * for every GUP-fast walk that may still be reading through it
+ * (2ba99c5e0881), the pages are isolated; a failure puts the PMD back.
+ * Then the pages are copied, their PTEs cleared in the old table, and the
+ * new THP is mapped by a PMD leaf with the old table deposited for a
+ * later split. A walker already past its PMD read backs off by the PMD
+ * recheck (70cbc3cc78a9). Returns 0 (also if a PMD maps the range
+ * already), -EAGAIN (a page is pinned, referenced or locked), -ENOMEM
+ * (no THP) or -EINVAL (the range cannot be collapsed). @old_pfn, if not
+ * NULL, gets the pfn each PTE mapped (HPAGE_PMD_NR entries).
+ */
+int mm_collapse_huge_page(struct mm_struct *mm, unsigned long addr,
+			  unsigned long *old_pfn)
+{
+	unsigned long haddr = addr & ~(PMD_SIZE - 1);
+	struct folio *isolated[HPAGE_PMD_NR];
+	struct vm_area_struct *vma;
+	struct pt_table *table;
+	struct folio *folio;
+	spinlock_t *pmd_ptl;
+	pmd_t *pmdp;
+	pmd_t _pmd;
+	int rc, nr;
+
+	mmap_read_lock(mm);
+	rc = collapse_scan(mm, haddr);
+	mmap_read_unlock(mm);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	folio = folio_alloc_thp();	/* alloc_charge_folio() */
+	if (!folio)
+		return -ENOMEM;
+
+	mmap_write_lock(mm);
+	rc = collapse_find_pmd(mm, haddr, &pmdp);
+	if (rc)
+		goto out_up_write;
+	anon_vma_lock_write(mm);
+	pmd_ptl = pmd_lockptr(pmdp);
+	spin_lock(pmd_ptl);
+	_pmd = __pmd(xchg(&pmdp->pmd, 0UL));	/* pmdp_collapse_flush() */
+	spin_unlock(pmd_ptl);
+	if (!GUP_MUTANT(NO_PMD_RECHECK))
+		tlb_remove_table_sync_one();
+	mm_debug(mm, GUP_DP_COLLAPSE_CLEARED, haddr);
+
+	table = entry_table(pmd_val(_pmd));
+	spin_lock(&table->ptl);
+	rc = collapse_isolate(table, isolated, &nr, old_pfn);
+	spin_unlock(&table->ptl);
+	if (rc) {
+		spin_lock(pmd_ptl);
+		WARN_ON_ONCE(!pmd_none(pmdp_get(pmdp)));
+		/* pmd_populate(): the old table, as it was */
+		smp_store_release(&pmdp->pmd, pmd_val(_pmd));
+		spin_unlock(pmd_ptl);
+		anon_vma_unlock_write(mm);
+		goto out_up_write;
+	}
+	/* all pages isolated and locked: the rmap cannot reach them */
+	anon_vma_unlock_write(mm);
+
+	collapse_copy(mm, haddr, table, folio, isolated, nr);
+	WRITE_ONCE(folio->page.mapping, (void *)mm);
+	folio->page.index = haddr >> PAGE_SHIFT;
+	set_bit(PG_anon, folio_flags(folio));
+	set_bit(PG_anon_exclusive, folio_flags(folio));	/* RMAP_EXCLUSIVE */
+	set_bit(PG_dirty, folio_flags(folio));
+	__folio_mark_uptodate(folio);	/* the copy before the PMD */
+	vma = vma_lookup(mm, haddr);
+	spin_lock(pmd_ptl);
+	WARN_ON_ONCE(!pmd_none(pmdp_get(pmdp)));
+	atomic_inc(folio_mapcount_ptr(folio));	/* folio_add_new_anon_rmap() */
+	pgtable_trans_huge_deposit(pmdp, table);
+	set_pmd(pmdp, __pmd((page_to_pfn(&folio->page) << PTE_PFN_SHIFT) |
+			    _PAGE_PRESENT | _PAGE_PSE | _PAGE_DIRTY |
+			    ((vma->vm_flags & VM_WRITE) ? _PAGE_RW : 0)));
+	spin_unlock(pmd_ptl);
+	folio = NULL;		/* its reference is the PMD's */
+	atomic_long_add(1, &thp_collapse_count);
+out_up_write:
+	mmap_write_unlock(mm);
+	if (folio)
+		folio_put(folio);
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- mprotect ---- */
