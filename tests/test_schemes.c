@@ -1202,6 +1202,213 @@ static void case_thp_last_subpage(void *arg)
 	fx_teardown(&f);
 }
 
+/* ---- khugepaged: MADV_COLLAPSE ---- */
+
+/*
+ * Split the fixture's THP by a zap of subpage 9 and fault a small page in
+ * there: the range is PTE-mapped, 511 subpages of the large folio and one
+ * small page. Returns the large folio.
+ */
+static struct folio *fx_split_thp(struct fx *f)
+{
+	struct folio *folio = page_folio(fx_page(f, FX_THP));
+
+	mm_zap_range(f->mm, FX_THP + 9 * PAGE_SIZE, PAGE_SIZE);
+	CHECK_EQ(mm_populate(f->mm, FX_THP + 9 * PAGE_SIZE, PAGE_SIZE), 0);
+	CHECK(!folio_test_large(page_folio(fx_page(f, FX_THP +
+						     9 * PAGE_SIZE))));
+	return folio;
+}
+
+/*
+ * collapse_huge_page() of a PTE-mapped range: a new THP mapped by a
+ * writable PMD leaf, every page's contents copied, the old table
+ * deposited (no table allocated or freed), the old folios freed. Then
+ * GUP-fast takes it with one grab, and a second collapse has nothing to
+ * do.
+ */
+static void case_collapse(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	unsigned long old_pfn[HPAGE_PMD_NR], collapses;
+	struct page *small, *p, *pages[2];
+	struct folio *old, *new;
+	long tables;
+	bool leaf;
+	pte_t pte;
+	int i;
+	struct fx f;
+
+	fx_setup(&f, s);
+	old = fx_split_thp(&f);
+	small = fx_page(&f, FX_THP + 9 * PAGE_SIZE);
+	for (i = 0; i < HPAGE_PMD_NR; i++)
+		page_dma_write(fx_page(&f, FX_THP + i * PAGE_SIZE), 0x1000 + i);
+	tables = atomic_long_read(&f.mm->nr_tables);
+	collapses = thp_collapse_events();
+	CHECK_EQ(mm_collapse_huge_page(f.mm, FX_THP + 5 * PAGE_SIZE, old_pfn),
+		 0);
+	CHECK_EQ(thp_collapse_events(), collapses + 1);
+	CHECK_MSG(mm_find_entry(f.mm, FX_THP, &leaf) && leaf,
+		  "the range is not PMD-mapped after the collapse");
+	p = mm_lookup_page(f.mm, FX_THP, &pte);
+	CHECK(p);
+	new = page_folio(p);
+	CHECK(new != old && folio_test_large(new));
+	CHECK(pmd_write(__pmd(pte_val(pte))));
+	for (i = 0; i < HPAGE_PMD_NR; i++) {
+		CHECK_MSG(READ_ONCE(folio_page(new, i)->private) ==
+			  0x1000UL + i, "subpage %d not copied", i);
+		CHECK_EQ(old_pfn[i], page_to_pfn(i == 9 ? small :
+						 folio_page(old, i)));
+	}
+	CHECK_MSG(page_is_poisoned(&old->page) && page_is_poisoned(small),
+		  "the collapsed folios were not freed");
+	CHECK_EQ(folio_ref_count(new), 1);
+	CHECK_EQ(atomic_read(folio_mapcount_ptr(new)), 0);
+	CHECK(test_bit(PG_anon_exclusive, folio_flags(new)));
+	CHECK_EQ(atomic_long_read(&f.mm->nr_tables), tables);
+	CHECK_EQ(mem_nr_free_thp(), FX_NR_THP - 1);
+
+	CHECK_EQ(s->gup_fast(f.mm, FX_THP, 2, PIN_W, pages, &f.st), 2);
+	CHECK(pages[0] == &new->page && pages[1] == folio_page(new, 1));
+	s->release_pages(pages, 2, PIN_W);
+	CHECK_EQ(mm_collapse_huge_page(f.mm, FX_THP, NULL), 0);
+	CHECK_EQ(thp_collapse_events(), collapses + 1);
+	CHECK_EQ(mm_collapse_huge_page(f.mm, FX_ANON, NULL), -EINVAL);
+	fx_teardown(&f);
+}
+
+/*
+ * What keeps a range from being collapsed: a pin or GUP reference and a
+ * speculative reference (is_refcount_suitable(): -EAGAIN, the PMD put
+ * back to the same table), another mm mapping the pages (the model's
+ * refusal, -EINVAL) and no writable PTE (SCAN_PAGE_RO, -EINVAL).
+ */
+static void case_collapse_refused(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	unsigned int flags = fx_has_pins(s) ? PIN_W : FOLL_GET | FOLL_WRITE;
+	struct mm_struct *child;
+	struct folio *old, *spec;
+	struct page *page;
+	pmd_t *pmdp;
+	pmd_t pmd0;
+	struct fx f;
+
+	fx_setup(&f, s);
+	old = fx_split_thp(&f);
+	pmdp = mm_find_pmd(f.mm, FX_THP, false);
+	pmd0 = pmdp_get(pmdp);
+	CHECK_EQ(s->gup_fast(f.mm, FX_THP + 9 * PAGE_SIZE, 1, flags, &page,
+			     &f.st), 1);
+	CHECK_EQ(mm_collapse_huge_page(f.mm, FX_THP, NULL), -EAGAIN);
+	CHECK_EQ(pmd_val(pmdp_get(pmdp)), pmd_val(pmd0));
+	CHECK(fx_page(&f, FX_THP + 9 * PAGE_SIZE) == page);
+	CHECK(!folio_test_locked(page_folio(page)) && !folio_test_locked(old));
+	s->release_pages(&page, 1, flags);
+
+	spec = spec_get_folio(f.mm, FX_THP + 3 * PAGE_SIZE);
+	CHECK(spec == old);
+	CHECK_EQ(mm_collapse_huge_page(f.mm, FX_THP, NULL), -EAGAIN);
+	folio_put(spec);
+
+	child = mm_fork(f.mm, NULL, NULL);
+	CHECK(child);
+	CHECK_EQ(mm_collapse_huge_page(f.mm, FX_THP, NULL), -EINVAL);
+	mm_free(child);
+	/* fork write-protected every PTE */
+	CHECK_EQ(mm_collapse_huge_page(f.mm, FX_THP, NULL), -EINVAL);
+	CHECK_EQ(pmd_val(pmdp_get(pmdp)), pmd_val(pmd0));
+	CHECK_EQ(mm_populate(f.mm, FX_THP, PAGE_SIZE), 0);	/* a write */
+	CHECK_EQ(mm_collapse_huge_page(f.mm, FX_THP, NULL), 0);
+	fx_teardown(&f);
+}
+
+struct coll_walk {
+	const struct gup_scheme *s;
+	struct mm_struct *mm;
+	unsigned int flags;
+	int in_walk, walk_done, cleared_after_walk;
+	int reads, ends, clears;
+	struct page *page;
+	long got;
+	struct gup_stats st;
+};
+
+static void coll_walk_hook(struct mm_struct *mm, enum gup_debug_point dp,
+			   unsigned long addr, void *arg)
+{
+	struct coll_walk *c = arg;
+
+	if (dp == GUP_DP_FAST_AFTER_READ && !c->reads++) {
+		__atomic_store_n(&c->in_walk, 1, __ATOMIC_RELEASE);
+		usleep(50000);	/* the collapse clears the PMD meanwhile */
+	} else if (dp == GUP_DP_FAST_END && !c->ends++) {
+		__atomic_store_n(&c->walk_done, 1, __ATOMIC_RELEASE);
+	} else if (dp == GUP_DP_COLLAPSE_CLEARED && !c->clears++) {
+		c->cleared_after_walk =
+			__atomic_load_n(&c->walk_done, __ATOMIC_ACQUIRE);
+	}
+}
+
+static void *coll_walker(void *arg)
+{
+	struct coll_walk *c = arg;
+
+	gup_thread_register();
+	c->got = c->s->gup_fast(c->mm, FX_THP + 3 * PAGE_SIZE, 1, c->flags,
+				&c->page, &c->st);
+	vmstat_flush_thread();
+	return NULL;
+}
+
+/*
+ * GUP-fast against a collapse (§3.5): a walk that read the PTE before
+ * the PMD was cleared is waited for by tlb_remove_table_sync_one()
+ * (2ba99c5e0881) before any page is isolated, and its PMD recheck
+ * (70cbc3cc78a9) sees the cleared PMD: it backs off, the collapse
+ * succeeds, and the slow path pins the new THP's subpage.
+ */
+static void case_collapse_vs_gup_fast(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct coll_walk c = {
+		.s = s,
+		.flags = fx_has_pins(s) ? PIN_W : FOLL_GET | FOLL_WRITE,
+	};
+	struct folio *old, *new;
+	pthread_t thr;
+	int i;
+	struct fx f;
+
+	fx_setup(&f, s);
+	old = fx_split_thp(&f);
+	c.mm = f.mm;
+	f.mm->debug_arg = &c;
+	f.mm->debug_hook = coll_walk_hook;
+	pthread_create(&thr, NULL, coll_walker, &c);
+	for (i = 0; i < 5000 && !__atomic_load_n(&c.in_walk, __ATOMIC_ACQUIRE);
+	     i++)
+		usleep(1000);
+	CHECK(c.in_walk);
+	CHECK_EQ(mm_collapse_huge_page(f.mm, FX_THP, NULL), 0);
+	pthread_join(thr, NULL);
+	f.mm->debug_hook = NULL;
+	CHECK_MSG(c.cleared_after_walk, "the collapse went on while a "
+		  "GUP-fast walk under the old PMD was still running");
+	CHECK_EQ(c.got, 1);
+	CHECK_MSG(c.st.fast_undo == 1, "the PMD recheck did not back off "
+		  "(fast_undo %lu)", (unsigned long)c.st.fast_undo);
+	new = page_folio(fx_page(&f, FX_THP));
+	CHECK(new != old);
+	CHECK_MSG(c.page == folio_page(new, 3), "the pin is not on the new "
+		  "THP's subpage");
+	s->release_pages(&c.page, 1, c.flags);
+	fx_teardown(&f);
+}
+
+
 static void split_hook(struct mm_struct *mm, enum gup_debug_point dp,
 		       unsigned long addr, void *arg)
 {
@@ -1719,6 +1926,9 @@ static const struct {
 	{ "thp_partial_zap", case_thp_partial_zap, all },
 	{ "thp_split_recheck", case_thp_split_recheck, real },
 	{ "thp_last_subpage", case_thp_last_subpage, real },
+	{ "collapse", case_collapse, all },
+	{ "collapse_refused", case_collapse_refused, real },
+	{ "collapse_vs_gup_fast", case_collapse_vs_gup_fast, real },
 	{ "referenced", case_referenced, all },
 	{ "mark_accessed", case_mark_accessed, all },
 	{ "folio_allowed", case_folio_allowed, all },
