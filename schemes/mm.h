@@ -808,6 +808,7 @@ struct irq_section {
 
 extern struct irq_section irq_sections[PERCPU_REF_SLOTS];
 
+/* flags: the slot to restore, or 0 when nested */
 static __always_inline unsigned long __local_irq_save(void)
 {
 	struct irq_section *s = &irq_sections[gup_cpu];
@@ -817,15 +818,15 @@ static __always_inline unsigned long __local_irq_save(void)
 		return 0;	/* nested: already off */
 	WRITE_ONCE(s->seq, seq + 1);
 	barrier();
-	return 1;
+	return (unsigned long)s;
 }
 
 static __always_inline void __local_irq_restore(unsigned long flags)
 {
-	struct irq_section *s = &irq_sections[gup_cpu];
+	struct irq_section *s = (struct irq_section *)flags;
 
 	barrier();
-	if (flags)
+	if (s)
 		WRITE_ONCE(s->seq, s->seq + 1);
 }
 
