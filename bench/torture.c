@@ -80,8 +80,6 @@ struct torture_opts {
 #define STALL_S		10	/* no progress this long is a violation */
 #define COLL_HOLD_US	200	/* see hold_collapse_window() */
 
-enum { COLL_NONE, COLL_STARTED, COLL_CLEARED, COLL_ISOLATED };
-
 static const char *const torture_inv_names[INV_MAX] = {
 	[INV_FALSE_NEGATIVE] = "no-false-negative",
 	[INV_PINNED_MOVED] = "pinned-page-stays",
@@ -194,7 +192,7 @@ struct torture {
 	int stop;
 	unsigned long seq;
 	unsigned int done;		/* threads that finished */
-	int coll_phase;			/* COLL_*: where a collapse is */
+	int coll_open;			/* a collapse has not isolated yet */
 	pthread_mutex_t vlock;
 	long nviol;
 	struct violation v;
@@ -242,6 +240,14 @@ static void torture_delay(struct tthread *me)
 	default:
 		break;
 	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static bool stopped(struct torture *t)
@@ -582,15 +588,11 @@ static struct page *pt_peek(struct mm_struct *mm, unsigned long addr)
 static void hold_collapse_window(struct torture *t)
 {
 	double until = 0;
-	struct timespec ts;
-	int phase;
 
-	while ((phase = __atomic_load_n(&t->coll_phase, __ATOMIC_ACQUIRE)) ==
-	       COLL_STARTED || phase == COLL_CLEARED) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
+	while (__atomic_load_n(&t->coll_open, __ATOMIC_ACQUIRE)) {
 		if (!until)
-			until = ts.tv_sec + ts.tv_nsec / 1e9 + COLL_HOLD_US / 1e6;
-		else if (ts.tv_sec + ts.tv_nsec / 1e9 > until)
+			until = now_s() + COLL_HOLD_US / 1e6;
+		else if (now_s() > until)
 			break;
 		sched_yield();
 	}
@@ -624,9 +626,8 @@ static void torture_hook(struct mm_struct *mm, enum gup_debug_point dp,
 					 RL_COLLAPSED, addr + i * PAGE_SIZE, 0,
 					 0);
 	}
-	if (dp == GUP_DP_COLLAPSE_CLEARED || dp == GUP_DP_COLLAPSE_COPIED)
-		__atomic_store_n(&me->t->coll_phase, dp == GUP_DP_COLLAPSE_CLEARED ?
-				 COLL_CLEARED : COLL_ISOLATED, __ATOMIC_RELEASE);
+	if (dp == GUP_DP_COLLAPSE_COPIED)
+		__atomic_store_n(&me->t->coll_open, 0, __ATOMIC_RELEASE);
 	torture_delay(me);
 	if (dp == GUP_DP_COLLAPSE_COPIED)
 		sched_yield();	/* the isolated pages' PTEs are still up */
@@ -842,6 +843,7 @@ static void release_held(struct tthread *me, unsigned int idx)
 		unsigned long addr = h.addr + i * PAGE_SIZE, val = 0;
 		unsigned long pfn = page_to_pfn(h.pages[i]);
 		struct page *now;
+		bool migrated;
 
 		if (gen_read(t, addr) != h.gen[i] || (h.gen[i] & 1))
 			continue;
@@ -850,17 +852,15 @@ static void release_held(struct tthread *me, unsigned int idx)
 			continue;
 		if (nib_get(val, me->id) == want[i])
 			continue;
-		if (ring_op_since(t, pfn, h.seq, RL_MIGRATED) ||
-		    ring_op_since(t, pfn, h.seq, RL_COLLAPSED))
+		migrated = ring_op_since(t, pfn, h.seq, RL_MIGRATED);
+		if (migrated || ring_op_since(t, pfn, h.seq, RL_COLLAPSED))
 			violation(t, INV_PINNED_MOVED, pfn, page_to_pfn(now),
 				  addr, "writable pin of pfn %lu at %#lx: the "
 				  "page was %s while pinned; DMA value %u "
 				  "lost, the PTE maps pfn %lu with %u", pfn,
-				  addr, ring_op_since(t, pfn, h.seq,
-						      RL_MIGRATED) ?
-				  "migrated" : "collapsed into a new THP",
-				  want[i], page_to_pfn(now),
-				  nib_get(val, me->id));
+				  addr, migrated ? "migrated" :
+				  "collapsed into a new THP", want[i],
+				  page_to_pfn(now), nib_get(val, me->id));
 		else
 			violation(t, INV_COW, pfn, page_to_pfn(now), addr,
 				  "writable pin of pfn %lu at %#lx: after unpin "
@@ -1029,10 +1029,10 @@ static void op_collapse(struct tthread *me)
 
 	memset(old, 0, sizeof(old));
 	me->coll_pfn = old;
-	__atomic_store_n(&t->coll_phase, COLL_STARTED, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->coll_open, 1, __ATOMIC_RELEASE);
 	usleep(COLL_HOLD_US / 4);	/* let walkers of the range arrive */
 	rc = mm_collapse_huge_page(t->mm, T_THP, old);
-	__atomic_store_n(&t->coll_phase, COLL_NONE, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->coll_open, 0, __ATOMIC_RELEASE);
 	me->coll_pfn = NULL;
 	p = mm_lookup_page(t->mm, T_THP, NULL);
 	if (p)
@@ -1121,14 +1121,6 @@ static void *torture_thread(void *arg)
 }
 
 /* ---- one scheme ---- */
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int setup(struct torture *t)
 {

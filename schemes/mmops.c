@@ -635,19 +635,19 @@ static int table_maps_folio(struct pt_table *table, struct folio *folio)
 	return n;
 }
 
-/*
- * The checks hpage_collapse_scan_pmd() and __collapse_huge_page_isolate()
- * share, for the page one PTE maps (none: 0 and *foliop NULL): present,
- * a normal anon page, not mapped by another mm (the model's one-mm rmap
- * cannot move another mm's mapping; MADV_COLLAPSE would collapse it),
- * unlocked, and no reference beyond its mappings: no pin, no GUP ref, no
- * speculative ref. Returns 0 or MADV_COLLAPSE's errno for the SCAN_*.
- */
 struct collapse_large {
 	struct folio *folio;	/* the last large folio seen */
 	int maps;		/* its entries in the table */
 };
 
+/*
+ * The checks hpage_collapse_scan_pmd() and __collapse_huge_page_isolate()
+ * share, for the page one PTE maps (none: 0 and *foliop NULL): present,
+ * a normal anon page, not mapped by another mm (the model's one-mm rmap
+ * cannot move another mm's mapping; MADV_COLLAPSE would collapse it).
+ * The lock and the reference count are checked by each caller in its
+ * own way. Returns 0 or MADV_COLLAPSE's errno for the SCAN_*.
+ */
 static int collapse_check_pte(struct pt_table *table, pte_t pte,
 			      struct folio **foliop,
 			      struct collapse_large *large)
@@ -674,10 +674,6 @@ static int collapse_check_pte(struct pt_table *table, pte_t pte,
 	}
 	if (atomic_read(folio_mapcount_ptr(folio)) + 1 != maps)
 		return -EINVAL;		/* mapped shared */
-	if (folio_test_locked(folio))
-		return -EAGAIN;		/* SCAN_PAGE_LOCK */
-	if (!is_refcount_suitable(folio))
-		return -EAGAIN;		/* SCAN_PAGE_COUNT */
 	*foliop = folio;
 	return 0;
 }
@@ -725,7 +721,14 @@ static int collapse_scan(struct mm_struct *mm, unsigned long haddr)
 		struct folio *folio;
 
 		rc = collapse_check_pte(table, pte, &folio, &large);
-		writable |= folio && pte_write(pte);
+		if (!folio)
+			continue;
+		writable |= pte_write(pte);
+		/* no pin, no GUP or speculative ref (a racy first look) */
+		if (folio_test_locked(folio))
+			rc = -EAGAIN;	/* SCAN_PAGE_LOCK */
+		else if (!is_refcount_suitable(folio))
+			rc = -EAGAIN;	/* SCAN_PAGE_COUNT */
 	}
 	spin_unlock(ptl);
 	if (!rc && !writable)
