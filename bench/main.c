@@ -85,10 +85,39 @@ static void check_list(const char *list, const char *what)
 	}
 }
 
-/* Split a comma list into at most MAX_LIST tokens (strdup'ed string). */
+/*
+ * The CLI's own strings (split lists, joined list: placements) live
+ * until main() returns and are freed there by cli_free_all().
+ */
+static char **cli_strings;
+static size_t nr_cli_strings;
+
+static char *cli_keep(char *str)
+{
+	char **n = realloc(cli_strings,
+			   (nr_cli_strings + 1) * sizeof(*cli_strings));
+
+	if (!str || !n) {
+		fprintf(stderr, "gupbench: error: out of memory\n");
+		exit(1);
+	}
+	cli_strings = n;
+	cli_strings[nr_cli_strings++] = str;
+	return str;
+}
+
+static void cli_free_all(void)
+{
+	while (nr_cli_strings)
+		free(cli_strings[--nr_cli_strings]);
+	free(cli_strings);
+	cli_strings = NULL;
+}
+
+/* Split a comma list into at most MAX_LIST tokens (kept strdup). */
 static unsigned int split(const char *list, char **tok, const char *what)
 {
-	char *s = strdup(list), *save = NULL, *t;
+	char *s = cli_keep(strdup(list)), *save = NULL, *t;
 	unsigned int n = 0;
 
 	check_list(list, what);
@@ -229,8 +258,8 @@ static unsigned int split_placements(const char *arg, char **tok)
 		bool cpu_token = raw[i][0] >= '0' && raw[i][0] <= '9';
 
 		if (cpu_token && out && !strncmp(tok[out - 1], "list:", 5)) {
-			char *joined = malloc(strlen(tok[out - 1]) +
-					      strlen(raw[i]) + 2);
+			char *joined = cli_keep(malloc(strlen(tok[out - 1]) +
+						       strlen(raw[i]) + 2));
 
 			sprintf(joined, "%s,%s", tok[out - 1], raw[i]);
 			tok[out - 1] = joined;
@@ -582,6 +611,20 @@ int main(int argc, char **argv)
 				"or 16 with mkclean\n", cf->name);
 			return 2;
 		}
+		if (cf->with[C_COLLAPSE] &&
+		    ((cf->scheme->features & SF_DEVMAP) ||
+		     cf->with[C_MKCLEAN] || cf->wl->kind == WL_PIN_RO)) {
+			/* collapse_find_pmd(), collapse_scan(): -EINVAL */
+			fprintf(stderr, "gupbench: error: %s: collapse needs "
+				"a private writable anon mapping; it would "
+				"always fail %s\n", cf->name,
+				(cf->scheme->features & SF_DEVMAP) ?
+				"on ZONE_DEVICE pages (choose another scheme)" :
+				cf->with[C_MKCLEAN] ?
+				"on mkclean's shared mapping" :
+				"on pin_ro's read-only PTEs (SCAN_PAGE_RO)");
+			return 2;
+		}
 		if (cf->threads + comp > pus && !run_opts.oversubscribe) {
 			fprintf(stderr, "gupbench: error: %s: %u threads (%u "
 				"pinners + %u competitors) but only %u PUs; use "
@@ -649,5 +692,6 @@ int main(int argc, char **argv)
 	for (a = 0; a < ncfg; a++)
 		free(cfgs[a].pus);
 	free(cfgs);
+	cli_free_all();
 	return failed;
 }

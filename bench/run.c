@@ -34,6 +34,8 @@ const struct competitor_desc competitors[C_NR] = {
 	[C_MKCLEAN] = { "mkclean", "page_mkclean-style writeback (shared mapping)" },
 	[C_FORK] = { "fork", "fork() + exit of a child (copy_page_range)" },
 	[C_MIGRATE] = { "migrate", "migrate_pages() of one page" },
+	[C_COLLAPSE] = { "collapse", "MADV_COLLAPSE of a 2 MiB range, "
+			 "a PMD split when it is a THP already" },
 };
 
 struct run_opts run_opts = {
@@ -349,6 +351,27 @@ static void c2c_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 	}
 }
 
+/*
+ * The collapse competitor's other half: a PMD-mapped THP at addr is
+ * split (__split_huge_pmd() under mmap_lock read, as a partial
+ * mprotect() or MADV_DONTNEED would), so that the next MADV_COLLAPSE
+ * has PTEs to collapse. Returns true if it split one.
+ */
+static bool split_thp(struct mm_struct *mm, unsigned long addr)
+{
+	bool split = false;
+	pmd_t *pmdp;
+
+	mmap_read_lock(mm);
+	pmdp = mm_find_pmd(mm, addr, false);
+	if (pmdp && pmd_leaf(pmdp_get(pmdp))) {
+		split_huge_pmd(mm, pmdp);
+		split = true;
+	}
+	mmap_read_unlock(mm);
+	return split;
+}
+
 static void competitor_loop(struct thread_ctx *t)
 {
 	struct run *r = t->run;
@@ -387,6 +410,13 @@ static void competitor_loop(struct thread_ctx *t)
 			break;
 		case C_MIGRATE:
 			ok = mm_migrate_page(r->mm, addr) == 0;
+			break;
+		case C_COLLAPSE:
+			if (split_thp(r->mm, addr)) {
+				ops++;
+				continue;	/* counted by thp_splits */
+			}
+			ok = mm_collapse_huge_page(r->mm, addr, NULL) == 0;
 			break;
 		default:
 			break;
@@ -450,6 +480,8 @@ static int setup_mm(struct run *r, struct mem_place *mp, char *err,
 		   !(c->scheme->features & SF_DEVMAP);
 	bool dev = c->scheme->features & SF_DEVMAP;
 	bool shared = c->with[C_MKCLEAN] > 0;
+	/* collapse: 2 MiB anon VMAs, MADV_HUGEPAGE after the first touch */
+	bool collapse = c->with[C_COLLAPSE] > 0;
 	unsigned long per_region, nregions, region_pages, i, k;
 	unsigned long vm_flags = VM_WRITE;
 	struct mem_config mc = { 0 };
@@ -479,6 +511,14 @@ static int setup_mm(struct run *r, struct mem_place *mp, char *err,
 		/* spares for COW, fork copies and migration targets */
 		mc.nr_small = nregions * region_pages * 3 + 256;
 	}
+	/*
+	 * Each collapse allocates a THP; the one it replaces is freed when
+	 * its last pin goes: two per 2 MiB range, and one in flight per
+	 * collapse thread
+	 */
+	if (collapse)
+		mc.nr_thp = nregions * per_region / HPAGE_PMD_NR * 2 +
+			    c->with[C_COLLAPSE] + 2;
 	if (shared)
 		vm_flags |= VM_SHARED;
 	r->nr_small = mc.nr_small;
@@ -507,7 +547,7 @@ static int setup_mm(struct run *r, struct mem_place *mp, char *err,
 							 PMD_SIZE);
 		unsigned long len = region_pages * PAGE_SIZE;
 
-		if (thp)
+		if (thp || collapse)
 			len = per_region * PAGE_SIZE;
 		ret = mm_mmap(r->mm, base, len, vm_flags);
 		if (ret == -ENOMEM && i >= MM_MAX_VMAS - 1)
@@ -519,7 +559,11 @@ static int setup_mm(struct run *r, struct mem_place *mp, char *err,
 				 strerror(-ret));
 			return ret;
 		}
-		ret = mm_populate(r->mm, base, len);
+		/* collapse: the pinners' pages only, small pages first */
+		ret = mm_populate(r->mm, base, thp ? len :
+				  region_pages * PAGE_SIZE);
+		if (!ret && collapse && !thp)
+			ret = mm_madvise_hugepage(r->mm, base, len);
 		/*
 		 * pin_ro: written, then mprotect(PROT_READ): read-only PTEs,
 		 * so GUP-fast asks gup_must_unshare() (anonexcl) as it would
@@ -765,7 +809,12 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	}
 	if (r->membind_failed)
 		add_counter(out, "membind_failed", 1);
-	if (c->pages == HPAGE_PMD_NR && !(c->scheme->features & SF_DEVMAP)) {
+	if (c->with[C_COLLAPSE]) {
+		add_counter(out, "collapse_ok_per_s", comp_ok[C_COLLAPSE]);
+		add_counter(out, "collapse_fail_per_s",
+			    comp_fail[C_COLLAPSE]);
+	}
+	if (r->nr_thp) {
 		add_counter(out, "thp_splits",
 			    (double)(r->splits1 - r->splits0));
 		add_counter(out, "pmd_mapped_pct", pmd_mapped_pct(r));

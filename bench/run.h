@@ -28,7 +28,9 @@ extern const struct workload workloads[];
 extern const unsigned int nr_workloads;
 
 /* Competitor operations that run beside the pinners. */
-enum comp_kind { C_GETPUT, C_QUERY, C_MKCLEAN, C_FORK, C_MIGRATE, C_NR };
+enum comp_kind {
+	C_GETPUT, C_QUERY, C_MKCLEAN, C_FORK, C_MIGRATE, C_COLLAPSE, C_NR
+};
 
 struct competitor_desc {
 	const char *name;

@@ -888,6 +888,30 @@ int mm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
 	return 0;
 }
 
+/*
+ * madvise(MADV_HUGEPAGE) of the whole VMA [addr, addr + len)
+ * (hugepage_madvise(); no VMA split is modelled): from now on its faults
+ * may map THPs and MADV_COLLAPSE may collapse it. The pages already
+ * there stay as they are. Needs a PMD-aligned anon VMA.
+ */
+int mm_madvise_hugepage(struct mm_struct *mm, unsigned long addr,
+			unsigned long len)
+{
+	struct vm_area_struct *vma;
+	int ret = 0;
+
+	mmap_write_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (!vma || vma->vm_start != addr || vma->vm_end != addr + len ||
+	    ((addr | len) & (PMD_SIZE - 1)) ||
+	    (vma->vm_flags & (VM_SHARED | VM_DEVMAP)))
+		ret = -EINVAL;
+	else
+		vma->vm_flags |= VM_HUGEPAGE;
+	mmap_write_unlock(mm);
+	return ret;
+}
+
 static void free_tables(struct pt_table *t, int level)
 {
 	int i;

@@ -1062,6 +1062,9 @@ unsigned long thp_split_pmd_events(void);
 int mm_mmap(struct mm_struct *mm, unsigned long addr, unsigned long len,
 	    unsigned long vm_flags);
 struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
+/* MADV_HUGEPAGE of a whole PMD-aligned anon VMA; 0 or -EINVAL. */
+int mm_madvise_hugepage(struct mm_struct *mm, unsigned long addr,
+			unsigned long len);
 /* Fault in [addr, addr+len) for write (populate, like MAP_POPULATE). */
 int mm_populate(struct mm_struct *mm, unsigned long addr, unsigned long len);
 

@@ -35,6 +35,9 @@ expect_usage empty_event "empty value in --events list ',cycles'" --events=,cycl
 expect_usage threads_over_slots "2400 threads.*at most 2047" --plan --threads=max --topology=synthetic:"pack:4 core:300 pu:2"
 expect_usage missing_topology "cannot read topology file" --plan --topology=/nonexistent.xml
 expect_usage mkclean_thp "mkclean of a PMD-mapped THP is not modelled" --pages=512 --with=mkclean:1 --plan
+expect_usage collapse_devmap "with:collapse:1/.*collapse needs a private writable anon mapping; it would always fail on ZONE_DEVICE pages" --scheme=devmap_walk --with=collapse:1 --plan
+expect_usage collapse_mkclean "always fail on mkclean's shared mapping" --with=mkclean:1,collapse:1 --plan
+expect_usage collapse_pin_ro "always fail on pin_ro's read-only PTEs" --workload=pin_ro --with=collapse:1 --plan
 expect_usage unknown_option "unknown or incomplete option" --frobnicate
 expect_usage bad_benchmark_flag "benchmark_foo" --benchmark_foo=1
 expect_usage other_machine_needs_plan "use it with --plan" --topology=synthetic:"pack:2 core:2 pu:1"
@@ -185,6 +188,18 @@ if "$bin" --scheme=bias --threads=1 --with=fork:1 --oversubscribe \
 	ok competitor_rates
 else
 	bad competitor_rates "no forks_per_s"
+fi
+
+# The collapse competitor collapses the pinner's small pages into THPs
+# and splits them again (the pinner pins between collapses, so some
+# succeed), and says so in its counters.
+if "$bin" --scheme=bias --threads=1 --with=collapse:1 --oversubscribe \
+	--events=none --duration=0.2 --warmup=0.05 --benchmark_format=json \
+	>"$tmp/coll.json" 2>"$tmp/coll.err" &&
+	$py -c 'import json,sys; b=json.load(open(sys.argv[1]))["benchmarks"][0]; assert "/with:collapse:1/" in b["name"], b["name"]; assert b["collapse_ok_per_s"] > 0 and b["collapse_fail_per_s"] >= 0 and b["thp_splits"] > 0 and 0 <= b["pmd_mapped_pct"] <= 100, b' "$tmp/coll.json" 2>>"$tmp/coll.err"; then
+	ok competitor_collapse
+else
+	bad competitor_collapse "$(tail -3 "$tmp/coll.err")"
 fi
 
 # A sweep interrupted (SIGTERM; Ctrl-C takes the same path) keeps finished launches in valid JSON.

@@ -1280,6 +1280,49 @@ static void case_collapse(void *arg)
 }
 
 /*
+ * madvise(MADV_HUGEPAGE) of a small-page anon VMA (what bench's collapse
+ * competitor does after populating): refused unless the VMA is whole,
+ * PMD-aligned and private; it changes no PTE; then MADV_COLLAPSE takes
+ * the range, copying the present pages and zero-filling the holes.
+ */
+static void case_madvise_hugepage(void *arg)
+{
+	const unsigned long base = 0x80000000UL;
+	const struct gup_scheme *s = arg;
+	struct page *p0;
+	bool leaf;
+	struct fx f;
+
+	fx_setup(&f, s);
+	CHECK_EQ(mm_mmap(f.mm, base, PMD_SIZE, VM_WRITE), 0);
+	CHECK_EQ(mm_populate(f.mm, base, 2 * PAGE_SIZE), 0);
+	CHECK_EQ(mm_populate(f.mm, base + 300 * PAGE_SIZE, PAGE_SIZE), 0);
+	p0 = fx_page(&f, base);
+	page_dma_write(p0, 0x77);
+	page_dma_write(fx_page(&f, base + 300 * PAGE_SIZE), 0x300);
+	CHECK_EQ(mm_collapse_huge_page(f.mm, base, NULL), -EINVAL);
+	CHECK_EQ(mm_madvise_hugepage(f.mm, base, PAGE_SIZE), -EINVAL);
+	CHECK_EQ(mm_madvise_hugepage(f.mm, FX_ANON, FX_ANON_PAGES * PAGE_SIZE),
+		 -EINVAL);
+	CHECK_EQ(mm_madvise_hugepage(f.mm, FX_SHARED,
+				     FX_SHARED_PAGES * PAGE_SIZE), -EINVAL);
+	CHECK_EQ(mm_madvise_hugepage(f.mm, base, PMD_SIZE), 0);
+	CHECK(vma_lookup(f.mm, base)->vm_flags & VM_HUGEPAGE);
+	CHECK(fx_page(&f, base) == p0 && !folio_test_large(page_folio(p0)));
+	CHECK(mm_find_entry(f.mm, base, &leaf) && !leaf);
+	CHECK(!mm_lookup_page(f.mm, base + 2 * PAGE_SIZE, NULL));
+	CHECK_EQ(mm_collapse_huge_page(f.mm, base + 5 * PAGE_SIZE, NULL), 0);
+	CHECK(mm_find_entry(f.mm, base, &leaf) && leaf);
+	CHECK(folio_test_large(page_folio(fx_page(&f, base))));
+	CHECK_EQ(READ_ONCE(fx_page(&f, base)->private), 0x77UL);
+	CHECK_EQ(READ_ONCE(fx_page(&f, base + 300 * PAGE_SIZE)->private),
+		 0x300UL);
+	CHECK_EQ(READ_ONCE(fx_page(&f, base + 2 * PAGE_SIZE)->private), 0UL);
+	CHECK_MSG(page_is_poisoned(p0), "the collapsed page was not freed");
+	fx_teardown(&f);
+}
+
+/*
  * What keeps a range from being collapsed: a pin or GUP reference and a
  * speculative reference (is_refcount_suitable(): -EAGAIN, the PMD put
  * back to the same table), another mm mapping the pages (the model's
@@ -1927,6 +1970,7 @@ static const struct {
 	{ "thp_split_recheck", case_thp_split_recheck, real },
 	{ "thp_last_subpage", case_thp_last_subpage, real },
 	{ "collapse", case_collapse, all },
+	{ "madvise_hugepage", case_madvise_hugepage, all },
 	{ "collapse_refused", case_collapse_refused, real },
 	{ "collapse_vs_gup_fast", case_collapse_vs_gup_fast, real },
 	{ "referenced", case_referenced, all },
