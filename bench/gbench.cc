@@ -224,10 +224,15 @@ private:
 		bool raw = r.run_type == Run::RT_Aggregate &&
 			   r.aggregate_unit == benchmark::kPercentage && !csv_;
 
+		// real and cpu are ns; the row prints r.time_unit
+		// (--benchmark_time_unit): 1 for ns
+		double unit = raw ? 1.0 :
+			benchmark::GetTimeUnitMultiplier(r.time_unit) / 1e9;
+
 		set_time(r, &Run::real_accumulated_time,
-			 &Run::GetAdjustedRealTime, real, raw);
+			 &Run::GetAdjustedRealTime, real * unit, raw);
 		set_time(r, &Run::cpu_accumulated_time,
-			 &Run::GetAdjustedCPUTime, cpu, raw);
+			 &Run::GetAdjustedCPUTime, cpu * unit, raw);
 		return r;
 	}
 

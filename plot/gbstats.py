@@ -137,6 +137,9 @@ def config_key(c):
             c.threads)
 
 
+TIME_UNIT_NS = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
 def _load_json(path):
     try:
         with open(path) as fh:
@@ -205,6 +208,16 @@ class Run:
                     foreign += 1
                     continue
                 b = dict(b)
+                # gupbench --benchmark_time_unit=us|ms|s: times in ns here
+                scale = TIME_UNIT_NS.get(b.get("time_unit", "ns"))
+                if scale is None:
+                    foreign += 1
+                    continue
+                if scale != 1:
+                    for k in ("real_time", "cpu_time"):
+                        if isinstance(b.get(k), (int, float)):
+                            b[k] = b[k] * scale
+                    b["time_unit"] = "ns"
                 # Rows of a summary carry their launch; rows of one launch
                 # file (or one plain gupbench run) are one launch.
                 b.setdefault("launch", os.path.basename(f))

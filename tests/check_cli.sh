@@ -190,6 +190,17 @@ else
 	bad competitor_rates "no forks_per_s"
 fi
 
+# --benchmark_time_unit converts the ns gupbench measured (real_time of
+# one thread is 1/ops_per_s), in the JSON and on the console.
+if "$bin" --scheme=bias --threads=1 --events=none --duration=0.05 \
+	--warmup=0.01 --benchmark_time_unit=us --benchmark_format=json \
+	>"$tmp/us.json" 2>/dev/null &&
+	$py -c 'import json,sys; b=json.load(open(sys.argv[1]))["benchmarks"][0]; assert b["time_unit"] == "us"; ns = 1e9 / b["ops_per_s"]; assert abs(b["real_time"] * 1e3 - ns) < 1e-6 * ns, (b["real_time"], ns)' "$tmp/us.json" 2>"$tmp/us.err"; then
+	ok time_unit_us
+else
+	bad time_unit_us "$(tail -2 "$tmp/us.err")"
+fi
+
 # The collapse competitor collapses the pinner's small pages into THPs
 # and splits them again (the pinner pins between collapses, so some
 # succeed), and says so in its counters.

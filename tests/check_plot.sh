@@ -85,6 +85,23 @@ fi
 [ ! -e "$tmp/one/plots/placement-pin.png" ] && ok no_placement_figure ||
 	bad no_placement_figure "placement figure with one placement"
 
+# Rows in another --benchmark_time_unit are read in ns (1 row: 0.02 us)
+cat >"$tmp/us.json" <<'JSON'
+{"context": {"gupbench_version": "t"}, "benchmarks": [
+ {"name": "pin/bias/pages:1/share:same/place:compact/threads:1",
+  "real_time": 0.02, "cpu_time": 0.019, "time_unit": "us"},
+ {"name": "pin/bias/pages:1/share:same/place:compact/threads:2",
+  "real_time": 30.0, "cpu_time": 29.0, "time_unit": "ns"}]}
+JSON
+if out=$(PYTHONPATH=plot $py -c 'import sys, gbstats
+r = gbstats.Run(sys.argv[1])
+print(*(r.samples(n)[0] for n in sorted(r.configs)), *(r.samples(n, "cpu_time")[0] for n in sorted(r.configs)))' "$tmp/us.json" 2>&1) &&
+	[ "$out" = "20.0 30.0 19.0 29.0" ]; then
+	ok time_unit_to_ns
+else
+	bad time_unit_to_ns "$out"
+fi
+
 # Bad input: exit 2, one line on stderr.
 bad_inputs $plot {}
 
