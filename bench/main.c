@@ -561,8 +561,9 @@ int main(int argc, char **argv)
 		unsigned int comp, pus = topo_nr_pus(run_opts.topo);
 
 		if (ncfg == cap) {
+			cfgs = realloc(cfgs, 2 * cap * sizeof(*cfgs));
+			memset(cfgs + cap, 0, cap * sizeof(*cfgs));
 			cap *= 2;
-			cfgs = realloc(cfgs, cap * sizeof(*cfgs));
 		}
 		cf = &cfgs[ncfg];
 		memset(cf, 0, sizeof(*cf));
@@ -600,7 +601,8 @@ int main(int argc, char **argv)
 		if (cf->wl->kind >= WL_RAW && comp) {
 			fprintf(stderr, "gupbench: error: --with does not apply "
 				"to the %s workload\n", cf->wl->name);
-			return 2;
+			failed = 2;
+			goto out;
 		}
 		if (cf->with[C_MKCLEAN] && cf->pages == HPAGE_PMD_NR &&
 		    !(cf->scheme->features & SF_DEVMAP)) {
@@ -609,7 +611,8 @@ int main(int argc, char **argv)
 				"PMD-mapped THP is not modelled (the writeback "
 				"would never write-protect it); use --pages=1 "
 				"or 16 with mkclean\n", cf->name);
-			return 2;
+			failed = 2;
+			goto out;
 		}
 		if (cf->with[C_COLLAPSE] &&
 		    ((cf->scheme->features & SF_DEVMAP) ||
@@ -623,14 +626,16 @@ int main(int argc, char **argv)
 				cf->with[C_MKCLEAN] ?
 				"on mkclean's shared mapping" :
 				"on pin_ro's read-only PTEs (SCAN_PAGE_RO)");
-			return 2;
+			failed = 2;
+			goto out;
 		}
 		if (cf->threads + comp > pus && !run_opts.oversubscribe) {
 			fprintf(stderr, "gupbench: error: %s: %u threads (%u "
 				"pinners + %u competitors) but only %u PUs; use "
 				"--oversubscribe to run anyway\n", cf->name,
 				cf->threads + comp, cf->threads, comp, pus);
-			return 2;
+			failed = 2;
+			goto out;
 		}
 		if (cf->threads + comp > GUP_THREADS_MAX) {
 			fprintf(stderr, "gupbench: error: %s: %u threads (%u "
@@ -638,12 +643,14 @@ int main(int argc, char **argv)
 				"model's per-CPU counter slots\n", cf->name,
 				cf->threads + comp, cf->threads, comp,
 				GUP_THREADS_MAX);
-			return 2;
+			failed = 2;
+			goto out;
 		}
 		ret = config_place(cf, err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "gupbench: error: %s\n", err);
-			return 2;
+			failed = 2;
+			goto out;
 		}
 		if (o.plan) {
 			const char **roles = calloc(cf->threads + comp,
@@ -666,7 +673,7 @@ int main(int argc, char **argv)
 		ncfg++;
 	}
 	if (o.plan)
-		return 0;
+		goto out;
 
 	add_context(cmdline);
 	for (a = 0; a < ncfg; a++) {
@@ -674,7 +681,8 @@ int main(int argc, char **argv)
 		if (ret) {	/* names are unique: duplicates were dropped */
 			fprintf(stderr, "gupbench: error: cannot register %s\n",
 				cfgs[a].name);
-			return 1;
+			failed = 1;
+			goto out;
 		}
 	}
 	ret = gbench_run();
@@ -686,10 +694,11 @@ int main(int argc, char **argv)
 			gbench_errors(), gbench_errors() > 1 ? "s" : "");
 		failed = 1;
 	}
+out:
 	gbench_shutdown();
 	perfctr_set_free(run_opts.events);
 	topo_free(run_opts.topo);
-	for (a = 0; a < ncfg; a++)
+	for (a = 0; a < cap; a++)	/* the one config_place() failed on too */
 		free(cfgs[a].pus);
 	free(cfgs);
 	cli_free_all();

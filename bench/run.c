@@ -963,22 +963,31 @@ out_join:
 					"%s PU %d\n", c->name, i,
 					r.t[i].bind_err ? "could not bind to" :
 					"migrated off", r.t[i].pu);
+		/* a model bug: the row's numbers are not the model's */
 		if (folio_wait_lost() != lost0)
-			fprintf(stderr, "gupbench: warning: %s: %ld lost "
-				"page-lock wake-ups (waiter queued on a folio "
-				"with PG_locked and PG_waiters clear)\n",
-				c->name, folio_wait_lost() - lost0);
+			snprintf(out->error, sizeof(out->error), "the model "
+				 "lost %ld page-lock wake-ups (waiter queued on "
+				 "a folio with PG_locked and PG_waiters clear)",
+				 folio_wait_lost() - lost0);
 	}
 out_mem:
 	mm_free(r.mm);
 	r.mm = NULL;
-	/* every page and THP is free once the mm is gone, or a ref leaked */
+	/*
+	 * Every page and THP is free once the mm is gone, or a ref leaked;
+	 * a WARN_ON_ONCE() of the model fired (printed on stderr): either
+	 * is a model bug, and the row says so instead of its numbers
+	 */
 	if (!out->error[0] && vmemmap &&
 	    (mem_nr_free() != r.nr_small || mem_nr_free_thp() != r.nr_thp))
-		fprintf(stderr, "gupbench: warning: %s: %ld pages and %ld THPs "
-			"not returned\n", c->name,
-			(long)r.nr_small - (long)mem_nr_free(),
-			(long)r.nr_thp - (long)mem_nr_free_thp());
+		snprintf(out->error, sizeof(out->error), "the model leaked "
+			 "%ld pages and %ld THPs (a reference not put)",
+			 (long)r.nr_small - (long)mem_nr_free(),
+			 (long)r.nr_thp - (long)mem_nr_free_thp());
+	if (!out->error[0] && vmemmap && atomic_long_read(&gup_warnings))
+		snprintf(out->error, sizeof(out->error), "the model's "
+			 "WARN_ON_ONCE() fired %ld times (the first is on "
+			 "stderr)", atomic_long_read(&gup_warnings));
 	if (vmemmap)
 		mem_exit();
 	free(r.all_addrs);
