@@ -48,6 +48,9 @@ const size_t perfctr_nr_default_events =
 	sizeof(perfctr_default_events) / sizeof(perfctr_default_events[0]);
 
 /* One parsed event. */
+/* A software event that fires in kernel mode only, when that is refused. */
+#define ERR_KERNEL_ONLY	(-4096)
+
 struct perfctr_ev {
 	char *name;			/* as the user wrote it */
 	struct perf_event_attr attr;	/* libpfm4's encoding, then ours */
@@ -202,6 +205,15 @@ static void err_reason(const struct perfctr_set *s, int err, char *buf,
 		       size_t len)
 {
 	switch (err) {
+	case ERR_KERNEL_ONLY:
+		if (s->paranoid == PARANOID_UNKNOWN)
+			snprintf(buf, len, "happens in kernel mode only, "
+				 "which is not counted here");
+		else
+			snprintf(buf, len, "happens in kernel mode only, "
+				 "which perf_event_paranoid=%d does not count",
+				 s->paranoid);
+		break;
 	case -ENOENT:
 	case -EOPNOTSUPP:
 	case -ENODEV:
@@ -249,6 +261,15 @@ again:
 			goto again;
 		}
 	}
+	/*
+	 * context-switches and cpu-migrations are counted in the scheduler,
+	 * with kernel registers: user-only, they open and read 0
+	 */
+	for (i = 0; i < s->nr_ev && !s->kernel; i++)
+		if (!s->ev[i].err && s->ev[i].attr.type == PERF_TYPE_SOFTWARE &&
+		    (s->ev[i].attr.config == PERF_COUNT_SW_CONTEXT_SWITCHES ||
+		     s->ev[i].attr.config == PERF_COUNT_SW_CPU_MIGRATIONS))
+			s->ev[i].err = ERR_KERNEL_ONLY;
 	s->nr = 0;
 	for (i = 0; i < s->nr_ev; i++)
 		if (!s->ev[i].err)

@@ -367,8 +367,9 @@ static void t_tsc(void *arg)
 
 /*
  * In a child that has dropped root: the set must fall back to user-only
- * counting (paranoid 2) or drop everything as permission denied
- * (paranoid >= 3). Returns NULL or what went wrong.
+ * counting (paranoid 2), dropping context-switches (kernel mode only), or
+ * drop everything as permission denied (paranoid >= 3). Returns NULL or
+ * what went wrong.
  */
 static const char *paranoid_child(int paranoid, char *msg, size_t len)
 {
@@ -377,7 +378,8 @@ static const char *paranoid_child(int paranoid, char *msg, size_t len)
 	const char *st;
 	double v[2];
 
-	if (perfctr_set_create(&s, "task-clock,page-faults", msg, len))
+	if (perfctr_set_create(&s, "task-clock,page-faults,context-switches",
+			       msg, len))
 		return msg;
 	st = perfctr_set_status(s);
 	if (perfctr_set_kernel(s)) {
@@ -388,14 +390,18 @@ static const char *paranoid_child(int paranoid, char *msg, size_t len)
 		if (perfctr_set_nr(s) ||
 		    !strstr(st, "permission denied (perf_event_paranoid=") ||
 		    strcmp(perfctr_set_unsupported(s),
-			   "task-clock,page-faults")) {
+			   "task-clock,page-faults,context-switches")) {
 			snprintf(msg, len, "paranoid %d: %s", paranoid, st);
 			return msg;
 		}
 		return NULL;
 	}
+	/* user-only context-switches would open and always read 0 */
 	if (perfctr_set_nr(s) != 2 ||
-	    !strstr(st, "kernel counting: no (perf_event_paranoid=")) {
+	    !strstr(st, "kernel counting: no (perf_event_paranoid=") ||
+	    strcmp(perfctr_set_unsupported(s), "context-switches") ||
+	    !strstr(st, "context-switches (happens in kernel mode only, "
+		    "which perf_event_paranoid=")) {
 		snprintf(msg, len, "user-only fallback: %s", st);
 		return msg;
 	}
