@@ -67,6 +67,15 @@ BENCH_CXX  := $(wildcard bench/*.cc)
 TEST_SRC   := $(sort $(wildcard tests/test_*.c))
 LIB_SRC    := $(SCHEME_SRC) $(BENCH_SRC)
 
+# Rewritten only when `git describe` changes (a commit, a dirty tree),
+# so that the gupbench_version in every result is the tree's.
+build/version.stamp: FORCE
+	@mkdir -p build
+	@[ "$$(cat $@ 2>/dev/null)" = '$(GUPBENCH_VERSION)' ] || \
+		echo '$(GUPBENCH_VERSION)' >$@
+
+FORCE:
+
 # Two trees: build/obj (normal) and build/san (ASan+UBSan).
 define tree
 $(1)_LIBOBJ := $$(patsubst %.c,build/$(1)/%.o,$$(LIB_SRC)) \
@@ -92,6 +101,9 @@ build/$(1)/tests/%: build/$(1)/tests/%.o build/$(1)/libgupbench.a
 	$$(call say,LD,$$@)
 	$$(Q)$$(CXX) $(2) -pthread -o $$@ $$< build/$(1)/libgupbench.a $$(LIBS) $$(LDFLAGS)
 
+# the version string is compiled into main.o: rebuilt when it changes
+build/$(1)/bench/main.o: build/version.stamp
+
 build/$(1)/gupbench: build/$(1)/bench/main.o build/$(1)/libgupbench.a
 	$$(call say,LD,$$@)
 	$$(Q)$$(CXX) $(2) -pthread -o $$@ $$^ $$(LIBS) $$(LDFLAGS)
@@ -104,7 +116,7 @@ $(eval $(call tree,san,$(SANFLAGS)))
 $(eval $(call tree,mut,-DGUP_MUTANTS))
 $(eval $(call tree,tsan,-fsanitize=thread -O1 -Wno-tsan))
 
-.PHONY: all test bench plot compare deps clean help check-deps tests-build \
+.PHONY: all test bench plot compare deps clean help tests-build FORCE \
 	torture tsan walkcost
 .DEFAULT_GOAL := all
 
