@@ -376,18 +376,25 @@ static char *placement_string(const struct config *c, const int *pus,
 			      const struct mem_place *mp)
 {
 	unsigned int n = c->threads + config_nr_competitors(c), i;
-	size_t cap = 64 + n * 32, len = 0;
-	char *s = malloc(cap);
+	char *s = NULL;
+	size_t len;
+	FILE *f = open_memstream(&s, &len);
 
+	if (!f) {
+		fprintf(stderr, "gupbench: error: out of memory\n");
+		exit(1);
+	}
 	for (i = 0; i < n; i++)
-		len += snprintf(s + len, cap - len, "%sthread %u: pu %d (%s)",
-				i ? "; " : "", i, pus[i], config_role(c, i));
-	snprintf(s + len, cap - len, "; struct pages: node%s %s%s%s",
-		 mp->node < 0 ? "s" : "", mp->nodes,
-		 mp->degraded ? " (degraded: " : "",
-		 mp->degraded ? mp->note : "");
+		fprintf(f, "%sthread %u: pu %d (%s)", i ? "; " : "", i, pus[i],
+			config_role(c, i));
+	fprintf(f, "; struct pages: node%s %s", mp->node < 0 ? "s" : "",
+		mp->nodes);
 	if (mp->degraded)
-		strcat(s, ")");
+		fprintf(f, " (degraded: %s)", mp->note);
+	if (fclose(f)) {
+		fprintf(stderr, "gupbench: error: out of memory\n");
+		exit(1);
+	}
 	return s;
 }
 

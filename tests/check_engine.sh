@@ -80,6 +80,9 @@ run with_all 'True' --scheme=$real --pages=1,512 \
 	--with=getput:1,query:1,fork:1,migrate:1,collapse:1
 run placements 'True' --scheme=bias --threads=2 \
 	--placement=compact,scatter,numa,list:1,0 --mem=interleave
+# one node here: remote degrades to local, and the context says so
+run mem_policies 'True' --scheme=bias --mem=remote
+run mem_node 'True' --scheme=bias --mem=node:0
 
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]
