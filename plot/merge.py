@@ -1,9 +1,13 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
 """Merge a results folder's launch-*.json (one gupbench process each) into
-summary.json: the context of the first launch plus gupbench_partial and
-gupbench_launches, and every benchmark row, each tagged with its launch.
-Written to a temporary name and renamed, never left half-written."""
+summary.json: the context of the first launch, every launch's "placement
+CONFIG" keys, the values that differ between launches (tsc_hz, load_avg,
+date, ...) under gupbench_launch_context by launch file, and
+gupbench_partial and gupbench_launches; every benchmark row, each tagged
+with its launch. A gupbench_version or pmu that differs between launches
+is warned about. Written to a temporary name and renamed, never left
+half-written."""
 import argparse
 import glob
 import json
@@ -23,16 +27,31 @@ def main():
     if not files:
         print(f"merge: no launch-*.json in {a.dir}", file=sys.stderr)
         return 2
-    ctx, rows = None, []
+    ctxs, rows = {}, []
     for f in files:
         with open(f) as fh:
             d = json.load(fh)
-        if ctx is None:
-            ctx = dict(d.get("context", {}))
+        ctxs[os.path.basename(f)] = dict(d.get("context", {}))
         for b in d.get("benchmarks", []):
             b["launch"] = os.path.basename(f)
             rows.append(b)
+    ctx = dict(next(iter(ctxs.values())))
     ctx.pop("command_line", None)
+    varying = set()
+    for c in ctxs.values():
+        for k, v in c.items():
+            if k.startswith("placement "):
+                ctx[k] = v
+            elif k != "command_line" and ctx.get(k) != v:
+                varying.add(k)
+    for k in sorted(varying & {"gupbench_version", "pmu"}):
+        vals = sorted({str(c.get(k)) for c in ctxs.values()})
+        print(f"merge: warning: launches differ in {k}: "
+              f"{'; '.join(vals)}", file=sys.stderr)
+    if varying:
+        ctx["gupbench_launch_context"] = {
+            f: {k: c.get(k) for k in sorted(varying)}
+            for f, c in ctxs.items()}
     ctx["gupbench_launches"] = len(files)
     ctx["gupbench_expected_launches"] = a.expected
     ctx["gupbench_partial"] = bool(a.partial)

@@ -213,6 +213,28 @@ else
 	bad competitor_collapse "$(tail -3 "$tmp/coll.err")"
 fi
 
+# merge.py keeps every launch's placement keys and the context values
+# that differ by launch, and warns when the launches' versions differ.
+mkdir -p "$tmp/merge"
+for i in 1 2; do
+	cat >"$tmp/merge/launch-000$i.json" <<JSON
+{"context": {"gupbench_version": "v$i", "tsc_hz": 100$i, "host_name": "h",
+  "command_line": "c$i", "placement pin/x/threads:$i": "thread 0: pu $i"},
+ "benchmarks": [{"name": "pin/x/threads:$i", "real_time": $i}]}
+JSON
+done
+if $py plot/merge.py "$tmp/merge" 2>"$tmp/merge.err" &&
+	grep -q "launches differ in gupbench_version: v1; v2" "$tmp/merge.err" &&
+	$py -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["context"]
+assert c["placement pin/x/threads:1"] == "thread 0: pu 1" and c["placement pin/x/threads:2"] == "thread 0: pu 2", c
+assert c["gupbench_launch_context"] == {"launch-0001.json": {"gupbench_version": "v1", "tsc_hz": 1001}, "launch-0002.json": {"gupbench_version": "v2", "tsc_hz": 1002}}, c
+assert "command_line" not in c and c["host_name"] == "h" and c["gupbench_launches"] == 2
+assert [b["launch"] for b in d["benchmarks"]] == ["launch-0001.json", "launch-0002.json"]' "$tmp/merge/summary.json" 2>>"$tmp/merge.err"; then
+	ok merge_contexts
+else
+	bad merge_contexts "$(tail -3 "$tmp/merge.err")"
+fi
+
 # A sweep interrupted (SIGTERM; Ctrl-C takes the same path) keeps finished launches in valid JSON.
 RESULTS_DIR="$tmp/sweep" QUICK=1 DURATION=0.05 scripts/bench.sh \
 	>/dev/null 2>"$tmp/sweep.err" &
