@@ -434,6 +434,7 @@ static void *thread_main(void *arg)
 	struct thread_ctx *t = arg;
 	struct run *r = t->run;
 	struct perfctr_thread *pc = NULL;
+	int cpu;
 
 	/* started on its PU (start_thread()); hwloc binds it strictly */
 	t->bind_err = topo_bind_self(run_opts.topo, t->pu);
@@ -450,7 +451,8 @@ static void *thread_main(void *arg)
 		c2c_loop(t, pc);
 	else
 		pinner_loop(t, pc);
-	t->migrated = topo_current_pu() != t->pu;
+	cpu = topo_current_pu();	/* -errno: unknown, not migrated */
+	t->migrated = cpu >= 0 && cpu != t->pu;
 	perfctr_thread_close(pc);
 	vmstat_flush_thread();
 	return NULL;
@@ -786,6 +788,11 @@ static void fill_result(struct run *r, struct gbench_result *out)
 			"multiplexed on %u of %u pinner threads: events per op "
 			"are scaled estimates (time enabled / time running)\n",
 			c->name, mux, c->threads);
+	/* and the row says so, for whoever reads only the JSON */
+	if (no_perf)
+		add_counter(out, "perf_failed_threads", no_perf);
+	if (mux)
+		add_counter(out, "perf_multiplexed_threads", mux);
 	for (e = 0; ev_ops && e < nev; e++) /* names live as long as the set */
 		add_counter(out, perfctr_set_name(run_opts.events, e),
 			    ev[e] / ev_ops);
@@ -956,13 +963,19 @@ out_join:
 	for (i = 0; i < n; i++)
 		pthread_join(thr[i], NULL);
 	if (!out->error[0]) {
+		unsigned int off_pu = 0;
+
 		fill_result(&r, out);
 		for (i = 0; i < n; i++)
-			if (r.t[i].migrated || r.t[i].bind_err)
+			if (r.t[i].migrated || r.t[i].bind_err) {
 				fprintf(stderr, "gupbench: warning: %s: thread %u "
 					"%s PU %d\n", c->name, i,
 					r.t[i].bind_err ? "could not bind to" :
 					"migrated off", r.t[i].pu);
+				off_pu++;
+			}
+		if (off_pu)	/* the context's placement is the plan */
+			add_counter(out, "bind_failed_threads", off_pu);
 		/* a model bug: the row's numbers are not the model's */
 		if (folio_wait_lost() != lost0)
 			snprintf(out->error, sizeof(out->error), "the model "

@@ -33,7 +33,9 @@ STD_KEYS = {
     "aggregate_name", "aggregate_unit", "error_occurred", "error_message",
     "ops", "ops_per_s", "pages_per_s", "slowpath_pct", "retries_per_op",
     "fairness_cov", "overlap_pct", "p50_ns", "p99_ns", "tsc_per_op",
-    "fail_pct", "latency_samples",
+    "fail_pct", "latency_samples", "thp_splits", "pmd_mapped_pct",
+    "membind_failed", "bind_failed_threads", "perf_failed_threads",
+    "perf_multiplexed_threads",
 }
 
 
