@@ -351,6 +351,33 @@ int check_value(const char *a, char *err, size_t errlen)
 	return 0;
 }
 
+// Flags of libbenchmark's own runner, which gupbench does not use: each
+// configuration is one iteration of gupbench's measured window.
+int check_no_effect(const char *a, char *err, size_t errlen)
+{
+	static const struct {
+		const char *flag, *instead;
+	} table[] = {
+		{ "benchmark_min_time", "--duration" },
+		{ "benchmark_min_warmup_time", "--warmup" },
+		{ "benchmark_perf_counters", "--events" },
+		{ "benchmark_enable_random_interleaving",
+		  "make bench, which shuffles launches" },
+	};
+
+	for (const auto &t : table) {
+		size_t len = strlen(t.flag);
+		const char *f = a + (a[1] == '-' ? 2 : 1);
+
+		if (strncmp(f, t.flag, len) || (f[len] && f[len] != '='))
+			continue;
+		snprintf(err, errlen, "--%s has no effect on gupbench, which "
+			 "measures its own window: use %s", t.flag, t.instead);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int init(int *argc, char **argv, char *err, size_t errlen)
 {
 	std::vector<char *> sub;
@@ -363,6 +390,8 @@ int init(int *argc, char **argv, char *err, size_t errlen)
 		if (!is_bench_flag(argv[end]))
 			continue;
 		ret = check_value(argv[end], err, errlen);
+		if (!ret)
+			ret = check_no_effect(argv[end], err, errlen);
 		if (ret)
 			return ret;
 		sub.push_back(argv[end]);
@@ -420,7 +449,7 @@ int select_configs(std::vector<Config *> *sel)
 	}
 	regfree(&re);
 	if (sel->empty())
-		fprintf(stderr, "gupbench: warning: --benchmark_filter='%s%s' "
+		fprintf(stderr, "gupbench: error: --benchmark_filter='%s%s' "
 			"matches no benchmark\n", negate ? "-" : "",
 			spec.c_str());
 	return 0;

@@ -152,9 +152,10 @@ static double parse_secs(const char *s, const char *what)
 	char *end;
 	double v = strtod(s, &end);
 
-	if (end == s || *end || !(v > 0) || v > 3600) {
+	/* under 1 ms a window is a batch or two of ops, not a measurement */
+	if (end == s || *end || !(v >= 0.001) || v > 3600) {
 		fprintf(stderr, "gupbench: error: bad %s '%s' (seconds, "
-			"0 < SEC <= 3600)\n", what, s);
+			"0.001 <= SEC <= 3600)\n", what, s);
 		exit(2);
 	}
 	return v;
@@ -237,6 +238,12 @@ static void parse_with(const char *arg, struct config *c)
 			exit(2);
 		}
 		c->with[k] += cnt;
+		if (c->with[k] > 64) {
+			fprintf(stderr, "gupbench: error: more than 64 %s "
+				"competitors in --with '%s'\n",
+				competitors[k].name, arg);
+			exit(2);
+		}
 	}
 	for (k = 0; k < C_NR; k++)
 		if (c->with[k]) {
@@ -431,7 +438,7 @@ int main(int argc, char **argv)
 	char *th[MAX_LIST], *pl[MAX_LIST], err[512], cmdline[2048] = "";
 	unsigned int nsch, nwl, npg, nsh, nth, npl, a, b, c, d, e, f, g;
 	struct config *cfgs;
-	unsigned int ncfg = 0, cap = 256;
+	unsigned int ncfg = 0, cap = 256, raw_skipped = 0;
 	int opt, i, ret, failed = 0;
 
 	for (i = 0; i < argc; i++) {
@@ -544,16 +551,20 @@ int main(int argc, char **argv)
 		check_list(o.events, "events");
 	if (o.events && !strcmp(o.events, "none")) {
 		run_opts.events = NULL;
-	} else if (!o.plan) {
+	} else if (!o.plan || o.events) {	/* --plan: names checked */
 		ret = perfctr_set_create(&run_opts.events, o.events ? o.events :
 					 perfctr_default_list(), err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "gupbench: error: %s\n", err);
 			return 2;
 		}
-		if (perfctr_set_unsupported(run_opts.events)[0])
+		if (o.plan) {
+			perfctr_set_free(run_opts.events);
+			run_opts.events = NULL;
+		} else if (perfctr_set_unsupported(run_opts.events)[0]) {
 			fprintf(stderr, "gupbench: warning: %s\n",
 				perfctr_set_status(run_opts.events));
+		}
 	}
 
 	cfgs = calloc(cap, sizeof(*cfgs));
@@ -605,6 +616,23 @@ int main(int argc, char **argv)
 				break;
 		if (i < (int)ncfg)
 			continue;	/* e.g. --threads=2,max on 2 PUs */
+		if (cf->share == SHARE_POOL && cf->pool < cf->pages &&
+		    cf->wl->kind != WL_RAW) {
+			fprintf(stderr, "gupbench: error: %s: a pool of %lu "
+				"pages is smaller than one call's %lu pages\n",
+				cf->name, cf->pool, cf->pages);
+			failed = 2;
+			goto out;
+		}
+		/*
+		 * raw grabs one struct page, the thread's first: a pool's
+		 * is every pinner's, as with same, and --pages is unused
+		 */
+		if (cf->wl->kind == WL_RAW &&
+		    (cf->pages != 1 || cf->share == SHARE_POOL)) {
+			raw_skipped++;
+			continue;
+		}
 		if (cf->wl->kind >= WL_RAW && comp) {
 			fprintf(stderr, "gupbench: error: --with does not apply "
 				"to the %s workload\n", cf->wl->name);
@@ -679,6 +707,16 @@ int main(int argc, char **argv)
 		}
 		ncfg++;
 	}
+	if (raw_skipped)
+		fprintf(stderr, "gupbench: note: raw grabs one page (share "
+			"same or private): %u raw configuration%s with --pages "
+			"other than 1 or a pool share not run\n", raw_skipped,
+			raw_skipped > 1 ? "s" : "");
+	if (!ncfg) {
+		fprintf(stderr, "gupbench: error: nothing to run\n");
+		failed = 2;
+		goto out;
+	}
 	if (o.plan)
 		goto out;
 
@@ -693,7 +731,11 @@ int main(int argc, char **argv)
 		}
 	}
 	ret = gbench_run();
-	if (ret < 0)
+	/* a bad filter, a filter that selects nothing, an unopenable
+	 * --benchmark_out: bad input; out of memory, an exception: 1 */
+	if (ret == 0 || (ret < 0 && ret != -ENOMEM && ret != -EIO))
+		failed = 2;
+	else if (ret < 0)
 		failed = 1;
 	if (gbench_errors() > 0) {
 		fprintf(stderr, "gupbench: error: %d run%s ended in an error "

@@ -395,6 +395,12 @@ static int parse_list(struct perfctr_set *s, const char *list, char *err,
 				return -ENOMEM;
 			}
 			s->nr_ev++;
+			for (unsigned int i = 0; i + 1 < s->nr_ev; i++)
+				if (!strcmp(s->ev[i].name, ev->name)) {
+					snprintf(err, errlen, "event '%s' is "
+						 "listed twice", ev->name);
+					return -EINVAL;
+				}
 			if (encode_event(ev->name, &ev->attr)) {
 				snprintf(err, errlen, "unknown event '%s'",
 					 ev->name);

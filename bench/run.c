@@ -931,7 +931,7 @@ void config_run(void *arg, struct gbench_result *out)
 			if (!t->samples || setup_addrs(&r, t)) {
 				snprintf(out->error, sizeof(out->error),
 					 "out of memory");
-				n = i;
+				n = 0;		/* no thread started yet */
 				goto out_join;
 			}
 		}

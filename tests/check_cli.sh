@@ -20,7 +20,7 @@ expect_usage() {
 expect_usage unknown_scheme "unknown scheme 'nope'.*|valid schemes:.* bias " --scheme=nope
 grep -q "valid schemes:.*pincount_sameline" "$tmp/err" && ok unknown_scheme_lists || bad unknown_scheme_lists "no list"
 expect_usage unknown_workload "unknown workload 'pinn'" --workload=pinn
-expect_usage unknown_placement "valid|unknown" --placement=diagonal --plan
+expect_usage unknown_placement "unknown placement 'diagonal' \(valid: .*compact" --placement=diagonal --plan
 expect_usage bad_list_token "bad --threads value 'x'" --threads=1,x
 expect_usage bad_pages "bad --pages value '0'" --pages=0
 expect_usage bad_share "bad pool size ''" --share=pool:
@@ -28,7 +28,8 @@ expect_usage unknown_share "unknown share mode 'shared'" --share=shared
 expect_usage bad_duration "bad --duration '-1'" --duration=-1
 expect_usage unknown_competitor "unknown competitor 'forks'" --with=forks:1
 expect_usage unknown_event "unknown event 'bogus_event'" --events=bogus_event
-expect_usage too_many_threads "pin/bias/pages:1/share:same/place:compact/threads:64: .*only [0-9]+ PUs.*--oversubscribe" --threads=64 --events=none
+nt=$(( $(nproc --all) + 1 ))
+expect_usage too_many_threads "pin/bias/pages:1/share:same/place:compact/threads:$nt: .*only [0-9]+ PUs.*--oversubscribe" --threads=$nt --events=none
 expect_usage empty_list_value "empty value in --scheme list 'bias,,get'" --scheme=bias,,get --plan
 expect_usage trailing_comma "empty value in --pages list '1,'" --pages=1, --plan
 expect_usage empty_event "empty value in --events list ',cycles'" --events=,cycles
@@ -39,6 +40,21 @@ expect_usage collapse_devmap "with:collapse:1/.*collapse needs a private writabl
 expect_usage collapse_mkclean "always fail on mkclean's shared mapping" --with=mkclean:1,collapse:1 --plan
 expect_usage collapse_pin_ro "always fail on pin_ro's read-only PTEs" --workload=pin_ro --with=collapse:1 --plan
 expect_usage unknown_option "unknown or incomplete option" --frobnicate
+expect_usage min_time_no_effect "--benchmark_min_time has no effect on gupbench.*use --duration" --benchmark_min_time=5 --plan
+expect_usage plan_checks_events "unknown event 'bogus'" --plan --events=bogus
+expect_usage duplicate_event "event 'task-clock' is listed twice" --events=task-clock,task-clock --plan
+expect_usage competitors_over_64 "more than 64 fork competitors in --with 'fork:64,fork:1'" --with=fork:64,fork:1 --plan
+expect_usage pool_below_pages "share:pool:4/.*a pool of 4 pages is smaller than one call's 16 pages" --share=pool:4 --pages=16 --plan
+expect_usage short_duration "bad --duration '0.0001' \(seconds, 0.001 <= SEC" --duration=0.0001 --plan
+expect_usage raw_nothing_to_run "raw grabs one page.*1 raw configuration.*|nothing to run" --workload=raw --pages=16 --plan
+expect_usage with_on_raw "--with does not apply to the raw workload" --workload=raw --with=fork:1 --plan
+expect_usage no_pu_left "no PU left for pinners after fork:[0-9]+ competitors" --threads=max --with=fork:$(nproc --all) --plan
+expect_usage bad_mem "unknown memory placement 'bogus' \(valid: local" --mem=bogus --plan
+expect_usage bad_competitor_count "bad competitor count '65'" --with=fork:65 --plan
+expect_usage bad_pages_4097 "bad --pages value '4097'" --pages=4097 --plan
+expect_usage bad_filter_regex "--benchmark_filter='\(': " --benchmark_filter='(' --duration=0.01 --events=none
+expect_usage filter_matches_nothing "--benchmark_filter='nosuch' matches no benchmark" --benchmark_filter=nosuch --duration=0.01 --events=none
+expect_usage bad_out_file "--benchmark_out=/nonexistent/x.json: No such file" --benchmark_out=/nonexistent/x.json --duration=0.01 --events=none
 expect_usage bad_benchmark_flag "benchmark_foo" --benchmark_foo=1
 expect_usage other_machine_needs_plan "use it with --plan" --topology=synthetic:"pack:2 core:2 pu:1"
 

@@ -19,7 +19,7 @@ expect_exit2() {
 	local rc=$?
 	if [ $rc -ne 2 ]; then
 		bad "$name" "exit $rc, want 2"
-	elif ! grep -qE "$pat" "$tmp/err"; then
+	elif ! grep -qE -e "$pat" "$tmp/err"; then
 		bad "$name" "stderr lacks /$pat/: $(head -c 300 "$tmp/err")"
 	else
 		ok "$name"
