@@ -29,7 +29,7 @@ for o in $objs; do
 				fail=$((fail + 1))
 				continue
 			fi
-			bad=$(echo "$body" | grep -E '(call|jmp)[a-z]* +\*|call.*<[a-z0-9_]+_(try_grab_fast|try_grab_slow|put_folio|maybe_pinned)>')
+			bad=$(echo "$body" | grep -E '(call|jmp)[a-z]* +\*|call.*<[a-z0-9_]+_(try_grab_fast|try_grab_slow|put_folio|maybe_pinned)(\.[a-z_]+\.[0-9]+)*>')
 			if [ -n "$bad" ]; then
 				echo "FAIL $sym: indirect or hook call:"
 				echo "$bad" | head -5 | sed 's/^/    /'
