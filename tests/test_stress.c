@@ -20,6 +20,7 @@ struct stress {
 	int stop;
 	long false_neg;
 	long negative;
+	/* pinner calls; competitor ops; forks; migrations done or zaps */
 	long ops[4];
 };
 
@@ -124,8 +125,10 @@ static void run_stress(struct stress *x, void *(*pin)(void *),
 	const char *env = getenv("GUPBENCH_STRESS_MS");
 
 	run_threads(x, fn, 3, env ? atol(env) : 300, false);
-	CHECK_MSG(x->ops[0] > 10 && x->ops[1] > 0, "too little work: %ld/%ld",
-		  x->ops[0], x->ops[1]);
+	CHECK_MSG(x->ops[0] > 10 && x->ops[1] > 0 && x->ops[2] > 0 &&
+		  x->ops[3] > 0, "too little work: %ld pins, %ld competitor "
+		  "ops, %ld forks, %ld migrations or zaps", x->ops[0],
+		  x->ops[1], x->ops[2], x->ops[3]);
 }
 
 static void *pinner(void *arg)
@@ -164,15 +167,17 @@ static void *other(void *arg)
 		switch (r % 4) {
 		case 0:
 			fork_and_exit(x->f->mm);
+			x->ops[2]++;
 			break;
 		case 1:
-			mm_migrate_page(x->f->mm, addr);
+			if (!mm_migrate_page(x->f->mm, addr))
+				x->ops[3]++;
 			break;
 		default:
 			spec_probe(x, x->f->mm, addr);
 			break;
 		}
-		x->ops[1 + r % 3]++;
+		__atomic_add_fetch(&x->ops[1], 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -245,6 +250,7 @@ static void *thp_other(void *arg)
 		switch (r % 5) {
 		case 0:
 			fork_and_exit(mm);
+			x->ops[2]++;
 			break;
 		case 1:
 			mmap_read_lock(mm);
@@ -254,12 +260,13 @@ static void *thp_other(void *arg)
 		case 2:
 			mm_zap_range(mm, FX_THP, PMD_SIZE);
 			mm_populate(mm, FX_THP, PMD_SIZE);
+			x->ops[3]++;
 			break;
 		default:
 			spec_probe(x, mm, addr);
 			break;
 		}
-		x->ops[1 + r % 3]++;
+		__atomic_add_fetch(&x->ops[1], 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
