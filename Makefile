@@ -5,7 +5,8 @@
 # Targets:
 #   make               build build/gupbench (installs nothing)
 #   make test          install missing deps, build normal and ASan+UBSan
-#                      trees, run every test; ends with "N passed, N failed"
+#                      trees, run every test; ends with
+#                      "N passed, N failed, N skipped"
 #   make bench         install missing deps, run the default sweep sized to
 #                      this machine into results/HOST-DATE/ (QUICK=1: small)
 #   make plot          plots of the newest results (RESULTS=dir to choose)
@@ -15,6 +16,7 @@
 #   make walkcost      one 1-page pin vs its raw grab+put per scheme, alone:
 #                      ns/op and (with valgrind) instructions/op
 #   make deps          install what is missing (scripts/install-deps.sh)
+#   make tests-build   build every test binary and gupbench tree, run none
 #   make clean         remove build/
 #   make help          print this text
 #
@@ -142,13 +144,15 @@ test: deps
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)QUICK='$(QUICK)' REPS='$(REPS)' DURATION='$(DURATION)' scripts/bench.sh
+	$(Q)QUICK='$(QUICK)' REPS='$(REPS)' DURATION='$(DURATION)' \
+		WARMUP='$(WARMUP)' scripts/bench.sh
 
 plot: deps
 	$(Q)scripts/plot.sh '$(RESULTS)'
 
-compare: deps
+compare:
 	$(Q)test -n '$(A)' -a -n '$(B)' || { echo 'usage: make compare A=dir B=dir' >&2; exit 2; }
+	$(Q)scripts/install-deps.sh
 	$(Q)plot/gupbench-compare '$(A)' '$(B)'
 
 torture: all

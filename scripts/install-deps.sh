@@ -13,7 +13,12 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 check_only=0
-[ "${1:-}" = "--check" ] && check_only=1
+case "${1:-}" in
+"") ;;
+--check) check_only=1 ;;
+*)	echo "usage: scripts/install-deps.sh [--check]" >&2
+	exit 2 ;;
+esac
 
 say() { echo "install-deps: $*" >&2; }
 
