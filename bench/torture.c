@@ -1481,8 +1481,9 @@ static const char torture_usage[] =
 #endif
 "\n"
 "Runs a randomized concurrent mix of pins, unpins, gets, speculative refs,\n"
-"queries, CPU writes, fork, migration, mkclean and zap over a few shared\n"
-"pages, with random delays injected inside the operations, and checks:\n"
+"queries, CPU writes, fork, migration, mkclean, zap and THP collapse over\n"
+"a few shared pages, with random delays injected inside the operations,\n"
+"and checks:\n"
 "  no-false-negative     while a pin is held, maybe_pinned is true\n"
 "  pinned-page-stays     a pinned page is never migrated, freed or reused\n"
 "  cow-safety            a DMA write through a pin is visible through the\n"
@@ -1498,7 +1499,7 @@ static const char torture_usage[] =
 "  --seed=N           the random choices; a seed replays them (default:\n"
 "                     from the clock, printed)\n"
 "  --verbose          print how many operations of each kind ran, and\n"
-"                     how many THP PMDs were split\n"
+"                     how many THP PMDs were split and collapsed\n"
 #ifdef GUP_MUTANTS
 "  --mutant=NAME      run a deliberately broken variant (test build only);\n"
 "                     --mutant=list prints them\n"
@@ -1642,6 +1643,9 @@ int torture_main(int argc, char **argv)
 #endif
 	}
 
+	if (!*o.schemes || o.schemes[0] == ',' ||
+	    o.schemes[strlen(o.schemes) - 1] == ',' || strstr(o.schemes, ",,"))
+		return bad_arg("empty value in --scheme list '%s'", o.schemes);
 	copy = strdup(o.schemes);
 	for (tok = strtok_r(copy, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
