@@ -71,7 +71,7 @@ else
 	# said once in the header
 	has ab_fixed_fields "$tmp/ab.out" '^Every row: place:compact\.'
 	# a label too long for its column gets a line of its own
-	grep -A1 -E '^  512p pool:64 \+fork:1,migrate:1 t64$' "$tmp/ab.out" >"$tmp/ll"
+	grep -A1 -E '^  512p pool:64 \+fork:1\+migrate:1 t64$' "$tmp/ab.out" >"$tmp/ll"
 	has ab_long_label "$tmp/ll" '^ {33} +[0-9.]+ +[0-9.]+ +[-+][0-9.]+% '
 fi
 

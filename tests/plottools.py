@@ -65,7 +65,8 @@ def make(a):
             for pl in places:
                 for c in comps:
                     for t in threads:
-                        wc = f"/with:{c}" if c else ""
+                        # gupbench joins a competitor set with '+'
+                        wc = f"/with:{c.replace(',', '+')}" if c else ""
                         configs.append((f"{w}/{s}/pages:{a.pages}/share:"
                                         f"{a.share}{wc}/place:{pl}/threads:"
                                         f"{t}", t, s, c))
