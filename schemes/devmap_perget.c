@@ -8,7 +8,8 @@
  * tryget_live's it, each later page of the range takes a blind
  * percpu_ref_get() on the cached pgmap, and each page drops it again
  * (put_dev_pagemap()) once get_page() holds the page's own; the slow
- * path looks it up afresh for every page.
+ * path looks it up afresh for every page. The grab itself is today's
+ * (add-unless-zero loop, PTE recheck), not 4.5's plain get_page().
  */
 #include "gup_common.h"
 

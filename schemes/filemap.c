@@ -63,20 +63,42 @@ static struct wait_queue_head *folio_waitqueue(struct folio *folio)
 	return &page_wait_table[h >> (64 - PAGE_WAIT_TABLE_BITS)];
 }
 
+/*
+ * ->next is read outside the queue lock by its owner (wq_linked()), so
+ * every store to it is atomic, even to a neighbour's entry.
+ */
+static void wq_set_next(struct wait_page_queue *w, struct wait_page_queue *n)
+{
+	__atomic_store_n(&w->next, n, __ATOMIC_RELAXED);
+}
+
 static void wq_add_tail(struct wait_queue_head *q, struct wait_page_queue *w)
 {
 	w->prev = q->head.prev;
-	w->next = &q->head;
-	q->head.prev->next = w;
+	wq_set_next(w, &q->head);
+	wq_set_next(q->head.prev, w);
 	q->head.prev = w;
 }
 
 static void wq_del_init(struct wait_page_queue *w)
 {
-	w->prev->next = w->next;
+	wq_set_next(w->prev, w->next);
 	w->next->prev = w->prev;
-	w->next = w;
+	wq_set_next(w, w);
 	w->prev = w;
+}
+
+/*
+ * list_del_init_careful(): the waker's last touch of a waiter's entry
+ * (on its stack); the release pairs with wq_linked() in finish_wait(),
+ * after which the waiter may return.
+ */
+static void wq_del_init_careful(struct wait_page_queue *w)
+{
+	wq_set_next(w->prev, w->next);
+	w->next->prev = w->prev;
+	w->prev = w;
+	smp_store_release(&w->next, w);
 }
 
 static bool wq_linked(struct wait_page_queue *w)
@@ -330,41 +352,45 @@ static int wake_page_function(struct wait_page_queue *w, struct folio *folio,
 			flags |= WQ_FLAG_DONE;
 		}
 	}
-	wq_del_init(w);
-	/* pairs with smp_load_acquire() in folio_wait_bit_common() */
+	/* pairs with smp_load_acquire() in wait_woken() */
 	smp_store_release(&w->flags, flags | WQ_FLAG_WOKEN);
 	futex_wake(&w->flags);
+	/*
+	 * "has to be the absolute last thing we do": a woken waiter
+	 * returns through finish_wait(), which waits for this (or for the
+	 * queue lock), so the entry is still there for the wake above
+	 */
+	wq_del_init_careful(w);
 	return (flags & WQ_FLAG_EXCLUSIVE) != 0;
 }
 
-/* folio_wake_bit(): wake waiters for (folio, bit); clear PG_waiters. */
+/*
+ * folio_wake_bit(): wake waiters for (folio, bit), up to the first
+ * exclusive one woken or one that finds the bit taken again; then clear
+ * PG_waiters if the queue is empty or the walk met no waiter of this
+ * folio (wake_page_match()'s page_match). As in the kernel a waiter of
+ * this folio met and woken, beside waiters of other folios hashed to
+ * the same queue, leaves a stale PG_waiters: the next unlock takes the
+ * queue lock once for nothing.
+ */
 void folio_wake_bit(struct folio *folio, int bit_nr)
 {
 	struct wait_queue_head *q = folio_waitqueue(folio);
 	struct wait_page_queue *w, *next;
-	bool more = false;
+	bool page_match = false;
 
 	spin_lock(&q->lock);
 	for (w = q->head.next; w != &q->head; w = next) {
-		int r;
-
 		next = w->next;
-		if (w->folio != folio || w->bit_nr != bit_nr)
+		if (w->folio != folio)
 			continue;
-		r = wake_page_function(w, folio, bit_nr);
-		if (r < 0 || r > 0) {
-			more = true;
-			break;
-		}
+		page_match = true;
+		if (w->bit_nr != bit_nr)
+			continue;
+		if (wake_page_function(w, folio, bit_nr))
+			break;		/* -1: stop; 1: the exclusive one */
 	}
-	/* Any waiter left for this folio? */
-	if (more) {
-		more = false;
-		for (w = q->head.next; w != &q->head; w = w->next)
-			if (w->folio == folio)
-				more = true;
-	}
-	if (!more)
+	if (q->head.next == &q->head || !page_match)
 		clear_bit(PG_waiters, folio_flags(folio));
 	spin_unlock(&q->lock);
 }

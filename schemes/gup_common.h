@@ -64,9 +64,23 @@ static __always_inline void pin_account_fast(struct folio *folio, int refs)
 }
 
 /*
+ * folio_is_longterm_pinnable(): the model has one zone (no ZONE_MOVABLE,
+ * no CMA pageblocks), so only its ZONE_DEVICE pages (fsdax-like) say no;
+ * the kernel's zone and migratetype reads are the same one flags load.
+ */
+static __always_inline bool folio_is_longterm_pinnable(struct folio *folio)
+{
+	if (is_zero_folio(folio))
+		return true;
+	return !test_bit(PG_device, folio_flags(folio));
+}
+
+/*
  * try_grab_folio_fast(): mainline GUP-fast grab. FOLL_GET is a plain
  * speculative get; FOLL_PIN first stabilises the folio with
- * add-unless-zero(refs), then accounts the pin (two RMWs + mb).
+ * add-unless-zero(refs), refuses a FOLL_LONGTERM pin of a folio that
+ * may not be pinned long-term (the slow path migrates it), then
+ * accounts the pin (two RMWs + mb).
  */
 static __always_inline struct folio *try_grab_folio_fast(struct page *page,
 							 int refs,
@@ -81,6 +95,11 @@ static __always_inline struct folio *try_grab_folio_fast(struct page *page,
 	folio = try_get_folio(page, refs);
 	if (!folio)
 		return NULL;
+	if (unlikely((flags & FOLL_LONGTERM) &&
+		     !folio_is_longterm_pinnable(folio))) {
+		folio_put_refs(folio, refs);
+		return NULL;
+	}
 	pin_account_fast(folio, refs);
 	return folio;
 }

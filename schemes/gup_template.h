@@ -383,6 +383,11 @@ static struct page *S(follow_page)(struct mm_struct *mm,
 		ptl = pmd_lockptr(pmdp);
 		spin_lock(ptl);
 		pmd = pmdp_get(pmdp);
+		if (!pmd_leaf(pmd) && pmd_present(pmd)) {
+			/* split under us: follow_page_pte(), no fault */
+			spin_unlock(ptl);
+			goto follow_pte;
+		}
 		if (!pmd_leaf(pmd) || !pmd_present(pmd) ||
 		    ((flags & FOLL_WRITE) && !pmd_write(pmd))) {
 			spin_unlock(ptl);
@@ -422,6 +427,7 @@ static struct page *S(follow_page)(struct mm_struct *mm,
 		return page;
 	}
 
+follow_pte:
 	ptep = mm_find_pte(mm, addr, false, &ptl);
 	if (!ptep)
 		return NULL;

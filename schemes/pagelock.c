@@ -7,7 +7,9 @@
  * under the PT lock, then lock_page() (sleeping on the hashed wait
  * queue), waits for writeback and converts it to a pin
  * (track_gup_page()). Pin state is stable under the page lock, which
- * page_mkclean-style writeback and migration also hold.
+ * page_mkclean-style writeback and migration also hold. The pin itself
+ * is Jan Kara's variant (ref += BIAS under the lock), not the
+ * prototype's mapcount + SetPageGupPinned (one more flags RMW per pin).
  */
 #include "gup_common.h"
 
