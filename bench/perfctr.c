@@ -395,12 +395,6 @@ static int parse_list(struct perfctr_set *s, const char *list, char *err,
 				return -ENOMEM;
 			}
 			s->nr_ev++;
-			for (unsigned int i = 0; i + 1 < s->nr_ev; i++)
-				if (!strcmp(s->ev[i].name, ev->name)) {
-					snprintf(err, errlen, "event '%s' is "
-						 "listed twice", ev->name);
-					return -EINVAL;
-				}
 			if (encode_event(ev->name, &ev->attr)) {
 				snprintf(err, errlen, "unknown event '%s'",
 					 ev->name);
@@ -413,6 +407,14 @@ static int parse_list(struct perfctr_set *s, const char *list, char *err,
 		snprintf(err, errlen, "empty event list");
 		return -EINVAL;
 	}
+	/* one counter, one column: a second would be read and dropped */
+	for (unsigned int i = 1; i < s->nr_ev; i++)
+		for (unsigned int j = 0; j < i; j++)
+			if (!strcmp(s->ev[i].name, s->ev[j].name)) {
+				snprintf(err, errlen, "event '%s' is listed "
+					 "twice", s->ev[i].name);
+				return -EINVAL;
+			}
 	return 0;
 }
 

@@ -116,6 +116,7 @@ static void t_unknown_event(void *arg)
 		{ " , ,",			"empty event list" },
 		{ "cs,cs,cs,cs,cs,cs,cs,cs,cs,cs,cs,cs,cs,cs,cs,cs,cs",
 						"too many events" },
+		{ "cs,task-clock,cs",		"event 'cs' is listed twice" },
 	};
 	struct perfctr_set *s;
 	char err[ERRLEN];
