@@ -302,15 +302,24 @@ bool is_bench_flag(const char *a)
 	       !strncmp(a, "-benchmark_", 11);
 }
 
-// Value of "--NAME=VALUE" (or "-NAME=VALUE") if a is that flag.
-const char *flag_value(const char *a, const char *name)
+// What follows NAME ("" or "=VALUE") if a is "--NAME[=VALUE]" (or one
+// dash), else nullptr.
+const char *flag_rest(const char *a, const char *name)
 {
 	size_t len = strlen(name);
 
 	a += a[1] == '-' ? 2 : 1;
-	if (strncmp(a, name, len) || a[len] != '=')
+	if (strncmp(a, name, len) || (a[len] && a[len] != '='))
 		return nullptr;
-	return a + len + 1;
+	return a + len;
+}
+
+// Value of "--NAME=VALUE" (or "-NAME=VALUE") if a is that flag.
+const char *flag_value(const char *a, const char *name)
+{
+	const char *rest = flag_rest(a, name);
+
+	return rest && *rest == '=' ? rest + 1 : nullptr;
 }
 
 // Values libbenchmark answers with its usage text and exit(0).
@@ -366,10 +375,7 @@ int check_no_effect(const char *a, char *err, size_t errlen)
 	};
 
 	for (const auto &t : table) {
-		size_t len = strlen(t.flag);
-		const char *f = a + (a[1] == '-' ? 2 : 1);
-
-		if (strncmp(f, t.flag, len) || (f[len] && f[len] != '='))
+		if (!flag_rest(a, t.flag))
 			continue;
 		snprintf(err, errlen, "--%s has no effect on gupbench, which "
 			 "measures its own window: use %s", t.flag, t.instead);

@@ -92,14 +92,19 @@ static void check_list(const char *list, const char *what)
 static char **cli_strings;
 static size_t nr_cli_strings;
 
+static void __attribute__((noreturn)) out_of_memory(void)
+{
+	fprintf(stderr, "gupbench: error: out of memory\n");
+	exit(1);
+}
+
 static char *cli_keep(char *str)
 {
 	char **n = realloc(cli_strings,
 			   (nr_cli_strings + 1) * sizeof(*cli_strings));
 
 	if (!str || !n) {
-		fprintf(stderr, "gupbench: error: out of memory\n");
-		exit(1);
+		out_of_memory();
 	}
 	cli_strings = n;
 	cli_strings[nr_cli_strings++] = str;
@@ -388,8 +393,7 @@ static char *placement_string(const struct config *c, const int *pus,
 	FILE *f = open_memstream(&s, &len);
 
 	if (!f) {
-		fprintf(stderr, "gupbench: error: out of memory\n");
-		exit(1);
+		out_of_memory();
 	}
 	for (i = 0; i < n; i++)
 		fprintf(f, "%sthread %u: pu %d (%s)", i ? "; " : "", i, pus[i],
@@ -399,8 +403,7 @@ static char *placement_string(const struct config *c, const int *pus,
 	if (mp->degraded)
 		fprintf(f, " (degraded: %s)", mp->note);
 	if (fclose(f)) {
-		fprintf(stderr, "gupbench: error: out of memory\n");
-		exit(1);
+		out_of_memory();
 	}
 	return s;
 }

@@ -47,10 +47,10 @@ const struct perfctr_event_desc perfctr_default_events[] = {
 const size_t perfctr_nr_default_events =
 	sizeof(perfctr_default_events) / sizeof(perfctr_default_events[0]);
 
-/* One parsed event. */
 /* A software event that fires in kernel mode only, when that is refused. */
 #define ERR_KERNEL_ONLY	(-4096)
 
+/* One parsed event. */
 struct perfctr_ev {
 	char *name;			/* as the user wrote it */
 	struct perf_event_attr attr;	/* libpfm4's encoding, then ours */

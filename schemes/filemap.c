@@ -80,20 +80,12 @@ static void wq_add_tail(struct wait_queue_head *q, struct wait_page_queue *w)
 	q->head.prev = w;
 }
 
-static void wq_del_init(struct wait_page_queue *w)
-{
-	wq_set_next(w->prev, w->next);
-	w->next->prev = w->prev;
-	wq_set_next(w, w);
-	w->prev = w;
-}
-
 /*
- * list_del_init_careful(): the waker's last touch of a waiter's entry
- * (on its stack); the release pairs with wq_linked() in finish_wait(),
- * after which the waiter may return.
+ * list_del_init_careful(): unlink @w; the release of its ->next pairs
+ * with wq_linked() in finish_wait(), after which the waiter may return:
+ * for a waker this is the last touch of a waiter's entry (on its stack).
  */
-static void wq_del_init_careful(struct wait_page_queue *w)
+static void wq_del_init(struct wait_page_queue *w)
 {
 	wq_set_next(w->prev, w->next);
 	w->next->prev = w->prev;
@@ -360,7 +352,7 @@ static int wake_page_function(struct wait_page_queue *w, struct folio *folio,
 	 * returns through finish_wait(), which waits for this (or for the
 	 * queue lock), so the entry is still there for the wake above
 	 */
-	wq_del_init_careful(w);
+	wq_del_init(w);
 	return (flags & WQ_FLAG_EXCLUSIVE) != 0;
 }
 
