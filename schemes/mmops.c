@@ -484,7 +484,10 @@ out_unlock_mm:
  * -errno: -ENODATA for a clean folio, which writeback's dirty-tag lookup
  * would not have found (nothing is locked or counted). Pins are not
  * consulted: that is the unsolved race of §3.11. PTE-mapped pages only:
- * page_vma_mkclean_one()'s PMD branch is not modelled.
+ * page_vma_mkclean_one()'s PMD branch is not modelled. No mmap_lock:
+ * writeback reaches the VMA through the file's rmap (i_mmap_rwsem), not
+ * through the mm; here vmas[] is fixed before any walker starts and
+ * VM_SHARED, the one flag read, never changes (madvise refuses shared).
  */
 int mm_mkclean_page(struct mm_struct *mm, unsigned long addr)
 {
