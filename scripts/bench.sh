@@ -27,7 +27,20 @@ else
 	dur=${DURATION:-0.25}
 fi
 warm=${WARMUP:-0.05}
-out=${RESULTS_DIR:-results/$(hostname -s)-$(date +%Y%m%d-%H%M%S)}
+case $reps in
+''|*[!0-9]*|0*) echo "bench: REPS must be a positive integer, not '$reps'" >&2
+	exit 2 ;;
+esac
+# gupbench checks the window itself (and names the bad value)
+"$bin" --plan --threads=1 --duration="$dur" --warmup="$warm" >/dev/null ||
+	{ echo "bench: bad DURATION or WARMUP (see above)" >&2; exit 2; }
+if [ -n "${RESULTS_DIR:-}" ]; then
+	out=$RESULTS_DIR
+else	# never two sweeps in one folder, even in the same second
+	out=results/$(hostname -s)-$(date +%Y%m%d-%H%M%S)
+	k=2 base=$out
+	while [ -e "$out" ]; do out=$base-$k; k=$((k + 1)); done
+fi
 mkdir -p "$out" || exit 1
 
 # thread counts 1, 2, 4, ... below the PU count, then max
@@ -105,13 +118,19 @@ for i in "${runs[@]}"; do
 	# shellcheck disable=SC2086
 	if "$bin" ${configs[$i]} --duration="$dur" --warmup="$warm" \
 		--benchmark_format=json --benchmark_out="$f.tmp" \
-		>/dev/null 2>>"$out/stderr.log" && [ $interrupted = 0 ]; then
+		>/dev/null 2>"$out/launch.err" && [ $interrupted = 0 ]; then
 		mv "$f.tmp" "$f"
 	else
 		rm -f "$f.tmp"
-		[ $interrupted = 0 ] && failed=$((failed + 1)) &&
-			echo "bench: failed: ${configs[$i]} (see $out/stderr.log)" >&2
+		if [ $interrupted = 0 ]; then
+			failed=$((failed + 1))
+			printf '\nbench: failed: %s: %s (all of it in %s/stderr.log)\n' \
+				"${configs[$i]}" \
+				"$(grep -m1 -e 'error' "$out/launch.err" ||
+				   tail -n 1 "$out/launch.err")" "$out" >&2
+		fi
 	fi
+	cat "$out/launch.err" >>"$out/stderr.log"
 	n=$((n + 1))
 	el=$((SECONDS - start))
 	printf '\rbench: %d/%d launches, %ds elapsed, ETA %ds   ' "$n" "$total" \
@@ -119,6 +138,11 @@ for i in "${runs[@]}"; do
 done
 echo >&2
 trap - INT TERM
+rm -f "$out/launch.err"
+if [ $n -gt 0 ] && [ $failed = $n ]; then
+	echo "bench: all $n launches failed; nothing to merge in $out" >&2
+	exit 1
+fi
 partial=0
 [ $n -lt "$total" ] && partial=1
 $py plot/merge.py "$out" --partial=$partial --expected=$total \

@@ -269,6 +269,27 @@ else
 	bad partial_sweep "rc $rc: $(tail -2 "$tmp/sweep.err")"
 fi
 
+# make bench's variables are checked before the first launch.
+RESULTS_DIR="$tmp/badreps" expect_exit2 bench_bad_reps \
+	"REPS must be a positive integer, not '0'" env QUICK=1 REPS=0 scripts/bench.sh
+RESULTS_DIR="$tmp/baddur" expect_exit2 bench_bad_duration \
+	"bad --duration 'abc'" env QUICK=1 DURATION=abc scripts/bench.sh
+[ ! -e "$tmp/badreps" ] && [ ! -e "$tmp/baddur" ] && ok bench_bad_no_folder ||
+	bad bench_bad_no_folder "a results folder was made"
+# A launch that fails says why on the console; a sweep where all fail exits 1.
+printf '#!/bin/sh\ncase "$*" in *--workload=*) echo "gupbench: error: injected" >&2; exit 1;; esac\nexec %s "$@"\n' \
+	"$PWD/$bin" >"$tmp/failbin"
+chmod +x "$tmp/failbin"
+GUPBENCH="$tmp/failbin" RESULTS_DIR="$tmp/allfail" QUICK=1 REPS=1 \
+	scripts/bench.sh >/dev/null 2>"$tmp/allfail.err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "failed: --workload=raw --scheme=get --threads=1: gupbench: error: injected" "$tmp/allfail.err" &&
+	grep -q "all [0-9]* launches failed" "$tmp/allfail.err"; then
+	ok bench_all_failed
+else
+	bad bench_all_failed "rc $rc: $(tail -2 "$tmp/allfail.err")"
+fi
+
 # make walkcost's driver: every scheme's pin and raw loops run and report
 # a time; the floor control prints both lines; bad input exits 2.
 wc=build/obj/walkcost
