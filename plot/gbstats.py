@@ -225,6 +225,13 @@ class Run:
                 b.setdefault("launch", os.path.basename(f))
                 b["_config"] = c
                 rows.append(b)
+        for fl in self.context.get("gupbench_failed_launches") or []:
+            if isinstance(fl, dict) and not fl.get("launch"):
+                # exit 1 launches are kept: their error rows noted above
+                self.notes.append(
+                    f"{self.source}: a launch of {fl.get('config', '?')} "
+                    f"failed (exit {fl.get('exit', '?')}) and has no rows: "
+                    f"{fl.get('message', '?')}")
         if not rows:
             raise InputError(f"{self.source}: no benchmark named like "
                              f"{NAME_FORM}: not gupbench results")

@@ -4,7 +4,8 @@
 summary.json: the context of the first launch, every launch's "placement
 CONFIG" keys, the values that differ between launches (tsc_hz, load_avg,
 date, ...) under gupbench_launch_context by launch file, and
-gupbench_partial and gupbench_launches; every benchmark row, each tagged
+gupbench_partial, gupbench_launches and gupbench_failed_launches (from
+bench.sh's failed.tsv); every benchmark row, each tagged
 with its launch. A gupbench_version or pmu that differs between launches
 is warned about. Written to a temporary name and renamed, never left
 half-written."""
@@ -52,6 +53,20 @@ def main():
         ctx["gupbench_launch_context"] = {
             f: {k: c.get(k) for k in sorted(varying)}
             for f, c in ctxs.items()}
+    # bench.sh's record of launches that exited non-zero: CONFIG, exit
+    # status, the launch file kept (exit 1: its error rows) or "-", message
+    failed = []
+    try:
+        with open(os.path.join(a.dir, "failed.tsv")) as fh:
+            for line in fh:
+                f = line.rstrip("\n").split("\t", 3)
+                if len(f) == 4:
+                    failed.append({"config": f[0], "exit": int(f[1]),
+                                   "launch": None if f[2] == "-" else f[2],
+                                   "message": f[3]})
+    except FileNotFoundError:
+        pass
+    ctx["gupbench_failed_launches"] = failed
     ctx["gupbench_launches"] = len(files)
     ctx["gupbench_expected_launches"] = a.expected
     ctx["gupbench_partial"] = bool(a.partial)

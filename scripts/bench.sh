@@ -116,21 +116,30 @@ for i in "${runs[@]}"; do
 	[ $interrupted = 1 ] && break
 	f=$(printf '%s/launch-%04d.json' "$out" "$n")
 	# shellcheck disable=SC2086
-	if "$bin" ${configs[$i]} --duration="$dur" --warmup="$warm" \
+	"$bin" ${configs[$i]} --duration="$dur" --warmup="$warm" \
 		--benchmark_format=json --benchmark_out="$f.tmp" \
-		>/dev/null 2>"$out/launch.err" && [ $interrupted = 0 ]; then
+		>/dev/null 2>"$out/launch.err"
+	rc=$?
+	cat "$out/launch.err" >>"$out/stderr.log"
+	# exit 1: some row is an error row; the file has it, keep it
+	if [ $interrupted = 0 ] && { [ $rc = 0 ] || [ $rc = 1 ]; } &&
+		$py -c 'import json,sys; json.load(open(sys.argv[1]))' "$f.tmp" \
+			2>/dev/null; then
 		mv "$f.tmp" "$f"
 	else
 		rm -f "$f.tmp"
-		if [ $interrupted = 0 ]; then
-			failed=$((failed + 1))
-			printf '\nbench: failed: %s: %s (all of it in %s/stderr.log)\n' \
-				"${configs[$i]}" \
-				"$(grep -m1 -e 'error' "$out/launch.err" ||
-				   tail -n 1 "$out/launch.err")" "$out" >&2
-		fi
 	fi
-	cat "$out/launch.err" >>"$out/stderr.log"
+	if [ $interrupted = 0 ] && [ $rc != 0 ]; then
+		failed=$((failed + 1))
+		msg=$(grep -m1 -e 'error' "$out/launch.err" ||
+		      tail -n 1 "$out/launch.err")
+		[ -e "$f" ] || f="-"
+		# summary.json lists them (gupbench_failed_launches)
+		printf '%s\t%s\t%s\t%s\n' "${configs[$i]}" "$rc" "${f##*/}" \
+			"$msg" >>"$out/failed.tsv"
+		printf '\nbench: failed (exit %s): %s: %s (all of it in %s/stderr.log)\n' \
+			"$rc" "${configs[$i]}" "$msg" "$out" >&2
+	fi
 	n=$((n + 1))
 	el=$((SECONDS - start))
 	printf '\rbench: %d/%d launches, %ds elapsed, ETA %ds   ' "$n" "$total" \
@@ -139,7 +148,7 @@ done
 echo >&2
 trap - INT TERM
 rm -f "$out/launch.err"
-if [ $n -gt 0 ] && [ $failed = $n ]; then
+if [ $n -gt 0 ] && [ $failed = $n ] && ! ls "$out"/launch-*.json >/dev/null 2>&1; then
 	echo "bench: all $n launches failed; nothing to merge in $out" >&2
 	exit 1
 fi

@@ -283,11 +283,27 @@ chmod +x "$tmp/failbin"
 GUPBENCH="$tmp/failbin" RESULTS_DIR="$tmp/allfail" QUICK=1 REPS=1 \
 	scripts/bench.sh >/dev/null 2>"$tmp/allfail.err"
 rc=$?
-if [ $rc -eq 1 ] && grep -q "failed: --workload=raw --scheme=get --threads=1: gupbench: error: injected" "$tmp/allfail.err" &&
+if [ $rc -eq 1 ] && grep -q "failed (exit 1): --workload=raw --scheme=get --threads=1: gupbench: error: injected" "$tmp/allfail.err" &&
 	grep -q "all [0-9]* launches failed" "$tmp/allfail.err"; then
 	ok bench_all_failed
 else
 	bad bench_all_failed "rc $rc: $(tail -2 "$tmp/allfail.err")"
+fi
+# A launch that fails is listed in summary.json and noted by the tools.
+printf '#!/bin/sh\ncase "$*" in *--scheme=get\\ *) echo "gupbench: error: injected" >&2; exit 2;; esac\nexec %s "$@"\n' \
+	"$PWD/$bin" >"$tmp/failget"
+chmod +x "$tmp/failget"
+GUPBENCH="$tmp/failget" RESULTS_DIR="$tmp/somefail" QUICK=1 REPS=1 DURATION=0.02 \
+	scripts/bench.sh >/dev/null 2>"$tmp/somefail.err"
+rc=$?
+if [ $rc -eq 1 ] && $py -c 'import json,sys; c=json.load(open(sys.argv[1]))["context"]; f=c["gupbench_failed_launches"]
+assert len(f) == 4 and {x["exit"] for x in f} == {2} and all(x["launch"] is None and "--scheme=get " in x["config"] + " " and x["message"] == "gupbench: error: injected" for x in f), f
+assert c["gupbench_launches"] == c["gupbench_expected_launches"] - 4, c' "$tmp/somefail/summary.json" 2>>"$tmp/somefail.err" &&
+	plot/gupbench-compare "$tmp/somefail" "$tmp/somefail" 2>&1 | tr '\n' ' ' |
+		grep -q "a launch of --workload=raw --scheme=get --threads=1 failed (exit 2) and has no rows"; then
+	ok bench_failed_listed
+else
+	bad bench_failed_listed "rc $rc: $(tail -2 "$tmp/somefail.err")"
 fi
 
 # make walkcost's driver: every scheme's pin and raw loops run and report
