@@ -454,7 +454,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", lopts, NULL)) != -1) {
+		/* "--scheme --duration=1": the value forgotten, not a name */
+		if (optarg && optarg == argv[optind - 1] &&
+		    !strncmp(optarg, "--", 2) && optind >= 2) {
+			fprintf(stderr, "gupbench: error: %s needs a value; "
+				"'%s' is the next option\n", argv[optind - 2],
+				optarg);
+			return 2;
+		}
 		switch (opt) {
 		case 's': o.schemes = optarg; break;
 		case 'w': o.workloads = optarg; break;
@@ -477,10 +485,13 @@ int main(int argc, char **argv)
 		case 'l': print_list(); return 0;
 		case 'o': run_opts.oversubscribe = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
+		case ':':
+			fprintf(stderr, "gupbench: error: %s needs a value "
+				"(%s=VALUE)\n", argv[optind - 1], argv[optind - 1]);
+			return 2;
 		default:
-			fprintf(stderr, "gupbench: error: unknown or incomplete "
-				"option '%s'\n", argv[optind - 1]);
-			fputs(usage_text, stderr);
+			fprintf(stderr, "gupbench: error: unknown option '%s' "
+				"(gupbench --help lists them)\n", argv[optind - 1]);
 			return 2;
 		}
 	}

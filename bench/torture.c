@@ -1503,6 +1503,9 @@ static const char torture_usage[] =
 #ifdef GUP_MUTANTS
 "  --mutant=NAME      run a deliberately broken variant (test build only);\n"
 "                     --mutant=list prints them\n"
+#else
+"  (the test build, build/mut/gupbench, adds --mutant=NAME|list: broken\n"
+"  variants that each invariant must catch)\n"
 #endif
 "Exit status: 0 no violation, 1 a violation (report on stdout), 2 bad input.\n";
 
@@ -1630,10 +1633,14 @@ int torture_main(int argc, char **argv)
 			return bad_arg("unknown mutant '%s' (--mutant=list "
 				       "names them)", mutant);
 		if (strcmp(o.schemes, "all") &&
-		    strcmp(o.schemes, mutants[i].scheme))
-			return bad_arg("--mutant=%s breaks the scheme it names "
-				       "in --mutant=list; leave --scheme out",
-				       mutant);
+		    strcmp(o.schemes, mutants[i].scheme)) {
+			char what[128];
+
+			snprintf(what, sizeof(what), "%s breaks %s",
+				 mutant, mutants[i].scheme);
+			return bad_arg("--mutant=%s and nothing else; leave "
+				       "--scheme out", what);
+		}
 		o.mutant = mutants[i].id;
 		o.schemes = mutants[i].scheme;
 		gup_mutant = o.mutant;

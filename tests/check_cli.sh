@@ -39,7 +39,9 @@ expect_usage mkclean_thp "mkclean of a PMD-mapped THP is not modelled" --pages=5
 expect_usage collapse_devmap "with:collapse:1/.*collapse needs a private writable anon mapping; it would always fail on ZONE_DEVICE pages" --scheme=devmap_walk --with=collapse:1 --plan
 expect_usage collapse_mkclean "always fail on mkclean's shared mapping" --with=mkclean:1,collapse:1 --plan
 expect_usage collapse_pin_ro "always fail on pin_ro's read-only PTEs" --workload=pin_ro --with=collapse:1 --plan
-expect_usage unknown_option "unknown or incomplete option" --frobnicate
+expect_usage unknown_option "unknown option '--frobnicate' \(gupbench --help lists them\)" --frobnicate
+expect_usage missing_value "\-\-duration needs a value \(--duration=VALUE\)" --plan --duration
+expect_usage swallowed_option "\-\-scheme needs a value; '--duration=0.01' is the next option" --plan --scheme --duration=0.01
 expect_usage min_time_no_effect "--benchmark_min_time has no effect on gupbench.*use --duration" --benchmark_min_time=5 --plan
 expect_usage plan_checks_events "unknown event 'bogus'" --plan --events=bogus
 expect_usage duplicate_event "event 'task-clock' is listed twice" --events=task-clock,task-clock --plan
