@@ -24,6 +24,7 @@ static __always_inline struct folio *bias1_try_grab_fast(struct page *page,
 {
 	struct folio *folio;
 	bool large;
+	int taken;
 
 	if (flags & FOLL_GET)
 		return try_get_folio(page, refs);
@@ -31,9 +32,9 @@ static __always_inline struct folio *bias1_try_grab_fast(struct page *page,
 		return page_folio(page);
 	/* hpage_pincount_available() on a head that is not yet stable */
 	large = folio_test_large(page_folio(page));
-	folio = try_get_folio(page, large ? refs :
-			      refs * (int)GUP_PIN_COUNTING_BIAS);
-	if (!folio)
+	taken = large ? refs : refs * (int)GUP_PIN_COUNTING_BIAS;
+	folio = try_get_folio(page, taken);
+	if (!folio || gup_longterm_refused(folio, taken, flags))
 		return NULL;
 	/* the model never splits folios, so @large still holds */
 	if (large)

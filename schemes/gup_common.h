@@ -53,13 +53,19 @@ retry:
  * add the rest of GUP_PIN_COUNTING_BIAS to _refcount. The full barrier
  * pairs with smp_mb() in folio_try_share_anon_rmap_*() (088b8aa537c2).
  */
-static __always_inline void pin_account_fast(struct folio *folio, int refs)
+static __always_inline void pin_count_fast(struct folio *folio, int refs)
 {
 	if (folio_has_pincount(folio))
 		atomic_add(refs, folio_pincount_ptr(folio));
 	else
 		folio_ref_add(folio, refs * (GUP_PIN_COUNTING_BIAS - 1));
 	smp_mb__after_atomic();
+}
+
+/* ... and NR_FOLL_PIN_ACQUIRED after it */
+static __always_inline void pin_account_fast(struct folio *folio, int refs)
+{
+	pin_count_fast(folio, refs);
 	node_stat_mod_folio(folio, NR_FOLL_PIN_ACQUIRED, refs);
 }
 
@@ -73,6 +79,23 @@ static __always_inline bool folio_is_longterm_pinnable(struct folio *folio)
 	if (is_zero_folio(folio))
 		return true;
 	return !test_bit(PG_device, folio_flags(folio));
+}
+
+/*
+ * The FOLL_LONGTERM test of today's GUP-fast grab (in the PTE walk from
+ * 5.13, in try_grab_folio_fast() since 6.11), in every pinning scheme's
+ * grab so that rows differ only in the scheme: a folio that may not be
+ * pinned long-term loses the @refs just taken and GUP-fast leaves it to
+ * the slow path.
+ */
+static __always_inline bool gup_longterm_refused(struct folio *folio,
+						 int refs, unsigned int flags)
+{
+	if (likely(!(flags & FOLL_LONGTERM)) ||
+	    folio_is_longterm_pinnable(folio))
+		return false;
+	folio_put_refs(folio, refs);
+	return true;
 }
 
 /*
@@ -93,13 +116,8 @@ static __always_inline struct folio *try_grab_folio_fast(struct page *page,
 	if (unlikely(page == zero_page))
 		return page_folio(page);	/* never pinned (>= 2023) */
 	folio = try_get_folio(page, refs);
-	if (!folio)
+	if (!folio || gup_longterm_refused(folio, refs, flags))
 		return NULL;
-	if (unlikely((flags & FOLL_LONGTERM) &&
-		     !folio_is_longterm_pinnable(folio))) {
-		folio_put_refs(folio, refs);
-		return NULL;
-	}
 	pin_account_fast(folio, refs);
 	return folio;
 }

@@ -19,7 +19,8 @@
 
 /*
  * The slow path's pin: raise the pin count by @refs on a folio we hold
- * refs on and lock (no barrier: fork is held off by mmap_lock).
+ * refs on and lock (no barrier: fork is held off by mmap_lock). The
+ * caller counts NR_FOLL_PIN_ACQUIRED once the lock is dropped.
  */
 static __always_inline void pagelock_account(struct folio *folio, int refs)
 {
@@ -27,7 +28,6 @@ static __always_inline void pagelock_account(struct folio *folio, int refs)
 		atomic_add(refs, folio_pincount_ptr(folio));
 	else
 		folio_ref_add(folio, refs * (GUP_PIN_COUNTING_BIAS - 1));
-	node_stat_mod_folio(folio, NR_FOLL_PIN_ACQUIRED, refs);
 }
 
 static __always_inline struct folio *pagelock_try_grab_fast(struct page *page,
@@ -38,6 +38,8 @@ static __always_inline struct folio *pagelock_try_grab_fast(struct page *page,
 
 	if (!folio || (flags & FOLL_GET))
 		return folio;
+	if (gup_longterm_refused(folio, refs, flags))
+		return NULL;
 	if (test_bit(PG_writeback, folio_flags(folio)) ||
 	    (!folio_trylock(folio) && !GUP_MUTANT(PAGELOCK_NO_TRYLOCK)))
 		goto out_put;			/* -EBUSY: slow path */
@@ -46,12 +48,15 @@ static __always_inline struct folio *pagelock_try_grab_fast(struct page *page,
 		goto out_put;
 	}
 	/*
-	 * try_grab_folio_fast()'s accounting and barrier: the pin is
-	 * visible before the PTE recheck and write_protect_seq retry (the
-	 * unlock below only orders what comes before it)
+	 * try_grab_folio_fast()'s pin and barrier: the pin is visible
+	 * before the PTE recheck and write_protect_seq retry (the unlock
+	 * below only orders what comes before it). The vmstat update is
+	 * not pin state: it runs after the unlock, not in the section that
+	 * makes other pinners' trylock fail.
 	 */
-	pin_account_fast(folio, refs);
+	pin_count_fast(folio, refs);
 	folio_unlock(folio);
+	node_stat_mod_folio(folio, NR_FOLL_PIN_ACQUIRED, refs);
 	return folio;
 out_put:
 	folio_put_refs(folio, refs);
@@ -81,6 +86,7 @@ static __always_inline void pagelock_after_slow_grab(struct folio *folio,
 		cpu_relax();
 	pagelock_account(folio, refs);
 	folio_unlock(folio);
+	node_stat_mod_folio(folio, NR_FOLL_PIN_ACQUIRED, refs);
 	st->pagelock_waits += folio_lock_sleeps() - slept;
 }
 

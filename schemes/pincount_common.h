@@ -19,7 +19,7 @@ static __always_inline struct folio *pc_(try_grab_fast)(struct page *page,
 	if (unlikely(page == zero_page))
 		return page_folio(page);
 	folio = try_get_folio(page, refs);
-	if (!folio)
+	if (!folio || gup_longterm_refused(folio, refs, flags))
 		return NULL;
 	atomic_add(refs, PINCOUNT_PTR(folio));
 	/* pairs with smp_mb() in folio_try_share_anon_rmap_*() */

@@ -1683,6 +1683,31 @@ static void case_folio_allowed(void *arg)
 	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, lt, pages, &f.st), 1);
 	CHECK_EQ(f.st.fast_pages, 1);
 	release(&f, pages, 1, lt);
+
+	/*
+	 * A folio that may not be pinned long-term (PG_device standing in
+	 * for ZONE_MOVABLE or CMA behind a plain PTE): every scheme's
+	 * GUP-fast grab drops what it took and leaves it to the slow path;
+	 * a short-term pin of it stays on the fast path. (The devmap
+	 * schemes would take a pgmap ref for a PG_device page: theirs sit
+	 * behind devmap PTEs, which bail before the grab.)
+	 */
+	if (s->features & SF_DEVMAP)
+		goto out;
+	folio = page_folio(fx_page(&f, FX_ANON));
+	ref0 = folio_ref_count(folio);
+	set_bit(PG_device, folio_flags(folio));
+	memset(&f.st, 0, sizeof(f.st));
+	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, lt, pages, &f.st), 1);
+	CHECK_EQ(f.st.fast_pages, 0);
+	CHECK_EQ(f.st.slow_calls, 1);
+	memset(&f.st, 0, sizeof(f.st));
+	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, PIN_W, pages, &f.st), 1);
+	CHECK_EQ(f.st.fast_pages, 1);
+	clear_bit(PG_device, folio_flags(folio));
+	release(&f, pages, 1, PIN_W);
+	release(&f, pages, 1, lt);
+	CHECK_EQ(folio_ref_count(folio), ref0);
 out:
 	fx_teardown(&f);
 }
