@@ -324,7 +324,8 @@ static void add_latency_context(void)
 	gbench_add_context("latency_method",
 		"p50_ns/p99_ns: one op per pinner timed between fenced TSC "
 		"reads at jittered times ~100 us apart, less the cost of the "
-		"reads; resolution tsc_step_ns");
+		"reads; nearest rank, each sample weighted by its thread's "
+		"ops per sample; resolution tsc_step_ns");
 	if (step_ns >= 2.0)
 		fprintf(stderr, "gupbench: note: the TSC advances in steps of "
 			"%.1f ns here; p50_ns and p99_ns are multiples of that "

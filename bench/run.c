@@ -80,6 +80,7 @@ struct thread_ctx {
 	uint64_t next_sample;		/* TSC of the next sample */
 	unsigned long seed;		/* jitters the sample times */
 	uint32_t *samples;		/* TSC ticks of sampled ops */
+	struct page **pages;		/* pages[] of the gup call: own lines */
 	unsigned long *addrs;		/* pinner: op start addresses */
 	unsigned int naddr;
 	unsigned int addr_start;	/* where in addrs it starts */
@@ -164,6 +165,14 @@ struct window {
 	unsigned long ops0;
 };
 
+static unsigned long xorshift(unsigned long *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
 static void window_begin(struct thread_ctx *t, struct window *w,
 			 struct perfctr_thread *pc, unsigned long ops)
 {
@@ -178,6 +187,9 @@ static void window_begin(struct thread_ctx *t, struct window *w,
 	w->tsc0 = rdtsc_now();
 	w->wall0 = now_s();
 	t->t_start = w->wall0;
+	/* not the op right after the syscalls above: a jittered gap first */
+	t->next_sample = w->tsc0 + t->sample_gap / 2 +
+			 xorshift(&t->seed) % t->sample_gap;
 }
 
 static void window_end(struct thread_ctx *t, struct window *w,
@@ -225,14 +237,6 @@ static bool thread_step(struct thread_ctx *t, struct window *w, bool *warm,
 	return ph != PH_STOP;
 }
 
-static unsigned long xorshift(unsigned long *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 /*
  * Latency samples: between two batches, time one op when the next sample
  * is due, at jittered times SAMPLE_GAP_US apart on average (a fixed
@@ -265,7 +269,7 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 {
 	struct run *r = t->run;
 	const struct config *c = r->c;
-	struct page **pages = calloc(c->pages, sizeof(*pages));
+	struct page **pages = t->pages;
 	struct pin_loop l = {
 		.mm = r->mm,
 		.addrs = t->addrs,
@@ -293,7 +297,6 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 		t->fail_all += batch - ok;
 		ops += batch;
 	}
-	free(pages);
 }
 
 /* raw: the bare grab + put on one struct page. */
@@ -634,19 +637,37 @@ static int setup_addrs(struct run *r, struct thread_ctx *t)
 
 /* ---- results ---- */
 
-static int cmp_u32(const void *a, const void *b)
+static int cmp_wsample(const void *a, const void *b)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	uint32_t x = ((const struct wsample *)a)->ticks;
+	uint32_t y = ((const struct wsample *)b)->ticks;
 
-	return x < y ? -1 : x > y;
+	return (x > y) - (x < y);
 }
 
-/* Nearest-rank percentile: the index of the P-th of n sorted values. */
-static unsigned long rank(unsigned long n, unsigned int p)
+void wsample_sort(struct wsample *s, unsigned long n)
 {
-	unsigned long k = (n * p + 99) / 100;	/* ceil(n * p / 100) */
+	qsort(s, n, sizeof(*s), cmp_wsample);
+}
 
-	return k ? k - 1 : 0;
+uint32_t wsample_percentile(const struct wsample *s, unsigned long n,
+			    unsigned int p)
+{
+	double total = 0, want, cum = 0;
+	unsigned long i;
+
+	if (!n)
+		return 0;
+	for (i = 0; i < n; i++)
+		total += s[i].weight;
+	/* the tolerance: n equal weights summed in any order */
+	want = total * p / 100 * (1 - 1e-12);
+	for (i = 0; i < n; i++) {
+		cum += s[i].weight;
+		if (cum >= want)
+			return s[i].ticks;
+	}
+	return s[n - 1].ticks;
 }
 
 static void add_counter(struct gbench_result *out, const char *name, double v)
@@ -673,6 +694,7 @@ static void fill_result(struct run *r, struct gbench_result *out)
 {
 	const struct config *c = r->c;
 	double sum_ns = 0, sum_cpu = 0, sum_rate = 0, sum_tsc = 0;
+	double wall_all = 0, cpu_all = 0;
 	double sum_ok_rate = 0, sum_rate2 = 0, rate, mean_rate, var;
 	double win_start = 0, win_end = 1e300;
 	double first = 1e300, last = 0, ev[PERFCTR_MAX_EVENTS] = { 0 };
@@ -683,7 +705,7 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	double comp_ok[C_NR] = { 0 }, comp_fail[C_NR] = { 0 };	/* per s */
 	unsigned int i, e, nev = run_opts.events ?
 				perfctr_set_nr(run_opts.events) : 0;
-	uint32_t *all;
+	struct wsample *all;
 	double secs;
 
 	for (i = 0; i < r->nthreads; i++) {
@@ -708,6 +730,8 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		secs = t->t_end - t->t_start;
 		sum_ns += secs * 1e9 / t->ops;
 		sum_cpu += t->cpu_ns / t->ops;
+		wall_all += secs * 1e9;
+		cpu_all += t->cpu_ns;
 		rate = t->ops / secs;
 		sum_rate += rate;
 		sum_rate2 += rate * rate;
@@ -754,22 +778,34 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	add_counter(out, "retries_per_op", (double)retries / ops);
 	add_counter(out, "fairness_cov", mean_rate > 0 ?
 		    sqrt(var) / mean_rate : 0);
+	/* off CPU: descheduled, or asleep (pagelock's lock_page()) */
+	add_counter(out, "offcpu_pct", wall_all > 0 ?
+		    max(0.0, 100.0 * (1 - cpu_all / wall_all)) : 0);
 	add_counter(out, "overlap_pct", last > first ?
 		    100.0 * max(0.0, win_end - win_start) / (last - first) : 0);
+	/*
+	 * Threads sample at the same rate in time, not in ops: a thread
+	 * that did few ops (a starved one) would weigh as much as a fast
+	 * one. Each sample stands for its thread's ops / samples, so the
+	 * percentiles are of the row's ops.
+	 */
 	all = calloc(ns ? ns : 1, sizeof(*all));
 	if (all && ns) {
-		unsigned long k = 0;
+		unsigned long k = 0, j;
 
 		for (i = 0; i < c->threads; i++) {
-			memcpy(all + k, r->t[i].samples,
-			       r->t[i].nsamples * sizeof(*all));
-			k += r->t[i].nsamples;
+			const struct thread_ctx *t = &r->t[i];
+
+			for (j = 0; j < t->nsamples; j++) {
+				all[k].ticks = t->samples[j];
+				all[k++].weight = (double)t->ops / t->nsamples;
+			}
 		}
-		qsort(all, ns, sizeof(*all), cmp_u32);
-		add_counter(out, "p50_ns", max(0.0, all[rank(ns, 50)] -
-					       r->rdtsc_cost) * 1e9 / hz);
-		add_counter(out, "p99_ns", max(0.0, all[rank(ns, 99)] -
-					       r->rdtsc_cost) * 1e9 / hz);
+		wsample_sort(all, ns);
+		add_counter(out, "p50_ns", max(0.0, wsample_percentile(all,
+				ns, 50) - r->rdtsc_cost) * 1e9 / hz);
+		add_counter(out, "p99_ns", max(0.0, wsample_percentile(all,
+				ns, 99) - r->rdtsc_cost) * 1e9 / hz);
 	}
 	add_counter(out, "latency_samples", (double)ns);
 	free(all);
@@ -788,11 +824,13 @@ static void fill_result(struct run *r, struct gbench_result *out)
 			"multiplexed on %u of %u pinner threads: events per op "
 			"are scaled estimates (time enabled / time running)\n",
 			c->name, mux, c->threads);
-	/* and the row says so, for whoever reads only the JSON */
-	if (no_perf)
-		add_counter(out, "perf_failed_threads", no_perf);
-	if (mux)
-		add_counter(out, "perf_multiplexed_threads", mux);
+	/*
+	 * and the row says so, for whoever reads only the JSON; in every
+	 * row, so that libbenchmark's aggregates over repetitions average
+	 * over all of them, not over those that had the counter
+	 */
+	add_counter(out, "perf_failed_threads", no_perf);
+	add_counter(out, "perf_multiplexed_threads", mux);
 	for (e = 0; ev_ops && e < nev; e++) /* names live as long as the set */
 		add_counter(out, perfctr_set_name(run_opts.events, e),
 			    ev[e] / ev_ops);
@@ -814,8 +852,7 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		add_counter(out, "migrate_ok_per_s", comp_ok[C_MIGRATE]);
 		add_counter(out, "migrate_fail_per_s", comp_fail[C_MIGRATE]);
 	}
-	if (r->membind_failed)
-		add_counter(out, "membind_failed", 1);
+	add_counter(out, "membind_failed", r->membind_failed);
 	if (c->with[C_COLLAPSE]) {
 		add_counter(out, "collapse_ok_per_s", comp_ok[C_COLLAPSE]);
 		add_counter(out, "collapse_fail_per_s",
@@ -927,8 +964,12 @@ void config_run(void *arg, struct gbench_result *out)
 			if (!strcmp(role, competitors[k].name))
 				t->comp = k;
 		if (t->comp == C_NR) {
+			/* written every op: lines no other thread writes */
+			size_t sz = (c->pages * sizeof(*t->pages) + 63) & ~63UL;
+
 			t->samples = calloc(MAX_SAMPLES, sizeof(*t->samples));
-			if (!t->samples || setup_addrs(&r, t)) {
+			t->pages = aligned_alloc(64, sz);
+			if (!t->samples || !t->pages || setup_addrs(&r, t)) {
 				snprintf(out->error, sizeof(out->error),
 					 "out of memory");
 				n = 0;		/* no thread started yet */
@@ -974,8 +1015,8 @@ out_join:
 					"migrated off", r.t[i].pu);
 				off_pu++;
 			}
-		if (off_pu)	/* the context's placement is the plan */
-			add_counter(out, "bind_failed_threads", off_pu);
+		/* the context's placement is the plan */
+		add_counter(out, "bind_failed_threads", off_pu);
 		/* a model bug: the row's numbers are not the model's */
 		if (folio_wait_lost() != lost0)
 			snprintf(out->error, sizeof(out->error), "the model "
@@ -1009,6 +1050,7 @@ out_free:
 	if (r.t)
 		for (i = 0; i < r.nthreads; i++) {
 			free(r.t[i].samples);
+			free(r.t[i].pages);
 			if (r.t[i].addrs != r.pool_addrs)
 				free(r.t[i].addrs);
 		}

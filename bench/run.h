@@ -77,4 +77,20 @@ const char *config_role(const struct config *c, unsigned int i);
 /* Run one configuration (a gbench_fn). */
 void config_run(void *arg, struct gbench_result *out);
 
+/* A latency sample and what it stands for: its thread's ops per sample. */
+struct wsample {
+	uint32_t ticks;
+	double weight;
+};
+
+/* Sort by ticks. */
+void wsample_sort(struct wsample *s, unsigned long n);
+/*
+ * The p-th percentile of the ops the sorted samples stand for, nearest
+ * rank: the smallest sample at which the cumulative weight reaches p% of
+ * the total. With equal weights, the ceil(n * p / 100)-th smallest.
+ */
+uint32_t wsample_percentile(const struct wsample *s, unsigned long n,
+			    unsigned int p);
+
 #endif

@@ -1077,13 +1077,14 @@ static bool wp_can_reuse_anon_folio(struct folio *folio, bool anonexcl)
 }
 
 /*
- * do_wp_page() for a private anon PTE, PT lock held: reuse the page if
- * it is exclusive (or provably ours), else wp_page_copy(). With
- * FAULT_FLAG_UNSHARE the PTE stays read-only and only exclusivity is won.
+ * do_wp_page() for a private anon PTE, PT lock held (and dropped on
+ * return): reuse the page if it is exclusive (or provably ours), else
+ * wp_page_copy(). With FAULT_FLAG_UNSHARE the PTE stays read-only and
+ * only exclusivity is won.
  */
 static int do_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
-		      unsigned long addr, pte_t *ptep, pte_t pte,
-		      unsigned int ff, struct gup_stats *st)
+		      unsigned long addr, pte_t *ptep, spinlock_t *ptl,
+		      pte_t pte, unsigned int ff, struct gup_stats *st)
 {
 	bool unshare = ff & FAULT_FLAG_UNSHARE;
 	bool anonexcl = scheme_has(mm, SF_ANON_EXCL);
@@ -1095,25 +1096,46 @@ static int do_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	if (anonexcl && test_bit(PG_anon_exclusive, &page->flags)) {
 		if (!unshare)
 			set_pte(ptep, __pte(pte_val(pte) | _PAGE_RW | _PAGE_DIRTY));
+		spin_unlock(ptl);
 		return 0;
 	}
-	if (unshare && !anonexcl)
+	if (unshare && !anonexcl) {
+		spin_unlock(ptl);
 		return 0;
+	}
 	if (wp_can_reuse_anon_folio(folio, anonexcl)) {
 		/* folio_move_anon_rmap() + SetPageAnonExclusive() */
 		WRITE_ONCE(folio->page.mapping, (void *)mm);
 		set_bit(PG_anon_exclusive, &page->flags);
 		if (!unshare)
 			set_pte(ptep, __pte(pte_val(pte) | _PAGE_RW | _PAGE_DIRTY));
+		spin_unlock(ptl);
 		return 0;
 	}
 
-	/* wp_page_copy() */
+	/*
+	 * wp_page_copy(): do_wp_page() takes a reference on the old folio
+	 * and drops the PT lock; the new page is allocated and filled
+	 * without it, and installed only if the PTE is still the one that
+	 * faulted (pte_same()); otherwise someone else resolved the fault
+	 * and the copy is freed.
+	 */
+	folio_get(folio);
+	spin_unlock(ptl);
 	new = fault_new_folio(mm, vma, addr);
-	if (!new)
+	if (!new) {
+		folio_put(folio);
 		return -ENOMEM;
+	}
 	copy_highpage(&new->page, page);
 	__folio_mark_uptodate(new);
+	spin_lock(ptl);
+	if (pte_val(ptep_get(ptep)) != pte_val(pte)) {
+		spin_unlock(ptl);
+		folio_put(new);		/* never mapped */
+		folio_put(folio);
+		return 0;
+	}
 	entry = pfn_pte(page_to_pfn(&new->page), _PAGE_PRESENT |
 			(unshare ? 0 : _PAGE_RW | _PAGE_DIRTY));
 	atomic_inc(&new->page._mapcount);
@@ -1121,8 +1143,10 @@ static int do_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	set_pte(ptep, entry);
 	/* folio_remove_rmap_pte() */
 	atomic_dec(folio_mapcount_ptr(folio));
-	folio_put(folio);		/* the old mapping's reference */
 	st->cow_copies++;
+	spin_unlock(ptl);
+	folio_put(folio);		/* the old mapping's reference */
+	folio_put(folio);		/* and do_wp_page()'s */
 	return 0;
 }
 
@@ -1355,8 +1379,8 @@ int handle_mm_fault(struct mm_struct *mm, unsigned long addr,
 			if (fault_flags & FAULT_FLAG_WRITE)
 				return do_shared_wp(mm, addr, ptep, ptl, pte);
 		} else if (!pte_devmap(pte)) {
-			ret = do_wp_page(mm, vma, addr, ptep, pte, fault_flags,
-					 st);
+			return do_wp_page(mm, vma, addr, ptep, ptl, pte,
+					  fault_flags, st);
 		}
 	}
 	spin_unlock(ptl);

@@ -482,7 +482,8 @@ out_unlock_mm:
  * at @addr of a shared mapping, under the page lock. Returns 1 if the
  * folio was (maybe) pinned while it was written back, 0 if not, or
  * -errno: -ENODATA for a clean folio, which writeback's dirty-tag lookup
- * would not have found (nothing is locked or counted). Pins are not
+ * would not have found (nothing is locked or counted), or which another
+ * writeback cleaned before this one got the page lock (nothing written). Pins are not
  * consulted: that is the unsolved race of §3.11. PTE-mapped pages only:
  * page_vma_mkclean_one()'s PMD branch is not modelled. No mmap_lock:
  * writeback reaches the VMA through the file's rmap (i_mmap_rwsem), not
@@ -530,9 +531,10 @@ int mm_mkclean_page(struct mm_struct *mm, unsigned long addr)
 		spin_unlock(ptl);
 	}
 	if (!test_and_clear_bit(PG_dirty, folio_flags(folio))) {
+		/* folio_clear_dirty_for_io() false: another writeback won */
 		folio_unlock(folio);
 		folio_put(folio);
-		return 0;
+		return -ENODATA;
 	}
 	set_bit(PG_writeback, folio_flags(folio));
 	pinned = mm_maybe_pinned(mm, folio);

@@ -128,6 +128,16 @@ run launches_only "$tmp/L" "$tmp/L"
 [ $rc -eq 0 ] && flat launches_only "$tmp/launches_only.out" 'merged [0-9]+ launch-\*\.json in memory' ||
 	bad launches_only "exit $rc: $(cat "$tmp/launches_only.err")"
 
+# Pinners off CPU for much of the window: the table says which side and
+# how bad; a quiet run says nothing.
+$tools make "$tmp/O" --launches=3 --seed=5 --offcpu=pincount=40 >/dev/null ||
+	bad make_offcpu "plottools make failed"
+run offcpu "$tmp/A3" "$tmp/O"
+[ $rc -eq 0 ] && flat offcpu "$tmp/offcpu.out" 'note: B: 3 configurations have pinners off CPU for more than 10% of the window \(offcpu_pct.*worst 40%, [a-z]+/pincount/' ||
+	bad offcpu "exit $rc: $(cat "$tmp/offcpu.err")"
+grep -q 'off CPU' "$tmp/ab.out" && bad offcpu_quiet "off-CPU note on a quiet run" ||
+	ok offcpu_quiet
+
 # Runs by different gupbench versions: the table says so (the model may
 # have changed between them) and names the git range; same version: not.
 $tools make "$tmp/V1" --launches=2 --version=6607eb0 >/dev/null &&

@@ -30,7 +30,7 @@ def row(name, launch, rt, threads, events=(), comp=None):
          "pages_per_s": ops, "slowpath_pct": 0.5 * threads,
          "retries_per_op": 0.01 * threads, "fairness_cov": 0.01,
          "overlap_pct": 99.9, "p50_ns": rt * 0.9, "p99_ns": rt * 3,
-         "tsc_per_op": rt * 2.6}
+         "tsc_per_op": rt * 2.6, "offcpu_pct": 1.0}
     for e in events:
         b[e] = rt * 3 if e == "cycles" else 0.001
     if comp:
@@ -57,6 +57,8 @@ def make(a):
             k, v = kv.split("=")
             scale[k] = float(v)
     events = [e for e in a.events.split(",") if e]
+    offcpu = {k: float(v) for k, v in
+              (kv.split("=") for kv in (a.offcpu or "").split(",") if kv)}
     configs = []
     for s in schemes:
         configs.append((f"raw/{s}/pages:1/share:same/place:compact/"
@@ -88,8 +90,11 @@ def make(a):
                     "migrate": ["migrate_ok_per_s", "migrate_fail_per_s"]}
             ck = [k for x in c.split(",") if x
                   for k in comp.get(x.split(":")[0], [])]
+            b = row(name, None, rt, t, events, ck)
+            if s in offcpu:
+                b["offcpu_pct"] = offcpu[s]
             d = {"context": dict(ctx, command_line=name),
-                 "benchmarks": [row(name, None, rt, t, events, ck)]}
+                 "benchmarks": [b]}
             with open(os.path.join(a.dir, f"launch-{n:04d}.json"), "w") as f:
                 json.dump(d, f)
             n += 1
@@ -236,6 +241,7 @@ def main():
     m.add_argument("--launches", type=int, default=3)
     m.add_argument("--base", type=float, default=10.0)
     m.add_argument("--scale", help="SCHEME=FACTOR,...")
+    m.add_argument("--offcpu", help="SCHEME=PCT,...: offcpu_pct (else 1)")
     m.add_argument("--events", default="")
     m.add_argument("--drop", help="leave out configurations containing this")
     m.add_argument("--seed", type=int, default=1)
