@@ -1129,6 +1129,7 @@ static int do_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	}
 	copy_highpage(&new->page, page);
 	__folio_mark_uptodate(new);
+	mm_debug(mm, GUP_DP_COW_COPIED, addr);
 	spin_lock(ptl);
 	if (pte_val(ptep_get(ptep)) != pte_val(pte)) {
 		spin_unlock(ptl);

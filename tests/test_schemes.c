@@ -721,6 +721,62 @@ static void case_fork_unpinned(void *arg)
 	fx_teardown(&f);
 }
 
+static void cow_zap_hook(struct mm_struct *mm, enum gup_debug_point dp,
+			 unsigned long addr, void *arg)
+{
+	struct race *r = arg;
+
+	if (dp == GUP_DP_COW_COPIED && !r->zapped) {
+		r->zapped = 1;
+		/* the PTE goes while wp_page_copy() has the PT lock dropped */
+		mm_zap_range(mm, addr & ~(PAGE_SIZE - 1), PAGE_SIZE);
+	}
+}
+
+/*
+ * wp_page_copy() copies with the PT lock dropped: a PTE that changed
+ * meanwhile (zapped here) is not overwritten; the copy is freed, the
+ * old folio keeps only the child's references, and the retried fault
+ * maps a fresh page.
+ */
+static void case_cow_pte_changed(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct mm_struct *child;
+	struct page *page, *got;
+	struct race r = { 0 };
+	unsigned long free0;
+	struct fx f;
+	int ref0;
+
+	fx_setup(&f, s);
+	page = fx_page(&f, FX_ANON + PAGE_SIZE);
+	child = mm_fork(f.mm, NULL, NULL);
+	CHECK(child);
+	r.f = &f;
+	/* after the zap the child's mapping is the page's only one */
+	ref0 = folio_ref_count(page_folio(page)) - 1;
+	free0 = mem_nr_free();
+	memset(&f.st, 0, sizeof(f.st));
+	f.mm->debug_arg = &r;
+	f.mm->debug_hook = cow_zap_hook;
+	CHECK_EQ(s->gup_fast(f.mm, FX_ANON + PAGE_SIZE, 1, PIN_W, &got,
+			     &f.st), 1);
+	f.mm->debug_hook = NULL;
+	CHECK_EQ(r.zapped, 1);
+	CHECK_EQ(f.st.cow_copies, 0);	/* the copy was never mapped */
+	CHECK(got != page);
+	CHECK(mm_lookup_page(f.mm, FX_ANON + PAGE_SIZE, NULL) == got);
+	CHECK(mm_lookup_page(child, FX_ANON + PAGE_SIZE, NULL) == page);
+	CHECK_EQ(folio_ref_count(page_folio(page)), ref0);
+	CHECK_EQ(atomic_read(&page->_mapcount), 0);
+	/* one page in use more than before: the fresh one; the copy freed */
+	CHECK_EQ(mem_nr_free(), free0 - 1);
+	s->release_pages(&got, 1, PIN_W);
+	mm_free(child);
+	fx_teardown(&f);
+}
+
 /*
  * anonexcl: a R/O pin of a non-exclusive anon page may not be taken:
  * GUP-fast backs off (gup_must_unshare), the slow path unshares
@@ -1977,6 +2033,7 @@ static const struct {
 	{ "fork_pinned", case_fork_pinned, pins },
 	{ "fork_pinned_ro", case_fork_pinned_ro, pins },
 	{ "fork_unpinned", case_fork_unpinned, all },
+	{ "cow_pte_changed", case_cow_pte_changed, all },
 	{ "ro_unshare", case_ro_unshare, anonexcl },
 	{ "wp_seq_odd", case_wp_seq_odd, wp_seq },
 	{ "wp_seq_retry", case_wp_seq_retry, wp_seq },
