@@ -409,6 +409,21 @@ static char *placement_string(const struct config *c, const int *pus,
 	return s;
 }
 
+/* "--plan=1": a known option that takes no value, given one. */
+static bool no_value_given(const struct option *lopts, const char *arg)
+{
+	size_t n = strcspn(arg, "=");
+
+	if (strncmp(arg, "--", 2) || !arg[n])
+		return false;
+	for (; lopts->name; lopts++)
+		if (lopts->has_arg == no_argument &&
+		    strlen(lopts->name) == n - 2 &&
+		    !strncmp(lopts->name, arg + 2, n - 2))
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "torture"))
@@ -488,11 +503,19 @@ int main(int argc, char **argv)
 		case 'h': fputs(usage_text, stdout); return 0;
 		case ':':
 			fprintf(stderr, "gupbench: error: %s needs a value "
-				"(%s=VALUE)\n", argv[optind - 1], argv[optind - 1]);
+				"(%s=VALUE)\n", argv[optind - 1],
+				argv[optind - 1]);
 			return 2;
 		default:
-			fprintf(stderr, "gupbench: error: unknown option '%s' "
-				"(gupbench --help lists them)\n", argv[optind - 1]);
+			if (no_value_given(lopts, argv[optind - 1]))
+				fprintf(stderr, "gupbench: error: %.*s takes no "
+					"value\n", (int)strcspn(argv[optind - 1],
+								 "="),
+					argv[optind - 1]);
+			else
+				fprintf(stderr, "gupbench: error: unknown "
+					"option '%s' (gupbench --help lists "
+					"them)\n", argv[optind - 1]);
 			return 2;
 		}
 	}

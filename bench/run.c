@@ -964,7 +964,11 @@ void config_run(void *arg, struct gbench_result *out)
 			if (!strcmp(role, competitors[k].name))
 				t->comp = k;
 		if (t->comp == C_NR) {
-			/* written every op: lines no other thread writes */
+			/*
+			 * written every op: lines no other thread writes, so
+			 * they stay in the pinner's cache whichever node backs
+			 * them (as this thread_ctx's counters do)
+			 */
 			size_t sz = (c->pages * sizeof(*t->pages) + 63) & ~63UL;
 
 			t->samples = calloc(MAX_SAMPLES, sizeof(*t->samples));

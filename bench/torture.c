@@ -1563,6 +1563,15 @@ int torture_main(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+		/* "--scheme --ops=5": the value forgotten, not a name */
+		if (optarg && optarg == argv[optind - 1] &&
+		    !strncmp(optarg, "--", 2) && optind >= 2) {
+			char what[256];
+
+			snprintf(what, sizeof(what), "%s needs a value; '%s'",
+				 argv[optind - 2], optarg);
+			return bad_arg("%s is the next option", what);
+		}
 		switch (c) {
 		case 's':
 			o.schemes = optarg;

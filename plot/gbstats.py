@@ -225,6 +225,12 @@ class Run:
                 b.setdefault("launch", os.path.basename(f))
                 b["_config"] = c
                 rows.append(b)
+        if not self.context.get("gupbench_failed_launches") and \
+                self.source.endswith("launch-*.json"):
+            # merged in memory: bench.sh's list of failures is beside them
+            import merge
+            self.context["gupbench_failed_launches"] = \
+                merge.read_failed(path)
         for fl in self.context.get("gupbench_failed_launches") or []:
             if isinstance(fl, dict) and not fl.get("launch"):
                 # exit 1 launches are kept: their error rows noted above

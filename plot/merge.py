@@ -16,6 +16,24 @@ import os
 import sys
 
 
+def read_failed(folder):
+    """bench.sh's failed.tsv: one {config, exit, launch, message} per
+    launch that failed; launch is the file kept (exit 1: its error rows)
+    or None."""
+    failed = []
+    try:
+        with open(os.path.join(folder, "failed.tsv")) as fh:
+            for line in fh:
+                f = line.rstrip("\n").split("\t", 3)
+                if len(f) == 4 and f[1].lstrip("-").isdigit():
+                    failed.append({"config": f[0], "exit": int(f[1]),
+                                   "launch": None if f[2] == "-" else f[2],
+                                   "message": f[3]})
+    except FileNotFoundError:
+        pass
+    return failed
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("dir")
@@ -53,20 +71,7 @@ def main():
         ctx["gupbench_launch_context"] = {
             f: {k: c.get(k) for k in sorted(varying)}
             for f, c in ctxs.items()}
-    # bench.sh's record of launches that exited non-zero: CONFIG, exit
-    # status, the launch file kept (exit 1: its error rows) or "-", message
-    failed = []
-    try:
-        with open(os.path.join(a.dir, "failed.tsv")) as fh:
-            for line in fh:
-                f = line.rstrip("\n").split("\t", 3)
-                if len(f) == 4:
-                    failed.append({"config": f[0], "exit": int(f[1]),
-                                   "launch": None if f[2] == "-" else f[2],
-                                   "message": f[3]})
-    except FileNotFoundError:
-        pass
-    ctx["gupbench_failed_launches"] = failed
+    ctx["gupbench_failed_launches"] = read_failed(a.dir)
     ctx["gupbench_launches"] = len(files)
     ctx["gupbench_expected_launches"] = a.expected
     ctx["gupbench_partial"] = bool(a.partial)

@@ -10,7 +10,8 @@
  * put_compound_head()'s sub(refs - 1) + put_page() (two RMWs), and Jann
  * Horn's split_huge_page race fix (5.14, in stable trees too) made the
  * pin two-step (add-unless-zero(refs) + add(refs * 1023), bias's shape
- * without the barrier).
+ * without the barrier). The walk around the grab is today's (README), so
+ * the grab also has the FOLL_LONGTERM test that 5.13 added to the walk.
  */
 #include "gup_common.h"
 

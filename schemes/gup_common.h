@@ -102,7 +102,8 @@ static __always_inline bool gup_longterm_refused(struct folio *folio,
  * try_grab_folio_fast(): mainline GUP-fast grab. FOLL_GET is a plain
  * speculative get; FOLL_PIN first stabilises the folio with
  * add-unless-zero(refs), refuses a FOLL_LONGTERM pin of a folio that
- * may not be pinned long-term (the slow path migrates it), then
+ * may not be pinned long-term (the kernel's slow path migrates it; the
+ * model's, with nothing movable to migrate out of, pins it), then
  * accounts the pin (two RMWs + mb).
  */
 static __always_inline struct folio *try_grab_folio_fast(struct page *page,

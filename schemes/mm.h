@@ -552,7 +552,7 @@ enum gup_debug_point {
 	GUP_DP_HUGE_FAULT_LOCKED,	/* THP fault: PMD none under its lock */
 	GUP_DP_COLLAPSE_CLEARED,	/* PMD cleared, walkers waited out */
 	GUP_DP_COLLAPSE_COPIED,		/* isolated and copied, old PTEs up */
-	GUP_DP_COW_COPIED,		/* COW copy made, PT lock not yet retaken */
+	GUP_DP_COW_COPIED,		/* COW copy made, PT lock dropped */
 	GUP_DP_MAX,
 };
 

@@ -483,12 +483,13 @@ out_unlock_mm:
  * folio was (maybe) pinned while it was written back, 0 if not, or
  * -errno: -ENODATA for a clean folio, which writeback's dirty-tag lookup
  * would not have found (nothing is locked or counted), or which another
- * writeback cleaned before this one got the page lock (nothing written). Pins are not
- * consulted: that is the unsolved race of §3.11. PTE-mapped pages only:
- * page_vma_mkclean_one()'s PMD branch is not modelled. No mmap_lock:
- * writeback reaches the VMA through the file's rmap (i_mmap_rwsem), not
- * through the mm; here vmas[] is fixed before any walker starts and
- * VM_SHARED, the one flag read, never changes (madvise refuses shared).
+ * writeback cleaned before this one got the page lock (nothing written).
+ * Pins are not consulted: that is the unsolved race of §3.11. PTE-mapped
+ * pages only: page_vma_mkclean_one()'s PMD branch is not modelled. No
+ * mmap_lock: writeback reaches the VMA through the file's rmap
+ * (i_mmap_rwsem), not through the mm; here vmas[] is fixed before any
+ * walker starts and VM_SHARED, the one flag read, never changes (madvise
+ * refuses shared).
  */
 int mm_mkclean_page(struct mm_struct *mm, unsigned long addr)
 {

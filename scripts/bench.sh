@@ -36,12 +36,21 @@ esac
 	{ echo "bench: bad DURATION or WARMUP (see above)" >&2; exit 2; }
 if [ -n "${RESULTS_DIR:-}" ]; then
 	out=$RESULTS_DIR
+	# one sweep per folder: merge would take an older sweep's files in
+	if [ -n "$(ls -A "$out" 2>/dev/null)" ]; then
+		echo "bench: RESULTS_DIR $out is not empty; give a new folder" >&2
+		exit 2
+	fi
+	mkdir -p "$out" || exit 1
 else	# never two sweeps in one folder, even in the same second
+	mkdir -p results || exit 1
 	out=results/$(hostname -s)-$(date +%Y%m%d-%H%M%S)
 	k=2 base=$out
-	while [ -e "$out" ]; do out=$base-$k; k=$((k + 1)); done
+	until mkdir "$out" 2>/dev/null; do
+		[ -d results ] || exit 1
+		out=$base-$k; k=$((k + 1))
+	done
 fi
-mkdir -p "$out" || exit 1
 
 # thread counts 1, 2, 4, ... below the PU count, then max
 threads_up_to() {	# $1 = PUs available to pinners
@@ -128,11 +137,26 @@ for i in "${runs[@]}"; do
 		mv "$f.tmp" "$f"
 	else
 		rm -f "$f.tmp"
+		[ $interrupted = 0 ] && [ $rc = 0 ] &&
+			echo "gupbench: error: exit 0 but no valid JSON" \
+				"written" >>"$out/launch.err"
 	fi
-	if [ $interrupted = 0 ] && [ $rc != 0 ]; then
+	if [ $interrupted = 0 ] && { [ $rc != 0 ] || [ ! -e "$f" ]; }; then
 		failed=$((failed + 1))
-		msg=$(grep -m1 -e 'error' "$out/launch.err" ||
-		      tail -n 1 "$out/launch.err")
+		msg=
+		if [ $rc -gt 128 ]; then
+			msg="killed by signal $((rc - 128))"
+		elif [ -e "$f" ]; then	# exit 1: the first error row's reason
+			msg=$($py -c 'import json,sys
+for b in json.load(open(sys.argv[1]))["benchmarks"]:
+    if b.get("error_occurred"):
+        print(b.get("name", "?") + ": " + b.get("error_message", "?"))
+        break' "$f" 2>/dev/null)
+		fi
+		if [ -z "$msg" ]; then
+			msg=$(grep -m1 -e 'error:' "$out/launch.err" ||
+			      tail -n 1 "$out/launch.err")
+		fi
 		[ -e "$f" ] || f="-"
 		# summary.json lists them (gupbench_failed_launches)
 		printf '%s\t%s\t%s\t%s\n' "${configs[$i]}" "$rc" "${f##*/}" \

@@ -40,6 +40,7 @@ expect_usage collapse_devmap "with:collapse:1/.*collapse needs a private writabl
 expect_usage collapse_mkclean "always fail on mkclean's shared mapping" --with=mkclean:1,collapse:1 --plan
 expect_usage collapse_pin_ro "always fail on pin_ro's read-only PTEs" --workload=pin_ro --with=collapse:1 --plan
 expect_usage unknown_option "unknown option '--frobnicate' \(gupbench --help lists them\)" --frobnicate
+expect_usage value_for_flag "\-\-plan takes no value" --plan=1
 expect_usage missing_value "\-\-duration needs a value \(--duration=VALUE\)" --plan --duration
 expect_usage swallowed_option "\-\-scheme needs a value; '--duration=0.01' is the next option" --plan --scheme --duration=0.01
 expect_usage min_time_no_effect "--benchmark_min_time has no effect on gupbench.*use --duration" --benchmark_min_time=5 --plan
@@ -307,6 +308,39 @@ assert c["gupbench_launches"] == c["gupbench_expected_launches"] - 4, c' "$tmp/s
 else
 	bad bench_failed_listed "rc $rc: $(tail -2 "$tmp/somefail.err")"
 fi
+# ... and when the launches are merged in memory (no summary.json)
+rm -f "$tmp/somefail/summary.json"
+plot/gupbench-compare "$tmp/somefail" "$tmp/somefail" 2>&1 | tr '\n' ' ' |
+	grep -q "a launch of --workload=raw --scheme=get --threads=1 failed (exit 2)" &&
+	ok bench_failed_in_memory || bad bench_failed_in_memory "no note"
+
+# A launch that exits 1 with an error row is kept (the row says why).
+cat >"$tmp/failrow" <<SH
+#!/bin/sh
+case "\$*" in *--scheme=get\ *)
+	for a; do case "\$a" in --benchmark_out=*) o=\${a#--benchmark_out=};; esac; done
+	echo '{"context": {}, "benchmarks": [{"name": "raw/get/pages:1/share:same/place:compact/threads:1", "error_occurred": true, "error_message": "injected row"}]}' >"\$o"
+	echo "gupbench: error: 1 run ended in an error row" >&2
+	exit 1;;
+esac
+exec $PWD/$bin "\$@"
+SH
+chmod +x "$tmp/failrow"
+GUPBENCH="$tmp/failrow" RESULTS_DIR="$tmp/rowfail" QUICK=1 REPS=1 DURATION=0.02 \
+	scripts/bench.sh >/dev/null 2>"$tmp/rowfail.err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "failed (exit 1): --workload=raw --scheme=get --threads=1: raw/get/pages:1/share:same/place:compact/threads:1: injected row" "$tmp/rowfail.err" &&
+	$py -c 'import json,sys; d=json.load(open(sys.argv[1])); f=d["context"]["gupbench_failed_launches"]
+assert len(f) == 4 and all(x["exit"] == 1 and x["launch"].startswith("launch-") for x in f), f
+assert sum(1 for b in d["benchmarks"] if b.get("error_occurred")) == 4' "$tmp/rowfail/summary.json" 2>>"$tmp/rowfail.err" &&
+	plot/gupbench-compare "$tmp/rowfail" "$tmp/rowfail" 2>&1 | tr '\n' ' ' | grep -q "error: injected row"; then
+	ok bench_error_row_kept
+else
+	bad bench_error_row_kept "rc $rc: $(tail -2 "$tmp/rowfail.err")"
+fi
+# One sweep per folder.
+RESULTS_DIR="$tmp/rowfail" expect_exit2 bench_dir_not_empty "RESULTS_DIR .*rowfail is not empty" \
+	env QUICK=1 scripts/bench.sh
 
 # make walkcost's driver: every scheme's pin and raw loops run and report
 # a time; the floor control prints both lines; bad input exits 2.

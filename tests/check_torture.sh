@@ -91,6 +91,7 @@ expect_usage bad_ops "bad --ops '0'" "$bin" --ops=0
 expect_usage bad_seed "bad --seed '-3'" "$bin" --seed=-3
 expect_usage no_mutants_in_release "exist only in the test build" "$bin" --mutant=no_pte_recheck
 expect_usage unknown_mutant "unknown mutant 'nope'" "$mut" --mutant=nope
+expect_usage torture_swallowed "\-\-scheme needs a value; '--ops=5' is the next option" "$bin" --scheme --ops=5
 expect_usage mutant_other_scheme "--mutant=fork_shares_pinned breaks bias and nothing else; leave --scheme out" "$mut" --mutant=fork_shares_pinned --scheme=pincount
 expect_usage empty_scheme_value "empty value in --scheme list 'bias,,pincount'" "$bin" --scheme=bias,,pincount
 expect_usage stray_argument "unexpected argument 'extra'" "$bin" extra

@@ -1713,6 +1713,7 @@ static void case_folio_allowed(void *arg)
 	struct page *pages[1];
 	struct folio *folio;
 	void *mapping;
+	long got;
 	int ref0;
 	struct fx f;
 
@@ -1743,8 +1744,10 @@ static void case_folio_allowed(void *arg)
 	/*
 	 * A folio that may not be pinned long-term (PG_device standing in
 	 * for ZONE_MOVABLE or CMA behind a plain PTE): every scheme's
-	 * GUP-fast grab drops what it took and leaves it to the slow path;
-	 * a short-term pin of it stays on the fast path. (The devmap
+	 * GUP-fast grab drops what it took and leaves it to the slow path
+	 * (where the kernel would migrate it; the model's, with
+	 * nothing to migrate out of, pins it in place: not asserted); a
+	 * short-term pin of it stays on the fast path. (The devmap
 	 * schemes would take a pgmap ref for a PG_device page: theirs sit
 	 * behind devmap PTEs, which bail before the grab.)
 	 */
@@ -1754,15 +1757,15 @@ static void case_folio_allowed(void *arg)
 	ref0 = folio_ref_count(folio);
 	set_bit(PG_device, folio_flags(folio));
 	memset(&f.st, 0, sizeof(f.st));
-	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, lt, pages, &f.st), 1);
+	got = s->gup_fast(f.mm, FX_ANON, 1, lt, pages, &f.st);
 	CHECK_EQ(f.st.fast_pages, 0);
 	CHECK_EQ(f.st.slow_calls, 1);
+	release(&f, pages, got, lt);
 	memset(&f.st, 0, sizeof(f.st));
 	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, PIN_W, pages, &f.st), 1);
 	CHECK_EQ(f.st.fast_pages, 1);
 	clear_bit(PG_device, folio_flags(folio));
 	release(&f, pages, 1, PIN_W);
-	release(&f, pages, 1, lt);
 	CHECK_EQ(folio_ref_count(folio), ref0);
 out:
 	fx_teardown(&f);
@@ -1955,6 +1958,51 @@ static void case_mkclean(void *arg)
 	fx_teardown(&f);
 }
 
+static void cleaned_hook(struct mm_struct *mm, enum gup_debug_point dp,
+			 unsigned long addr, void *arg)
+{
+	struct page *page = mm_lookup_page(mm, addr, NULL);
+	spinlock_t *ptl;
+	pte_t *ptep;
+
+	if (dp != GUP_DP_MKCLEAN_LOCKED)
+		return;
+	/* another writeback cleaned the page before this one locked it */
+	clear_bit(PG_dirty, folio_flags(page_folio(page)));
+	ptep = mm_find_pte(mm, addr, false, &ptl);
+	spin_lock(ptl);
+	set_pte(ptep, pte_mkclean(pte_wrprotect(ptep_get(ptep))));
+	spin_unlock(ptl);
+	(*(int *)arg)++;
+}
+
+/*
+ * A folio dirty when writeback looked it up but clean once locked
+ * (folio_clear_dirty_for_io() false): nothing is written or counted,
+ * and the lock and the lookup's reference are given back.
+ */
+static void case_mkclean_cleaned(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct folio *folio;
+	int ran = 0, ref0;
+	struct fx f;
+
+	fx_setup(&f, s);
+	folio = page_folio(fx_page(&f, FX_SHARED));
+	CHECK(test_bit(PG_dirty, folio_flags(folio)));
+	ref0 = folio_ref_count(folio);
+	f.mm->debug_arg = &ran;
+	f.mm->debug_hook = cleaned_hook;
+	CHECK_EQ(mm_mkclean_page(f.mm, FX_SHARED), -ENODATA);
+	f.mm->debug_hook = NULL;
+	CHECK_EQ(ran, 1);
+	CHECK(!test_bit(PG_locked, folio_flags(folio)));
+	CHECK(!test_bit(PG_writeback, folio_flags(folio)));
+	CHECK_EQ(folio_ref_count(folio), ref0);
+	fx_teardown(&f);
+}
+
 /*
  * mprotect(PROT_READ) of the anon VMA and the THP: every entry read-only,
  * VM_WRITE gone. A R/O pin of an exclusive page still comes from GUP-fast
@@ -2061,6 +2109,7 @@ static const struct {
 	{ "page_ext_layout", case_page_ext_layout, page_ext },
 	{ "grab_op_balance", case_grab_op_balance, pins },
 	{ "mkclean", case_mkclean, real },
+	{ "mkclean_cleaned", case_mkclean_cleaned, real },
 	{ "mprotect_ro", case_mprotect_ro, real },
 	{ "vmstat", case_vmstat, pins },
 	{ "devmap_balance", case_devmap_balance, devmap },
