@@ -661,7 +661,13 @@ unsigned long S(pin_section)(struct pin_loop *l, unsigned long nloops)
 	return ok;
 }
 
-/* The bare grab + put on one struct page: what the walk adds is pin/raw. */
+/*
+ * The bare grab + put on one struct page: what the walk adds is pin/raw.
+ * Cache-line aligned, so that its short loop (raw/empty: nine
+ * instructions) does not straddle a 64-byte fetch block in one build and
+ * not in the next: that alone moved raw/empty between 0.40 and 0.55 ns.
+ */
+__aligned(64)
 unsigned long S(raw_section)(struct page *page, unsigned long nloops,
 			     unsigned int flags)
 {
