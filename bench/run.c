@@ -70,6 +70,7 @@ struct thread_ctx {
 	unsigned long ok_all, fail_all, ok0, fail0;
 	double t_start, t_end;		/* window, CLOCK_MONOTONIC s */
 	double cpu_ns;
+	double runq_ns;			/* runnable, not running; < 0: unknown */
 	uint64_t tsc;
 	double ev[PERFCTR_MAX_EVENTS];
 	bool perf_ok;
@@ -123,6 +124,25 @@ static double thread_cpu_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+/*
+ * The calling thread's time runnable but waiting for a CPU, from
+ * schedstat (CONFIG_SCHED_INFO): what a busy or oversubscribed machine
+ * takes from a window, as against time asleep (mmap_lock behind fork,
+ * lock_page()), which is the model's own. -1 where the kernel has none.
+ */
+static double thread_runq_ns(void)
+{
+	unsigned long long run, wait;
+	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "%llu %llu", &run, &wait);
+	fclose(f);
+	return n == 2 ? (double)wait : -1;
+}
+
 unsigned int config_nr_competitors(const struct config *c)
 {
 	unsigned int i, n = 0;
@@ -160,7 +180,7 @@ static int phase(struct run *r)
 /* Window bookkeeping shared by every thread kind. */
 struct window {
 	bool in;
-	double wall0, cpu0;
+	double wall0, cpu0, runq0;
 	uint64_t tsc0;
 	unsigned long ops0;
 };
@@ -181,6 +201,7 @@ static void window_begin(struct thread_ctx *t, struct window *w,
 	t->ok0 = t->ok_all;
 	t->fail0 = t->fail_all;
 	w->ops0 = ops;
+	w->runq0 = thread_runq_ns();
 	if (pc)
 		perfctr_thread_enable(pc);
 	w->cpu0 = thread_cpu_ns();
@@ -202,6 +223,9 @@ static void window_end(struct thread_ctx *t, struct window *w,
 		perfctr_thread_disable(pc);
 		t->perf_ok = !perfctr_thread_read(pc, t->ev, &t->perf_mux);
 	}
+	t->runq_ns = thread_runq_ns();
+	t->runq_ns = w->runq0 >= 0 && t->runq_ns >= 0 ?
+		     t->runq_ns - w->runq0 : -1;
 	t->ops = ops - w->ops0;
 	t->st1 = t->st;
 	t->ok = t->ok_all - t->ok0;
@@ -694,7 +718,7 @@ static void fill_result(struct run *r, struct gbench_result *out)
 {
 	const struct config *c = r->c;
 	double sum_ns = 0, sum_cpu = 0, sum_rate = 0, sum_tsc = 0;
-	double wall_all = 0, cpu_all = 0;
+	double wall_all = 0, cpu_all = 0, runq_all = 0, offcpu;
 	double sum_ok_rate = 0, sum_rate2 = 0, rate, mean_rate, var;
 	double win_start = 0, win_end = 1e300;
 	double first = 1e300, last = 0, ev[PERFCTR_MAX_EVENTS] = { 0 };
@@ -732,6 +756,8 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		sum_cpu += t->cpu_ns / t->ops;
 		wall_all += secs * 1e9;
 		cpu_all += t->cpu_ns;
+		if (runq_all >= 0)
+			runq_all = t->runq_ns >= 0 ? runq_all + t->runq_ns : -1;
 		rate = t->ops / secs;
 		sum_rate += rate;
 		sum_rate2 += rate * rate;
@@ -778,9 +804,18 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	add_counter(out, "retries_per_op", (double)retries / ops);
 	add_counter(out, "fairness_cov", mean_rate > 0 ?
 		    sqrt(var) / mean_rate : 0);
-	/* off CPU: descheduled, or asleep (pagelock's lock_page()) */
-	add_counter(out, "offcpu_pct", wall_all > 0 ?
-		    max(0.0, 100.0 * (1 - cpu_all / wall_all)) : 0);
+	/*
+	 * Off CPU: waiting for a CPU (runq_pct: the machine's) or asleep
+	 * (mmap_lock behind fork, lock_page(): the model's, as the kernel's
+	 * slow path sleeps there too). Without schedstat no runq_pct, in
+	 * every row of the run alike.
+	 */
+	offcpu = wall_all > 0 ? max(0.0, 100.0 * (1 - cpu_all / wall_all)) : 0;
+	add_counter(out, "offcpu_pct", offcpu);
+	/* two clocks: never more than the time off CPU */
+	if (runq_all >= 0)
+		add_counter(out, "runq_pct", wall_all > 0 ?
+			    min(offcpu, 100.0 * runq_all / wall_all) : 0);
 	add_counter(out, "overlap_pct", last > first ?
 		    100.0 * max(0.0, win_end - win_start) / (last - first) : 0);
 	/*

@@ -35,7 +35,7 @@ STD_KEYS = {
     "fairness_cov", "overlap_pct", "p50_ns", "p99_ns", "tsc_per_op",
     "fail_pct", "latency_samples", "thp_splits", "pmd_mapped_pct",
     "membind_failed", "bind_failed_threads", "perf_failed_threads",
-    "perf_multiplexed_threads", "offcpu_pct",
+    "perf_multiplexed_threads", "offcpu_pct", "runq_pct",
 }
 
 

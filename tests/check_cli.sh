@@ -83,7 +83,7 @@ if "$bin" --scheme=bias --workload=pin,raw --threads=1 --with=none \
 	--duration=0.05 --warmup=0.01 --benchmark_format=json \
 	--benchmark_out="$tmp/run.json" >/dev/null 2>"$tmp/err"; then
 	if $py - "$tmp/run.json" <<'PYEOF'
-import json, sys
+import json, os, sys
 d = json.load(open(sys.argv[1]))
 ctx = d["context"]
 for k in ("gupbench_version", "command_line", "time_semantics", "kernel",
@@ -103,9 +103,14 @@ for b in d["benchmarks"]:
     assert 0 < b["real_time"] < 1e6 and 0 < b["cpu_time"] < 1e6
     for c in ("ops_per_s", "pages_per_s", "slowpath_pct", "retries_per_op",
               "fairness_cov", "overlap_pct", "p50_ns", "p99_ns", "tsc_per_op",
-              "fail_pct"):
+              "fail_pct", "offcpu_pct", "perf_failed_threads",
+              "perf_multiplexed_threads", "bind_failed_threads",
+              "membind_failed"):
         assert c in b, c
     assert b["overlap_pct"] > 50
+    assert 0 <= b["offcpu_pct"] <= 100
+    if os.path.exists("/proc/thread-self/schedstat"):
+        assert 0 <= b["runq_pct"] <= b["offcpu_pct"], b
     assert b["fail_pct"] == 0          # one bias pinner: every grab works
     if "not available" in ctx["pmu"]:   # no PMU: software events only
         assert "context-switches" in b and "cycles" not in b
