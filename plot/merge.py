@@ -77,6 +77,16 @@ def main():
     ctx["gupbench_partial"] = bool(a.partial)
     if a.elapsed >= 0:
         ctx["gupbench_elapsed_s"] = a.elapsed
+    # rows a busy or oversubscribed machine took CPU time from
+    busy = sorted(((b["runq_pct"], b.get("name", "?")) for b in rows
+                   if isinstance(b.get("runq_pct"), (int, float))
+                   and b["runq_pct"] > 10), reverse=True)
+    if busy:
+        print(f"merge: warning: {len(busy)} of {len(rows)} rows had pinners "
+              f"waiting for a CPU for more than 10% of their window "
+              f"(runq_pct; worst {busy[0][0]:.0f}%, {busy[0][1]}): the "
+              "machine was busy or oversubscribed; their real_time "
+              "includes that wait", file=sys.stderr)
     out = os.path.join(a.dir, "summary.json")
     with open(out + ".tmp", "w") as fh:
         json.dump({"context": ctx, "benchmarks": rows}, fh, indent=1)

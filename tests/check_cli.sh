@@ -259,6 +259,21 @@ else
 	bad merge_contexts "$(tail -3 "$tmp/merge.err")"
 fi
 
+# merge.py warns about rows a busy machine took CPU time from.
+mkdir -p "$tmp/busy"
+cat >"$tmp/busy/launch-0000.json" <<JSON
+{"context": {"host_name": "h"}, "benchmarks": [
+ {"name": "pin/x/threads:4", "real_time": 9, "runq_pct": 41.5},
+ {"name": "pin/x/threads:1", "real_time": 3, "runq_pct": 0.2}]}
+JSON
+if $py plot/merge.py "$tmp/busy" 2>"$tmp/busy.err" &&
+	grep -q "1 of 2 rows had pinners waiting for a CPU for more than 10% of their window (runq_pct; worst 42%, pin/x/threads:4)" "$tmp/busy.err" &&
+	! $py plot/merge.py "$tmp/merge" 2>&1 | grep -q "waiting for a CPU"; then
+	ok merge_busy
+else
+	bad merge_busy "$(cat "$tmp/busy.err")"
+fi
+
 # A sweep interrupted (SIGTERM; Ctrl-C takes the same path) keeps finished launches in valid JSON.
 RESULTS_DIR="$tmp/sweep" QUICK=1 DURATION=0.05 scripts/bench.sh \
 	>/dev/null 2>"$tmp/sweep.err" &
