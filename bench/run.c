@@ -550,6 +550,15 @@ static int setup_mm(struct run *r, struct mem_place *mp, char *err,
 			    c->with[C_COLLAPSE] + 2;
 	if (shared)
 		vm_flags |= VM_SHARED;
+	/*
+	 * Per-CPU page lists as on a machine with a zone of 16 GiB or more
+	 * (zone_batchsize() 63, high 252), and spares for what every
+	 * thread's list can hold, so that the zone never runs dry on their
+	 * account (drain_all_pages() is for real shortage).
+	 */
+	mc.pcp_batch = 63;
+	mc.nr_small += (c->threads + config_nr_competitors(c) + 1) *
+		       (63 * 5 + 1);
 	r->nr_small = mc.nr_small;
 	r->nr_thp = mc.nr_thp;
 	mc.page_ext = c->scheme->features & SF_PAGE_EXT;

@@ -29,6 +29,7 @@ static int membarrier_ok = -1;
 static void slot_release(void *unused)
 {
 	(void)unused;
+	mem_pcp_drain(gup_cpu);		/* its pages, as a CPU going offline */
 	__atomic_fetch_and(&slot_used[gup_cpu / 64], ~(1UL << (gup_cpu % 64)),
 			   __ATOMIC_RELEASE);
 }

@@ -169,6 +169,26 @@ struct free_area {
 	unsigned long nr, cap;
 };
 
+/*
+ * Per-CPU lists of order-0 pages (struct per_cpu_pages; one spinlock
+ * each since 5.19, taken with pcp_spin_trylock()): an allocation pops
+ * its slot's list, refilled with pcp_batch pages from the zone under
+ * its lock when empty (rmqueue_bulk()); a free pushes onto it and, past
+ * pcp_high, gives the coldest pcp_batch back (free_pcppages_bulk()). A
+ * busy list lock: straight to the zone. The zone empty: every list is
+ * drained (drain_all_pages()) and the allocation tried again. THPs go
+ * to and from the zone directly (the model has no order-9 pcp lists).
+ */
+#define PCP_MAX		512
+struct per_cpu_pages {
+	spinlock_t lock;
+	int count;
+	unsigned long pfns[PCP_MAX];	/* LIFO: [count - 1] is hottest */
+} ____cacheline_aligned;
+
+static struct per_cpu_pages *pcp_lists;	/* PERCPU_REF_SLOTS of them */
+static int pcp_batch, pcp_high;
+
 static struct mem_config mem_cfg;
 static size_t vmemmap_size, page_ext_bytes;
 static struct free_area free_small, free_thp;
@@ -263,6 +283,109 @@ static unsigned long free_area_pop(struct free_area *a)
 		pfn = a->pfns[--a->nr];
 	spin_unlock(&a->lock);
 	return pfn;
+}
+
+/*
+ * zone_batchsize(): a quarter of the zone's pages / 1024, at most
+ * 1 MiB's worth, rounded to 2^n - 1, at least 1 (63 for a zone of 16 GiB
+ * or more); high is batch * 4, zone_highsize()'s floor.
+ */
+static int zone_batchsize(unsigned long managed)
+{
+	unsigned long batch = min(managed >> 10, 256UL) / 4;
+
+	if (batch < 1)
+		batch = 1;
+	batch = (1UL << (fls_long(batch + batch / 2) - 1)) - 1;
+	return batch ? (int)batch : 1;
+}
+
+/* free_pcppages_bulk(): the coldest @n pages back to the zone. */
+static void pcp_free_bulk(struct per_cpu_pages *pcp, int n)
+{
+	int i;
+
+	n = min(n, pcp->count);
+	spin_lock(&free_small.lock);
+	for (i = 0; i < n; i++)
+		if (!WARN_ON_ONCE(free_small.nr >= free_small.cap))
+			free_small.pfns[free_small.nr++] = pcp->pfns[i];
+	spin_unlock(&free_small.lock);
+	memmove(pcp->pfns, pcp->pfns + n,
+		(pcp->count - n) * sizeof(*pcp->pfns));
+	pcp->count -= n;
+}
+
+/* rmqueue_bulk(): up to pcp_batch pages from the zone, in zone order. */
+static void pcp_refill(struct per_cpu_pages *pcp)
+{
+	unsigned long got[PCP_MAX];
+	int n = 0;
+
+	spin_lock(&free_small.lock);
+	while (n < pcp_batch && free_small.nr)
+		got[n++] = free_small.pfns[--free_small.nr];
+	spin_unlock(&free_small.lock);
+	/* the first taken is the next handed out */
+	while (n)
+		pcp->pfns[pcp->count++] = got[--n];
+}
+
+/* drain_pages(): a slot's list back to the zone (CPU offline, reclaim). */
+void mem_pcp_drain(unsigned int slot)
+{
+	struct per_cpu_pages *pcp;
+
+	if (!pcp_lists || slot >= PERCPU_REF_SLOTS)
+		return;
+	pcp = &pcp_lists[slot];
+	spin_lock(&pcp->lock);
+	pcp_free_bulk(pcp, pcp->count);
+	spin_unlock(&pcp->lock);
+}
+
+static void drain_all_pages(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < PERCPU_REF_SLOTS; i++)
+		if (READ_ONCE(pcp_lists[i].count))
+			mem_pcp_drain(i);
+}
+
+static unsigned long pcp_alloc(void)
+{
+	struct per_cpu_pages *pcp = &pcp_lists[gup_cpu];
+	unsigned long pfn = 0;
+
+	if (spin_trylock(&pcp->lock)) {
+		if (!pcp->count)
+			pcp_refill(pcp);
+		if (pcp->count)
+			pfn = pcp->pfns[--pcp->count];
+		spin_unlock(&pcp->lock);
+	}
+	if (!pfn)
+		pfn = free_area_pop(&free_small);
+	if (!pfn) {
+		drain_all_pages();
+		pfn = free_area_pop(&free_small);
+	}
+	return pfn;
+}
+
+static void pcp_free(unsigned long pfn)
+{
+	struct per_cpu_pages *pcp = &pcp_lists[gup_cpu];
+
+	if (!spin_trylock(&pcp->lock)) {
+		free_area_push(&free_small, pfn);
+		return;
+	}
+	pcp->pfns[pcp->count++] = pfn;
+	if (pcp->count > pcp_high)
+		pcp_free_bulk(pcp, pcp_batch);
+	spin_unlock(&pcp->lock);
 }
 
 /* Poison a freed struct page: later users see PG_free and POISON. */
@@ -381,6 +504,14 @@ int mem_init(const struct mem_config *cfg)
 	if (free_area_init(&free_small, cfg->nr_small) ||
 	    free_area_init(&free_thp, cfg->nr_thp))
 		goto out_free_ext;
+	pcp_batch = cfg->pcp_batch ? (int)min(cfg->pcp_batch, PCP_MAX / 5UL) :
+		    zone_batchsize(cfg->nr_small);
+	pcp_high = pcp_batch * 4;
+	pcp_lists = calloc(PERCPU_REF_SLOTS, sizeof(*pcp_lists));
+	if (!pcp_lists)
+		goto out_free_areas;
+	for (i = 0; i < PERCPU_REF_SLOTS; i++)
+		spin_lock_init(&pcp_lists[i].lock);
 
 	for (pfn = 0; pfn < max_pfn; pfn++) {
 		poison_page(&vmemmap[pfn]);
@@ -426,6 +557,8 @@ out_free_pgmap:
 	free(mem_pgmap);
 	mem_pgmap = NULL;
 out_free_areas:
+	free(pcp_lists);
+	pcp_lists = NULL;
 	free(free_small.pfns);
 	free(free_thp.pfns);
 out_free_ext:
@@ -438,6 +571,8 @@ out_free_vmemmap:
 
 void mem_exit(void)
 {
+	free(pcp_lists);
+	pcp_lists = NULL;
 	free(free_small.pfns);
 	free(free_thp.pfns);
 	free_small.pfns = free_thp.pfns = NULL;
@@ -450,9 +585,15 @@ void mem_exit(void)
 	max_pfn = 0;
 }
 
+/* The zone's free pages and every per-CPU list's (exact when quiet). */
 unsigned long mem_nr_free(void)
 {
-	return READ_ONCE(free_small.nr);
+	unsigned long nr = READ_ONCE(free_small.nr);
+	unsigned int i;
+
+	for (i = 0; pcp_lists && i < PERCPU_REF_SLOTS; i++)
+		nr += READ_ONCE(pcp_lists[i].count);
+	return nr;
 }
 
 unsigned long mem_nr_free_thp(void)
@@ -463,7 +604,7 @@ unsigned long mem_nr_free_thp(void)
 /* prep_new_page() for an order-0 folio: ref 1, unmapped. */
 struct folio *folio_alloc(void)
 {
-	unsigned long pfn = free_area_pop(&free_small);
+	unsigned long pfn = pcp_alloc();
 	struct page *page;
 
 	if (!pfn)
@@ -556,7 +697,7 @@ void free_folio(struct folio *folio)
 	if (unlikely(mem_page_hook))
 		mem_page_hook(page, false);
 	poison_page(page);
-	free_area_push(&free_small, pfn);
+	pcp_free(pfn);
 }
 
 /*

@@ -1001,6 +1001,11 @@ struct mem_config {
 	 */
 	unsigned long dev_phys_pages;
 	bool page_ext;			/* allocate the page_ext array */
+	/*
+	 * Per-CPU list batch (high is 4x); 0: zone_batchsize() of
+	 * nr_small: 1 below 16384 pages, 63 from 4 Mi pages (16 GiB) up.
+	 */
+	unsigned long pcp_batch;
 	void *(*alloc)(size_t size, void *arg);	/* NULL: aligned_alloc */
 	void (*free)(void *p, size_t size, void *arg);
 	void *alloc_arg;
@@ -1016,6 +1021,8 @@ size_t mem_vmemmap_bytes(const struct mem_config *cfg);
 struct folio *folio_alloc(void);
 struct folio *folio_alloc_thp(void);
 unsigned long mem_nr_free(void);
+/* A per-CPU slot's page list back to the zone (its thread exits). */
+void mem_pcp_drain(unsigned int slot);
 unsigned long mem_nr_free_thp(void);
 /* ZONE_DEVICE: the pgmap covering the device pages (NULL if none). */
 extern struct dev_pagemap *mem_pgmap;
