@@ -339,7 +339,7 @@ cat >"$tmp/failrow" <<SH
 #!/bin/sh
 case "\$*" in *--scheme=get\ *)
 	for a; do case "\$a" in --benchmark_out=*) o=\${a#--benchmark_out=};; esac; done
-	echo '{"context": {}, "benchmarks": [{"name": "raw/get/pages:1/share:same/place:compact/threads:1", "error_occurred": true, "error_message": "injected row"}]}' >"\$o"
+	echo '{"context": {"gupbench_version": "$(cat build/version.stamp 2>/dev/null || echo test)"}, "benchmarks": [{"name": "raw/get/pages:1/share:same/place:compact/threads:1", "error_occurred": true, "error_message": "injected row"}]}' >"\$o"
 	echo "gupbench: error: 1 run ended in an error row" >&2
 	exit 1;;
 esac
@@ -356,7 +356,7 @@ assert sum(1 for b in d["benchmarks"] if b.get("error_occurred")) == 4' "$tmp/ro
 	plot/gupbench-compare "$tmp/rowfail" "$tmp/rowfail" 2>&1 | tr '\n' ' ' | grep -q "error: injected row"; then
 	ok bench_error_row_kept
 else
-	bad bench_error_row_kept "rc $rc: $(tail -2 "$tmp/rowfail.err")"
+	bad bench_error_row_kept "rc $rc: $(tail -2 "$tmp/rowfail.err"; plot/gupbench-compare "$tmp/rowfail" "$tmp/rowfail" 2>&1 | tail -2)"
 fi
 # One sweep per folder.
 RESULTS_DIR="$tmp/rowfail" expect_exit2 bench_dir_not_empty "RESULTS_DIR .*rowfail is not empty" \
