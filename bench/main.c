@@ -103,9 +103,8 @@ static char *cli_keep(char *str)
 	char **n = realloc(cli_strings,
 			   (nr_cli_strings + 1) * sizeof(*cli_strings));
 
-	if (!str || !n) {
+	if (!str || !n)
 		out_of_memory();
-	}
 	cli_strings = n;
 	cli_strings[nr_cli_strings++] = str;
 	return str;
@@ -393,9 +392,8 @@ static char *placement_string(const struct config *c, const int *pus,
 	size_t len;
 	FILE *f = open_memstream(&s, &len);
 
-	if (!f) {
+	if (!f)
 		out_of_memory();
-	}
 	for (i = 0; i < n; i++)
 		fprintf(f, "%sthread %u: pu %d (%s)", i ? "; " : "", i, pus[i],
 			config_role(c, i));
@@ -403,9 +401,8 @@ static char *placement_string(const struct config *c, const int *pus,
 		mp->nodes);
 	if (mp->degraded)
 		fprintf(f, " (degraded: %s)", mp->note);
-	if (fclose(f)) {
+	if (fclose(f))
 		out_of_memory();
-	}
 	return s;
 }
 
@@ -471,12 +468,10 @@ int main(int argc, char **argv)
 	}
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", lopts, NULL)) != -1) {
-		/* "--scheme --duration=1": the value forgotten, not a name */
-		if (optarg && optarg == argv[optind - 1] &&
-		    !strncmp(optarg, "--", 2) && optind >= 2) {
+		if (cli_forgotten_value(argv)) {
 			fprintf(stderr, "gupbench: error: %s needs a value; "
-				"'%s' is the next option\n", argv[optind - 2],
-				optarg);
+				"'%s' is the next option\n",
+				cli_forgotten_value(argv), optarg);
 			return 2;
 		}
 		switch (opt) {
@@ -618,6 +613,8 @@ int main(int argc, char **argv)
 
 		if (ncfg == cap) {
 			cfgs = realloc(cfgs, 2 * cap * sizeof(*cfgs));
+			if (!cfgs)
+				out_of_memory();
 			memset(cfgs + cap, 0, cap * sizeof(*cfgs));
 			cap *= 2;
 		}

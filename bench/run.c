@@ -556,9 +556,9 @@ static int setup_mm(struct run *r, struct mem_place *mp, char *err,
 	 * thread's list can hold, so that the zone never runs dry on their
 	 * account (drain_all_pages() is for real shortage).
 	 */
-	mc.pcp_batch = 63;
+	mc.pcp_batch = PCP_BATCH_LARGE;
 	mc.nr_small += (c->threads + config_nr_competitors(c) + 1) *
-		       (63 * 5 + 1);
+		       mem_pcp_spare(PCP_BATCH_LARGE);
 	r->nr_small = mc.nr_small;
 	r->nr_thp = mc.nr_thp;
 	mc.page_ext = c->scheme->features & SF_PAGE_EXT;

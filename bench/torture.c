@@ -617,17 +617,16 @@ static void torture_hook(struct mm_struct *mm, enum gup_debug_point dp,
 	if (dp == GUP_DP_MIGRATE_FROZEN && me->mig_src)
 		ring_log(me->t, me->mig_src, me->id, RL_MIGRATED, addr, 0, 0);
 	/* likewise the pages in play that a collapse is about to replace */
-	if (dp == GUP_DP_COLLAPSE_COPIED && me->coll_pfn) {
+	if (dp == GUP_DP_COLLAPSE_COPIED) {
 		unsigned int i;
 
-		for (i = 0; i < T_THP_PAGES; i++)
+		for (i = 0; me->coll_pfn && i < T_THP_PAGES; i++)
 			if (me->coll_pfn[i])
 				ring_log(me->t, me->coll_pfn[i], me->id,
 					 RL_COLLAPSED, addr + i * PAGE_SIZE, 0,
 					 0);
-	}
-	if (dp == GUP_DP_COLLAPSE_COPIED)
 		__atomic_store_n(&me->t->coll_open, 0, __ATOMIC_RELEASE);
+	}
 	torture_delay(me);
 	if (dp == GUP_DP_COLLAPSE_COPIED)
 		sched_yield();	/* the isolated pages' PTEs are still up */
@@ -1563,13 +1562,11 @@ int torture_main(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
-		/* "--scheme --ops=5": the value forgotten, not a name */
-		if (optarg && optarg == argv[optind - 1] &&
-		    !strncmp(optarg, "--", 2) && optind >= 2) {
+		if (cli_forgotten_value(argv)) {
 			char what[256];
 
 			snprintf(what, sizeof(what), "%s needs a value; '%s'",
-				 argv[optind - 2], optarg);
+				 cli_forgotten_value(argv), optarg);
 			return bad_arg("%s is the next option", what);
 		}
 		switch (c) {

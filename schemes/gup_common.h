@@ -53,12 +53,17 @@ retry:
  * add the rest of GUP_PIN_COUNTING_BIAS to _refcount. The full barrier
  * pairs with smp_mb() in folio_try_share_anon_rmap_*() (088b8aa537c2).
  */
-static __always_inline void pin_count_fast(struct folio *folio, int refs)
+static __always_inline void pin_count_add(struct folio *folio, int refs)
 {
 	if (folio_has_pincount(folio))
 		atomic_add(refs, folio_pincount_ptr(folio));
 	else
 		folio_ref_add(folio, refs * (GUP_PIN_COUNTING_BIAS - 1));
+}
+
+static __always_inline void pin_count_fast(struct folio *folio, int refs)
+{
+	pin_count_add(folio, refs);
 	smp_mb__after_atomic();
 }
 

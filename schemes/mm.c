@@ -506,7 +506,7 @@ int mem_init(const struct mem_config *cfg)
 		goto out_free_ext;
 	pcp_batch = cfg->pcp_batch ? (int)min(cfg->pcp_batch, PCP_MAX / 5UL) :
 		    zone_batchsize(cfg->nr_small);
-	pcp_high = pcp_batch * 4;
+	pcp_high = pcp_batch * 4;	/* mem_pcp_spare() counts on it */
 	pcp_lists = calloc(PERCPU_REF_SLOTS, sizeof(*pcp_lists));
 	if (!pcp_lists)
 		goto out_free_areas;
@@ -1234,24 +1234,15 @@ static int do_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	struct folio *new;
 	pte_t entry;
 
-	if (anonexcl && test_bit(PG_anon_exclusive, &page->flags)) {
-		if (!unshare)
-			set_pte(ptep, __pte(pte_val(pte) | _PAGE_RW | _PAGE_DIRTY));
-		spin_unlock(ptl);
-		return 0;
-	}
-	if (unshare && !anonexcl) {
-		spin_unlock(ptl);
-		return 0;
-	}
+	if (anonexcl && test_bit(PG_anon_exclusive, &page->flags))
+		goto reuse;
+	if (unshare && !anonexcl)
+		goto unlock;
 	if (wp_can_reuse_anon_folio(folio, anonexcl)) {
 		/* folio_move_anon_rmap() + SetPageAnonExclusive() */
 		WRITE_ONCE(folio->page.mapping, (void *)mm);
 		set_bit(PG_anon_exclusive, &page->flags);
-		if (!unshare)
-			set_pte(ptep, __pte(pte_val(pte) | _PAGE_RW | _PAGE_DIRTY));
-		spin_unlock(ptl);
-		return 0;
+		goto reuse;
 	}
 
 	/*
@@ -1289,6 +1280,13 @@ static int do_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	spin_unlock(ptl);
 	folio_put(folio);		/* the old mapping's reference */
 	folio_put(folio);		/* and do_wp_page()'s */
+	return 0;
+
+reuse:	/* wp_page_reuse() */
+	if (!unshare)
+		set_pte(ptep, __pte(pte_val(pte) | _PAGE_RW | _PAGE_DIRTY));
+unlock:
+	spin_unlock(ptl);
 	return 0;
 }
 

@@ -1023,6 +1023,16 @@ struct folio *folio_alloc_thp(void);
 unsigned long mem_nr_free(void);
 /* A per-CPU slot's page list back to the zone (its thread exits). */
 void mem_pcp_drain(unsigned int slot);
+/* pcp batch of a zone of 16 GiB or more (zone_batchsize()) */
+#define PCP_BATCH_LARGE	63
+/*
+ * Spare pages per thread for its per-CPU list with @batch: high (4 x
+ * batch), a batch and one more, more than a list ever holds.
+ */
+static inline unsigned long mem_pcp_spare(unsigned long batch)
+{
+	return 5 * batch + 1;
+}
 unsigned long mem_nr_free_thp(void);
 /* ZONE_DEVICE: the pgmap covering the device pages (NULL if none). */
 extern struct dev_pagemap *mem_pgmap;

@@ -17,19 +17,6 @@
 #define S_FEATURES	(SF_PIN | SF_WP_SEQ | SF_PAGELOCK)
 #define S_AFTER_SLOW_GRAB
 
-/*
- * The slow path's pin: raise the pin count by @refs on a folio we hold
- * refs on and lock (no barrier: fork is held off by mmap_lock). The
- * caller counts NR_FOLL_PIN_ACQUIRED once the lock is dropped.
- */
-static __always_inline void pagelock_account(struct folio *folio, int refs)
-{
-	if (folio_has_pincount(folio))
-		atomic_add(refs, folio_pincount_ptr(folio));
-	else
-		folio_ref_add(folio, refs * (GUP_PIN_COUNTING_BIAS - 1));
-}
-
 static __always_inline struct folio *pagelock_try_grab_fast(struct page *page,
 							    int refs,
 							    unsigned int flags)
@@ -84,7 +71,8 @@ static __always_inline void pagelock_after_slow_grab(struct folio *folio,
 	folio_lock(folio);
 	while (test_bit(PG_writeback, folio_flags(folio)))
 		cpu_relax();
-	pagelock_account(folio, refs);
+	/* no barrier: fork is held off by mmap_lock */
+	pin_count_add(folio, refs);
 	folio_unlock(folio);
 	node_stat_mod_folio(folio, NR_FOLL_PIN_ACQUIRED, refs);
 	st->pagelock_waits += folio_lock_sleeps() - slept;

@@ -204,6 +204,7 @@ struct race {
 	int frozen;		/* migration reached its frozen state */
 	int fast_saw_frozen;	/* GUP-fast read the PTE, grab then failed */
 	int migrate_rc;
+	enum gup_debug_point zap_at;	/* zap_hook(): where to zap */
 	int zapped;
 };
 
@@ -280,9 +281,9 @@ static void zap_hook(struct mm_struct *mm, enum gup_debug_point dp,
 {
 	struct race *r = arg;
 
-	if (dp == GUP_DP_FAST_AFTER_GRAB && !r->zapped) {
+	if (dp == r->zap_at && !r->zapped) {
 		r->zapped = 1;
-		/* the PTE (or PMD) changes between read and recheck */
+		/* the PTE (or PMD) changes under the caller */
 		mm_zap_range(mm, addr & ~(PAGE_SIZE - 1), PAGE_SIZE);
 	}
 }
@@ -304,7 +305,8 @@ static void case_recheck(void *arg)
 	fx_setup(&f, s);
 	for (i = 0; i < 2; i++) {
 		unsigned long nr = i ? 512 : 1;
-		struct race r = { .f = &f };
+		/* between GUP-fast's read and its recheck */
+		struct race r = { .f = &f, .zap_at = GUP_DP_FAST_AFTER_GRAB };
 		unsigned long free0 = i ? mem_nr_free_thp() : mem_nr_free();
 		long got;
 
@@ -721,18 +723,6 @@ static void case_fork_unpinned(void *arg)
 	fx_teardown(&f);
 }
 
-static void cow_zap_hook(struct mm_struct *mm, enum gup_debug_point dp,
-			 unsigned long addr, void *arg)
-{
-	struct race *r = arg;
-
-	if (dp == GUP_DP_COW_COPIED && !r->zapped) {
-		r->zapped = 1;
-		/* the PTE goes while wp_page_copy() has the PT lock dropped */
-		mm_zap_range(mm, addr & ~(PAGE_SIZE - 1), PAGE_SIZE);
-	}
-}
-
 /*
  * wp_page_copy() copies with the PT lock dropped: a PTE that changed
  * meanwhile (zapped here) is not overwritten; the copy is freed, the
@@ -744,7 +734,8 @@ static void case_cow_pte_changed(void *arg)
 	const struct gup_scheme *s = arg;
 	struct mm_struct *child;
 	struct page *page, *got;
-	struct race r = { 0 };
+	/* while wp_page_copy() has the PT lock dropped */
+	struct race r = { .zap_at = GUP_DP_COW_COPIED };
 	unsigned long free0;
 	struct fx f;
 	int ref0;
@@ -753,13 +744,12 @@ static void case_cow_pte_changed(void *arg)
 	page = fx_page(&f, FX_ANON + PAGE_SIZE);
 	child = mm_fork(f.mm, NULL, NULL);
 	CHECK(child);
-	r.f = &f;
 	/* after the zap the child's mapping is the page's only one */
 	ref0 = folio_ref_count(page_folio(page)) - 1;
 	free0 = mem_nr_free();
 	memset(&f.st, 0, sizeof(f.st));
 	f.mm->debug_arg = &r;
-	f.mm->debug_hook = cow_zap_hook;
+	f.mm->debug_hook = zap_hook;
 	CHECK_EQ(s->gup_fast(f.mm, FX_ANON + PAGE_SIZE, 1, PIN_W, &got,
 			     &f.st), 1);
 	f.mm->debug_hook = NULL;
