@@ -23,7 +23,8 @@ fi
 
 # run NAME CHECK ARGS...: gupbench ARGS (short window, JSON) exits 0
 # with a clean stderr; CHECK is a python expression over every row b
-# (and the list rows) that must hold
+# (and the list rows) that must hold; ran(KEY...) says a competitor's
+# rates are above zero
 run() {
 	local name=$1 check=$2; shift 2
 	"$bin" --events=none --duration=0.03 --warmup=0.01 --oversubscribe \
@@ -38,6 +39,13 @@ run() {
 import json, sys
 rows = json.load(open(sys.argv[1]))["benchmarks"]
 assert rows, "no rows"
+def rate(r, keys):
+    return sum(r[k] for k in keys)
+def ran(*keys):
+    # a competitor descheduled through a short window (busy machine:
+    # overlap_pct low) may not run in it; then some other row must show it
+    return rate(b, keys) > 0 or (b["overlap_pct"] < 50 and
+                                 any(rate(r, keys) > 0 for r in rows))
 for b in rows:
     assert not b.get("error_occurred"), b["name"] + ": " + b.get("error_message", "")
     assert b["ops"] > 0, b["name"] + ": no ops"
@@ -58,28 +66,28 @@ run pages_shares 'True' --scheme=$real,$dev,get --pages=16,512 \
 	--share=same,private,pool:1024 --threads=2
 run thp_rows '0 <= b["pmd_mapped_pct"] <= 100 and "thp_splits" in b' \
 	--scheme=$real --pages=512 --threads=1
-run with_getput 'b["getput_per_s"] > 0' --scheme=$real,$dev --with=getput:1
-run with_query 'b["query_per_s"] > 0 and 0 <= b["query_pinned_pct"] <= 100' \
+run with_getput 'ran("getput_per_s")' --scheme=$real,$dev --with=getput:1
+run with_query 'ran("query_per_s") and 0 <= b["query_pinned_pct"] <= 100' \
 	--scheme=$real,$dev --with=query:2
-run with_mkclean 'b["mkclean_per_s"] > 0' --scheme=$real,$dev \
+run with_mkclean 'ran("mkclean_per_s")' --scheme=$real,$dev \
 	--pages=1,16 --with=mkclean:1
-run with_fork 'b["forks_per_s"] > 0' --scheme=$real,$dev --with=fork:1 \
+run with_fork 'ran("forks_per_s")' --scheme=$real,$dev --with=fork:1 \
 	--workload=pin,pin_ro
 # a fork that finds the THP pinned splits it (test_schemes checks that);
 # whether one does in a short window is chance
-run fork_thp 'b["forks_per_s"] > 0 and 0 <= b["pmd_mapped_pct"] <= 100' \
+run fork_thp 'ran("forks_per_s") and 0 <= b["pmd_mapped_pct"] <= 100' \
 	--scheme=$real --pages=512 --with=fork:1
-run with_migrate 'b["migrate_ok_per_s"] + b["migrate_fail_per_s"] > 0' \
+run with_migrate 'ran("migrate_ok_per_s", "migrate_fail_per_s")' \
 	--scheme=$real,$dev --with=migrate:1 --share=same,private
 # one pinned page leaves gaps for collapses, 16 seldom do; in a row's
 # short window the pinner can hold the page at nearly every scan (one
 # collapse in 0.1 s in about one run in eight here under ASan, none in
 # one CI run), so successes and splits are asserted over all the rows
-run with_collapse '(b["collapse_ok_per_s"] + b["collapse_fail_per_s"] > 0 and
+run with_collapse '(ran("collapse_ok_per_s", "collapse_fail_per_s") and
     sum(r["collapse_ok_per_s"] for r in rows) > 0 and
     sum(r["thp_splits"] for r in rows) > 0)' \
 	--scheme=$real,get --with=collapse:1 --workload=pin,get --duration=0.1
-run collapse_16 'b["collapse_ok_per_s"] + b["collapse_fail_per_s"] > 0' \
+run collapse_16 'ran("collapse_ok_per_s", "collapse_fail_per_s")' \
 	--scheme=$real --pages=16,512 --share=same,private --with=collapse:1
 run with_all 'True' --scheme=$real --pages=1,512 \
 	--with=getput:1,query:1,fork:1,migrate:1,collapse:1
