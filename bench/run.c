@@ -576,6 +576,8 @@ static int setup_mm(struct run *r, struct mem_place *mp, char *err,
 	r->mm = mm_alloc(c->scheme);
 	if (!r->mm)
 		return -ENOMEM;
+	/* more than one thread runs the mm: TLB flushes interrupt the others */
+	r->mm->ipi_flush = c->threads + config_nr_competitors(c) > 1;
 	r->nr_all = nregions * region_pages;
 	r->all_addrs = calloc(r->nr_all, sizeof(*r->all_addrs));
 	if (!r->all_addrs)
@@ -885,8 +887,9 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		add_counter(out, "query_per_s",
 			    comp_ok[C_QUERY] + comp_fail[C_QUERY]);
 		add_counter(out, "query_pinned_pct",
-			    100.0 * comp_ok[C_QUERY] /
-			    max(1e-9, comp_ok[C_QUERY] + comp_fail[C_QUERY]));
+			    /* ok / (ok + 0) is 1: 100 ok / ok may not be 100 */
+			    100.0 * (comp_ok[C_QUERY] /
+			    max(1e-9, comp_ok[C_QUERY] + comp_fail[C_QUERY])));
 	}
 	if (c->with[C_MKCLEAN])
 		add_counter(out, "mkclean_per_s", comp_ok[C_MKCLEAN]);

@@ -72,6 +72,26 @@ static void node_page_state_add(long x, struct pglist_data *pgdat,
 	atomic_long_add(x, &vm_node_stat.item[item]);
 }
 
+/*
+ * A page copy's and a page clear's time: 4 KiB between two per-thread
+ * buffers, or 4 KiB zeroed, which stay in the thread's cache, so this is
+ * a cache-hot page (a cold one costs more in the kernel). The asm keeps
+ * the compiler from dropping stores nobody reads.
+ */
+static __thread unsigned long copy_buf[2][PAGE_SIZE / sizeof(long)];
+
+noinline void copy_page_cost(void)
+{
+	memcpy(copy_buf[1], copy_buf[0], PAGE_SIZE);
+	__asm__ __volatile__("" : : "r" (copy_buf[1]) : "memory");
+}
+
+noinline void clear_page_cost(void)
+{
+	memset(copy_buf[1], 0, PAGE_SIZE);
+	__asm__ __volatile__("" : : "r" (copy_buf[1]) : "memory");
+}
+
 /* mod_node_state() with overstep_mode 0, as mod_node_page_state() calls it */
 noinline void mod_node_page_state(struct pglist_data *pgdat,
 				  enum node_stat_item item, long delta)
@@ -1121,6 +1141,7 @@ static struct folio *fault_new_folio(struct mm_struct *mm,
 
 	if (!folio)
 		return NULL;
+	clear_page_cost();	/* clear_user_highpage(), or the file's read */
 	WRITE_ONCE(folio->page.mapping, (void *)mm);
 	folio->page.index = addr >> PAGE_SHIFT;
 	if (!(vma->vm_flags & VM_SHARED)) {
@@ -1273,6 +1294,7 @@ static int do_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 			(unshare ? 0 : _PAGE_RW | _PAGE_DIRTY));
 	atomic_inc(&new->page._mapcount);
 	ptep_get_and_clear(ptep);	/* ptep_clear_flush() */
+	flush_tlb_mm(mm);
 	set_pte(ptep, entry);
 	/* folio_remove_rmap_pte() */
 	atomic_dec(folio_mapcount_ptr(folio));
@@ -1345,6 +1367,7 @@ static void __split_huge_pmd_locked(struct mm_struct *mm, pmd_t *pmdp)
 		return;
 	old = READ_ONCE(pmdp->pmd);
 	xchg(&pmdp->pmd, old & ~(_PAGE_PRESENT | _PAGE_PROTNONE));
+	flush_tlb_mm(mm);	/* pmdp_invalidate()'s flush_pmd_tlb_range() */
 	pfn = pmd_pfn(__pmd(old));
 	folio = page_folio(pfn_to_page(pfn));
 	/* "NUMA hinting access restrictions are not transferred" */

@@ -573,6 +573,14 @@ struct mm_struct {
 	 */
 	pthread_rwlock_t anon_vma_lock;
 	atomic_long_t nr_tables;	/* page-table pages allocated */
+	/*
+	 * Other threads walk this mm (mm_cpumask has CPUs besides the
+	 * caller's): a TLB flush interrupts them and waits for their irq-off
+	 * sections, see flush_tlb_mm(). Set by whoever shares the mm among
+	 * threads and wants that cost (the benchmark); a fork child, which
+	 * no CPU has loaded, and the tests' mms leave it false.
+	 */
+	bool ipi_flush;
 	int nr_vmas;
 	/* last: mm_alloc() clears only what is above it */
 	struct vm_area_struct vmas[MM_MAX_VMAS];
@@ -841,6 +849,24 @@ static __always_inline void __local_irq_restore(unsigned long flags)
  * itself. It must hold no lock an irq-off section may spin on.
  */
 void tlb_remove_table_sync_one(void);
+
+/*
+ * x86's flush_tlb_mm()/flush_tlb_page() (ptep_clear_flush(),
+ * pmdp_invalidate(), tlb_finish_mmu()): an IPI to every other CPU that
+ * runs the mm, which each takes only when its irq-off section (GUP-fast)
+ * is over, and the sender waits for all of them. Here that is
+ * tlb_remove_table_sync_one(): membarrier(2) interrupts the process's
+ * running threads, as the IPIs interrupt the pinners' CPUs, then it waits
+ * for every section that was open. Free when no other thread walks the
+ * mm (mm->ipi_flush false), as a flush that finds no other CPU in
+ * mm_cpumask sends nothing. The caller may hold page-table and folio
+ * locks (the kernel does) but nothing a section spins on.
+ */
+static inline void flush_tlb_mm(struct mm_struct *mm)
+{
+	if (READ_ONCE(mm->ipi_flush))
+		tlb_remove_table_sync_one();
+}
 
 static __always_inline void percpu_ref_get_many(struct percpu_ref *ref,
 						unsigned long nr)
@@ -1153,14 +1179,22 @@ static inline void page_dma_write(struct page *page, unsigned long val)
 	WRITE_ONCE(page->private, val);
 }
 
+/* what copying or clearing one 4 KiB page costs, nothing else */
+void copy_page_cost(void);
+void clear_page_cost(void);
+
 /*
  * copy_highpage(): copy the emulated contents. The source may be
  * DMA-written through a pin meanwhile, and the copy is published to
  * GUP-fast without a lock (see __folio_mark_uptodate()): both sides are
- * *_ONCE, as every access to ->private is.
+ * *_ONCE, as every access to ->private is. The emulated page holds one
+ * word; copy_page_cost() copies 4 KiB besides, so that COW, migration,
+ * fork's copy of a pinned page and collapse (512 copies under
+ * mmap_lock) take as long as the kernel's copy_page() at least.
  */
 static inline void copy_highpage(struct page *to, struct page *from)
 {
+	copy_page_cost();
 	WRITE_ONCE(to->private, READ_ONCE(from->private));
 }
 

@@ -272,6 +272,7 @@ struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,
 		mm_debug(parent, GUP_DP_FORK_COPIED, vma->vm_start);
 		raw_write_seqcount_end(&parent->write_protect_seq);
 	}
+	flush_tlb_mm(parent);	/* dup_mmap(): write-protected PTEs */
 	mmap_write_unlock(parent);
 	if (copied)
 		*copied = c;
@@ -410,6 +411,7 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 		goto out_unlock_dst;
 	}
 	ptep_get_and_clear(ptep);	/* ptep_clear_flush() */
+	flush_tlb_mm(mm);	/* sync migration: the flush is not deferred */
 	if (mm_anonexcl(mm)) {
 		excl = test_bit(PG_anon_exclusive, &page->flags);
 		if (excl && folio_try_share_anon_rmap(mm, folio, page)) {
@@ -524,7 +526,8 @@ int mm_mkclean_page(struct mm_struct *mm, unsigned long addr)
 		pte = ptep_get(ptep);
 		if (pte_present(pte) && pte_page(pte) == &folio->page &&
 		    (pte_write(pte) || pte_dirty(pte))) {
-			ptep_get_and_clear(ptep);	/* clear + flush */
+			ptep_get_and_clear(ptep);	/* ptep_clear_flush() */
+			flush_tlb_mm(mm);
 			if (pte_dirty(pte))
 				set_bit(PG_dirty, folio_flags(folio));
 			set_pte(ptep, pte_mkclean(pte_wrprotect(pte)));
@@ -548,14 +551,31 @@ int mm_mkclean_page(struct mm_struct *mm, unsigned long addr)
 
 /* ---- zap ---- */
 
+/* tlb_finish_mmu()/tlb_flush_mmu(): flush, then free what was gathered */
+static void zap_flush(struct mm_struct *mm, struct folio **batch,
+		      unsigned int *nr)
+{
+	unsigned int i;
+
+	flush_tlb_mm(mm);
+	for (i = 0; i < *nr; i++)
+		folio_put(batch[i]);
+	*nr = 0;
+}
+
+#define ZAP_BATCH	64
+
 /*
- * zap_pte_range()/zap_huge_pmd(): clear each entry, drop the rmap, and
- * drop the mapping's reference after the (emulated) TLB flush. A pin
- * keeps the folio allocated; it is simply no longer mapped.
+ * zap_pte_range()/zap_huge_pmd(): clear each entry and drop its rmap,
+ * gather the folios, and drop the mappings' references after the TLB
+ * flush (mmu_gather; the kernel gathers more per flush). A pin keeps
+ * the folio allocated; it is simply no longer mapped.
  */
 void mm_zap_range(struct mm_struct *mm, unsigned long addr, unsigned long len)
 {
 	unsigned long end = addr + len;
+	struct folio *batch[ZAP_BATCH];
+	unsigned int nr = 0;
 
 	mmap_read_lock(mm);
 	while (addr < end) {
@@ -606,9 +626,12 @@ void mm_zap_range(struct mm_struct *mm, unsigned long addr, unsigned long len)
 		}
 		if (folio) {
 			atomic_dec(folio_mapcount_ptr(folio));
-			folio_put(folio);
+			batch[nr++] = folio;
+			if (nr == ZAP_BATCH)
+				zap_flush(mm, batch, &nr);
 		}
 	}
+	zap_flush(mm, batch, &nr);
 	mmap_read_unlock(mm);
 }
 
@@ -1005,6 +1028,7 @@ int mm_mprotect_ro(struct mm_struct *mm, unsigned long addr,
 		}
 		spin_unlock(ptl);
 	}
-	mmap_write_unlock(mm);	/* the TLB flush is not modelled */
+	flush_tlb_mm(mm);	/* change_protection()'s flush_tlb_range() */
+	mmap_write_unlock(mm);
 	return 0;
 }
