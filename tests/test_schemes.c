@@ -202,7 +202,9 @@ struct race {
 	pthread_t thr;
 	int started;
 	int frozen;		/* migration reached its frozen state */
-	int fast_saw_frozen;	/* GUP-fast read the PTE, grab then failed */
+	struct page *old;	/* case_frozen: the page migration moves */
+	int fast_done;		/* GUP-fast's walk is over */
+	int fast_saw_frozen;	/* ... and the old folio was frozen then */
 	int migrate_rc;
 	enum gup_debug_point zap_at;	/* zap_hook(): where to zap */
 	int zapped;
@@ -228,6 +230,7 @@ static void freeze_hook(struct mm_struct *mm, enum gup_debug_point dp,
 			unsigned long addr, void *arg)
 {
 	struct race *r = arg;
+	int i;
 
 	if (dp == GUP_DP_FAST_AFTER_READ && addr == FX_ANON &&
 	    !r->started) {
@@ -236,16 +239,25 @@ static void freeze_hook(struct mm_struct *mm, enum gup_debug_point dp,
 		pthread_create(&r->thr, NULL, migrate_thread, r);
 		while (!__atomic_load_n(&r->frozen, __ATOMIC_ACQUIRE))
 			sleep_ms(1);
+	} else if (dp == GUP_DP_FAST_END && r->started && !r->fast_done) {
+		r->fast_saw_frozen = !folio_ref_count(page_folio(r->old));
+		__atomic_store_n(&r->fast_done, 1, __ATOMIC_RELEASE);
 	} else if (dp == GUP_DP_MIGRATE_FROZEN) {
 		__atomic_store_n(&r->frozen, 1, __ATOMIC_RELEASE);
-		sleep_ms(30);	/* GUP-fast grabs now and must fail */
+		/* GUP-fast grabs now and must fail: wait for its walk */
+		for (i = 0; i < 10000 &&
+		     !__atomic_load_n(&r->fast_done, __ATOMIC_ACQUIRE); i++)
+			sleep_ms(1);
 	}
 }
 
 /*
  * A frozen folio (migration's folio_ref_freeze) makes the fast grab
- * fail and the walk bail; the slow path then waits on the migration
- * entry and completes on the new page once migration is done.
+ * fail without taking a reference (nothing to undo: a grab that
+ * succeeded would be undone at the PTE recheck) and the walk bail; the
+ * slow path then waits on the migration entry and completes on the new
+ * page once migration is done. Migration stays frozen until the walk
+ * is over.
  */
 static void case_frozen(void *arg)
 {
@@ -259,14 +271,19 @@ static void case_frozen(void *arg)
 	r.f = &f;
 	old = fx_page(&f, FX_ANON);
 	old->private = 0x5eed;
+	r.old = old;
 	f.mm->debug_arg = &r;
 	f.mm->debug_hook = freeze_hook;
 	got = s->gup_fast(f.mm, FX_ANON, 1, PIN_W, &page, &f.st);
 	f.mm->debug_hook = NULL;
+	CHECK_EQ(r.started, 1);
 	pthread_join(r.thr, NULL);
 	CHECK_EQ(got, 1);
 	CHECK_EQ(r.migrate_rc, 0);
+	CHECK_MSG(r.fast_saw_frozen, "the old folio not frozen when "
+		  "GUP-fast's walk ended (walk over: %d)", r.fast_done);
 	CHECK_EQ(f.st.fast_pages, 0);
+	CHECK_EQ(f.st.fast_undo, 0);
 	CHECK_EQ(f.st.slow_calls, 1);
 	CHECK_MSG(page != old, "pinned the frozen (old) page");
 	CHECK(page == fx_page(&f, FX_ANON));
@@ -292,22 +309,26 @@ static void zap_hook(struct mm_struct *mm, enum gup_debug_point dp,
  * A PTE changed between GUP-fast's read and its recheck: the fast path
  * undoes its grab (no leaked reference: the old page is freed) and the
  * slow path faults a fresh page in (the allocator may hand back the same
- * pfn, so the free count is what shows a leak). THP: the same for a PMD.
+ * pfn, so the free count is what shows a leak). THP: the same for a PMD;
+ * the zap of its last subpage splits it, so the old THP stays, one
+ * reference per PTE still mapping it, and its count shows a leak.
  */
 static void case_recheck(void *arg)
 {
 	const struct gup_scheme *s = arg;
 	unsigned long addrs[2] = { FX_ANON + 3 * PAGE_SIZE, FX_THP };
 	struct page *pages[512];
+	struct folio *thp;
 	int i;
 	struct fx f;
 
 	fx_setup(&f, s);
+	thp = page_folio(fx_page(&f, FX_THP));
 	for (i = 0; i < 2; i++) {
 		unsigned long nr = i ? 512 : 1;
 		/* between GUP-fast's read and its recheck */
 		struct race r = { .f = &f, .zap_at = GUP_DP_FAST_AFTER_GRAB };
-		unsigned long free0 = i ? mem_nr_free_thp() : mem_nr_free();
+		unsigned long free0 = mem_nr_free();
 		long got;
 
 		memset(&f.st, 0, sizeof(f.st));
@@ -319,11 +340,16 @@ static void case_recheck(void *arg)
 		CHECK_EQ(got, (long)nr);
 		CHECK_EQ(f.st.fast_undo, 1);
 		CHECK_EQ(f.st.slow_calls, 1);
-		/* the old folio was freed, the fault allocated a new one */
-		CHECK_MSG((i ? mem_nr_free_thp() : mem_nr_free()) == free0,
-			  "old %s leaked a reference", i ? "THP" : "page");
 		CHECK(pages[0] == fx_page(&f, addrs[i]));
 		release(&f, pages, got, PIN_W);
+		/* the old page was freed, the fault took a new one */
+		if (!i)
+			CHECK_MSG(mem_nr_free() == free0,
+				  "old page leaked a reference");
+		else
+			CHECK_MSG(folio_ref_count(thp) == HPAGE_PMD_NR - 1,
+				  "old THP: %d references for %d PTEs",
+				  folio_ref_count(thp), HPAGE_PMD_NR - 1);
 	}
 	fx_teardown(&f);
 }
@@ -573,45 +599,99 @@ static void *tail_pinner(void *arg)
 }
 
 /*
- * A read-only pin of a THP tail page through the slow path after fork
- * shared the THP: follow_huge_pmd() asks gup_must_unshare() about the
- * head (which holds PG_anon_exclusive for a PMD mapping), so one unshare
- * fault is enough. Asking about the tail never stops (a livelock under
- * mmap_lock): the test gives up after 10 s and exits the whole program
- * with a failure, since the stuck thread keeps the lock.
+ * Pin subpage 5 of the THP read-only through the slow path, from a
+ * thread: a pin still looping after 10 s holds mmap_lock for good, so no
+ * later case can run and the whole program exits with a failure.
  */
-static void case_thp_tail_unshare(void *arg)
+static void tail_pin_run(struct fx *f, struct tail_pin *t, const char *what)
 {
-	const struct gup_scheme *s = arg;
-	struct tail_pin t = { 0 };
 	struct timespec until;
-	struct mm_struct *child;
 	pthread_t thr;
-	struct fx f;
 
-	fx_setup(&f, s);
-	child = mm_fork(f.mm, NULL, NULL);
-	CHECK(child);
-	t.f = &f;
-	memset(&f.st, 0, sizeof(f.st));
-	CHECK_EQ(pthread_create(&thr, NULL, tail_pinner, &t), 0);
+	memset(t, 0, sizeof(*t));
+	t->f = f;
+	CHECK_EQ(pthread_create(&thr, NULL, tail_pinner, t), 0);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 10;
 	if (pthread_timedjoin_np(thr, NULL, &until)) {
-		/* the pinner holds mmap_lock for good: no later case can run */
-		printf("FAIL thp_tail_unshare/%s: R/O pin of a THP tail still "
-		       "looping after 10 s (%lu unshare faults); exiting\n",
-		       s->name, __atomic_load_n(&f.st.unshares,
-						__ATOMIC_RELAXED));
+		printf("FAIL thp_tail_unshare/%s: R/O pin of a %s THP's tail "
+		       "still looping after 10 s (%lu unshare faults); "
+		       "exiting\n", f->s->name, what,
+		       __atomic_load_n(&f->st.unshares, __ATOMIC_RELAXED));
 		fflush(stdout);
 		_exit(1);
 	}
-	CHECK_EQ(t.got, 1);
-	CHECK_MSG(f.st.unshares <= 1, "%lu unshare faults", f.st.unshares);
-	CHECK(t.page == fx_page(&f, FX_THP + 5 * PAGE_SIZE));
-	release(&f, &t.page, 1, FOLL_PIN);
-	mm_free(child);
-	fx_teardown(&f);
+}
+
+/*
+ * A read-only pin of a THP tail page through the slow path once fork has
+ * write-protected the PMD. follow_huge_pmd() asks gup_must_unshare()
+ * about the head, which holds PG_anon_exclusive for a PMD mapping, and
+ * anonexcl (1(d)) takes exactly one unshare fault:
+ * - the child alive (the THP shared): do_huge_pmd_wp_page() cannot reuse
+ *   it, the PMD is split and do_wp_page() copies subpage 5 to a small
+ *   exclusive page, mapped read-only; the child keeps the THP;
+ * - the child gone: the fault reuses the THP (PG_anon_exclusive on the
+ *   head, the PMD still read-only) and the tail is pinned in place.
+ *   Asking about the tail instead never stops (a livelock).
+ * The schemes before 5.19 never unshare: the THP's own tail is pinned.
+ */
+static void case_thp_tail_unshare(void *arg)
+{
+	const unsigned long addr = FX_THP + 5 * PAGE_SIZE;
+	const struct gup_scheme *s = arg;
+	bool anonexcl = s->features & SF_ANON_EXCL;
+	struct mm_struct *child;
+	struct tail_pin t;
+	struct folio *thp;
+	int shared;
+	bool leaf;
+	pte_t pte;
+	struct fx f;
+
+	for (shared = 1; shared >= 0; shared--) {
+		fx_setup(&f, s);
+		thp = page_folio(fx_page(&f, FX_THP));
+		child = mm_fork(f.mm, NULL, NULL);
+		CHECK(child);
+		if (!shared) {
+			/* the PMD stays read-only, not exclusive: ours alone */
+			mm_free(child);
+			child = NULL;
+		}
+		memset(&f.st, 0, sizeof(f.st));
+		tail_pin_run(&f, &t, shared ? "shared" : "no longer shared");
+		CHECK_EQ(t.got, 1);
+		CHECK_MSG(f.st.unshares == (anonexcl ? 1 : 0),
+			  "%s THP: %lu unshare faults",
+			  shared ? "shared" : "unshared", f.st.unshares);
+		CHECK(mm_lookup_page(f.mm, addr, &pte) == t.page);
+		CHECK_MSG(!pte_write(pte), "the R/O pin made the entry "
+			  "writable");
+		if (anonexcl && shared) {
+			CHECK_EQ(f.st.cow_copies, 1);
+			CHECK_MSG(!folio_test_large(page_folio(t.page)),
+				  "pinned the shared THP");
+			CHECK(test_bit(PG_anon_exclusive, &t.page->flags));
+			CHECK(mm_find_entry(f.mm, FX_THP, &leaf) && !leaf);
+		} else {
+			CHECK_EQ(f.st.cow_copies, 0);
+			CHECK(t.page == folio_page(thp, 5));
+			CHECK(mm_find_entry(f.mm, FX_THP, &leaf) && leaf);
+			if (anonexcl)
+				CHECK(test_bit(PG_anon_exclusive,
+					       folio_flags(thp)));
+		}
+		if (child) {
+			CHECK(mm_lookup_page(child, addr, NULL) ==
+			      folio_page(thp, 5));
+			CHECK(mm_find_entry(child, FX_THP, &leaf) && leaf);
+		}
+		release(&f, &t.page, 1, FOLL_PIN);
+		if (child)
+			mm_free(child);
+		fx_teardown(&f);
+	}
 }
 
 /* ---- fork and COW ---- */
@@ -770,7 +850,8 @@ static void case_cow_pte_changed(void *arg)
 /*
  * anonexcl: a R/O pin of a non-exclusive anon page may not be taken:
  * GUP-fast backs off (gup_must_unshare), the slow path unshares
- * (FAULT_FLAG_UNSHARE) onto a new exclusive page that stays read-only.
+ * (FAULT_FLAG_UNSHARE, once) onto a new exclusive page, a copy (the
+ * child maps the old one) that stays read-only.
  */
 static void case_ro_unshare(void *arg)
 {
@@ -787,7 +868,8 @@ static void case_ro_unshare(void *arg)
 	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, FOLL_PIN, &page, &f.st), 1);
 	CHECK_EQ(f.st.fast_pages, 0);
 	CHECK_EQ(f.st.fast_undo, 1);
-	CHECK(f.st.unshares >= 1);
+	CHECK_EQ(f.st.unshares, 1);
+	CHECK_EQ(f.st.cow_copies, 1);
 	CHECK_MSG(page != old, "pinned the shared page");
 	CHECK(test_bit(PG_anon_exclusive, &page->flags));
 	CHECK(mm_lookup_page(f.mm, FX_ANON, &pte) == page);
