@@ -17,8 +17,9 @@ expect_usage() {
 }
 
 # Bad input: each table row names what it guards.
-expect_usage unknown_scheme "unknown scheme 'nope'.*|valid schemes:.* bias " --scheme=nope
-grep -q "valid schemes:.*pincount_sameline" "$tmp/err" && ok unknown_scheme_lists || bad unknown_scheme_lists "no list"
+expect_usage unknown_scheme "error: unknown scheme 'nope'" --scheme=nope
+grep -qE "^valid schemes: (.* )?bias .* pincount_sameline( |$)" "$tmp/err" &&
+	ok unknown_scheme_lists || bad unknown_scheme_lists "no list"
 expect_usage unknown_workload "unknown workload 'pinn'" --workload=pinn
 expect_usage unknown_placement "unknown placement 'diagonal' \(valid: .*compact" --placement=diagonal --plan
 expect_usage bad_list_token "bad --threads value 'x'" --threads=1,x
@@ -49,7 +50,9 @@ expect_usage duplicate_event "event 'task-clock' is listed twice" --events=task-
 expect_usage competitors_over_64 "more than 64 fork competitors in --with 'fork:64,fork:1'" --with=fork:64,fork:1 --plan
 expect_usage pool_below_pages "share:pool:4/.*a pool of 4 pages is smaller than one call's 16 pages" --share=pool:4 --pages=16 --plan
 expect_usage short_duration "bad --duration '0.0001' \(seconds, 0.001 <= SEC" --duration=0.0001 --plan
-expect_usage raw_nothing_to_run "raw grabs one page.*1 raw configuration.*|nothing to run" --workload=raw --pages=16 --plan
+expect_usage raw_nothing_to_run "error: nothing to run" --workload=raw --pages=16 --plan
+grep -q "note: raw grabs one page.*: 1 raw configuration with --pages other" \
+	"$tmp/err" && ok raw_skipped_note || bad raw_skipped_note "no note"
 expect_usage with_on_raw "--with does not apply to the raw workload" --workload=raw --with=fork:1 --plan
 expect_usage no_pu_left "no PU left for pinners after fork:[0-9]+ competitors" --threads=max --with=fork:$(nproc --all) --plan
 expect_usage bad_mem "unknown memory placement 'bogus' \(valid: local" --mem=bogus --plan
@@ -121,26 +124,51 @@ else
 	bad json_contract "run failed: $(tail -3 "$tmp/err")"
 fi
 
-# raw counts a failed grab in fail_pct: two pagelock pinners' trylocks on
-# one page fail while the other holds it (about 40% here). Only asserted
-# when the threads really overlapped.
-if "$bin" --scheme=pagelock --workload=raw --threads=2 --events=none \
-	--duration=0.2 --warmup=0.01 --benchmark_format=json \
-	>"$tmp/rawfail.json" 2>/dev/null; then
+# raw counts a failed grab in fail_pct and leaves it out of pages_per_s:
+# two pagelock pinners' trylocks on one page fail while the other holds it
+# (about 30% of grabs here, some even at 30% overlap). Up to 3 runs, as a
+# busy machine can keep a pinner off its CPU; they stop at one with failed
+# grabs and 90% overlap. No failed grab in any fails the check if one run
+# overlapped by half, else it skips. pages_per_s is below ops_per_s when
+# grabs failed, and within 5% of ops_per_s less fail_pct at 90% overlap
+# (unequal windows weigh the threads' rates unequally).
+passed="" overlapped="" overlaps=""
+for _ in 1 2 3; do
+	if ! "$bin" --scheme=pagelock --workload=raw --threads=2 --events=none \
+		--duration=0.2 --warmup=0.01 --benchmark_format=json \
+		>"$tmp/rawfail.json" 2>/dev/null; then
+		res="bad run failed"
+		break
+	fi
 	res=$($py -c 'import json,sys; b=json.load(open(sys.argv[1]))["benchmarks"][0]
-good = b["ops_per_s"] * (1 - b["fail_pct"] / 100)  # pages_per_s: grabs that worked
-print("skip" if b["overlap_pct"] < 90 else
-      "bad pages_per_s %r, expected about %r" % (b["pages_per_s"], good)
-      if abs(b["pages_per_s"] - good) > 0.05 * b["ops_per_s"] else
-      "ok" if 0 < b["fail_pct"] < 100 else "bad %r" % b["fail_pct"])' "$tmp/rawfail.json")
+ops, pages, fail, ov = (b[k] for k in ("ops_per_s", "pages_per_s", "fail_pct", "overlap_pct"))
+good = ops * (1 - fail / 100)  # pages_per_s: grabs that worked
+print("bad fail_pct %r" % fail if not 0 <= fail < 100 else
+      "bad pages_per_s %r, ops_per_s %r, fail_pct %r" % (pages, ops, fail)
+      if not 0 < pages <= ops or (fail > 0 and pages >= ops) or
+      (ov >= 90 and abs(pages - good) > 0.05 * ops) else
+      "%s %d" % ("ok" if fail > 0 else "none" if ov >= 50 else "skip", ov))' \
+		"$tmp/rawfail.json" 2>&1)
 	case $res in
-	ok) ok raw_fail_pct ;;
-	skip) skipped raw_fail_pct "the two threads did not overlap" ;;
-	*) bad raw_fail_pct "$res" ;;
+	ok\ *) passed=1 ;;
+	none\ *) overlapped=1 ;;
+	skip\ *) ;;
+	*) break ;;
 	esac
-else
-	bad raw_fail_pct "run failed"
-fi
+	overlaps="$overlaps ${res#* }%"
+	[ -n "$passed" ] && [ "${res#* }" -ge 90 ] && break
+done
+case $res in
+ok\ *|none\ *|skip\ *)
+	if [ -n "$passed" ]; then
+		ok raw_fail_pct
+	elif [ -n "$overlapped" ]; then
+		bad raw_fail_pct "fail_pct 0 in 3 runs, overlap_pct$overlaps"
+	else
+		skipped raw_fail_pct "overlap_pct under 50 in 3 runs:$overlaps"
+	fi ;;
+*) bad raw_fail_pct "${res#bad }" ;;
+esac
 
 # A configuration that fails (here: no memory for a pool's address list
 # under a 300 MB address-space limit) is an error row with its reason
@@ -363,9 +391,18 @@ RESULTS_DIR="$tmp/rowfail" expect_exit2 bench_dir_not_empty "RESULTS_DIR .*rowfa
 	env QUICK=1 scripts/bench.sh
 
 # make walkcost's driver: every scheme's pin and raw loops run and report
-# a time; the floor control prints both lines; bad input exits 2.
+# a time; the floor control prints both lines; bad input exits 2. The
+# schemes are those --list shows, which must be those bad input lists.
 wc=build/obj/walkcost
-for s in $(build/gupbench --list | sed -n '/^Schemes:/,/^Workloads:/s/^  \([a-z0-9_]*\) .*/\1/p'); do
+schemes=$("$bin" --list |
+	sed -n '/^Schemes:/,/^Workloads:/s/^  \([a-z0-9_]*\) .*/\1/p' | paste -sd' ')
+valid=$("$bin" --scheme=nope 2>&1 | sed -n 's/^valid schemes: //p')
+if [ -n "$schemes" ] && [ "$schemes" = "$valid" ]; then
+	ok walkcost_schemes
+else
+	bad walkcost_schemes "--list: '$schemes', valid: '$valid'"
+fi
+for s in $schemes; do
 	for m in pin raw; do
 		if out=$("$wc" "$s" $m 20000 2>&1) &&
 			echo "$out" | grep -qE "^$m/$s [0-9.]+ ns/op$"; then

@@ -24,7 +24,8 @@ fi
 # run NAME CHECK ARGS...: gupbench ARGS (short window, JSON) exits 0
 # with a clean stderr; CHECK is a python expression over every row b
 # (and the list rows) that must hold; ran(KEY...) says a competitor's
-# rates are above zero
+# rates are above zero; placement() is the row's "placement NAME" context
+# value, one_node whether the context's topology has one NUMA node
 run() {
 	local name=$1 check=$2; shift 2
 	"$bin" --events=none --duration=0.03 --warmup=0.01 --oversubscribe \
@@ -37,8 +38,12 @@ run() {
 		bad "$name" "$(grep -m3 -E 'Sanitizer|runtime error|WARN_ON|warning' "$tmp/$name.err")"
 	elif ! out=$($py -c '
 import json, sys
-rows = json.load(open(sys.argv[1]))["benchmarks"]
+d = json.load(open(sys.argv[1]))
+rows, ctx = d["benchmarks"], d["context"]
 assert rows, "no rows"
+one_node = " 1 NUMA node," in ctx["topology"]
+def placement():
+    return ctx["placement " + b["name"]]
 def rate(r, keys):
     return sum(r[k] for k in keys)
 def ran(*keys):
@@ -64,7 +69,8 @@ run workloads 'True' --scheme=all --workload=pin,pin_ro,get,raw,c2c \
 	--threads=1,2
 run pages_shares 'True' --scheme=$real,$dev,get --pages=16,512 \
 	--share=same,private,pool:1024 --threads=2
-run thp_rows '0 <= b["pmd_mapped_pct"] <= 100 and "thp_splits" in b' \
+# no competitor: every pinned address stays PMD-mapped, nothing splits
+run thp_rows 'b["pmd_mapped_pct"] == 100 and b["thp_splits"] == 0' \
 	--scheme=$real --pages=512 --threads=1
 run with_getput 'ran("getput_per_s")' --scheme=$real,$dev --with=getput:1
 run with_query 'ran("query_per_s") and 0 <= b["query_pinned_pct"] <= 100' \
@@ -91,11 +97,17 @@ run collapse_16 'ran("collapse_ok_per_s", "collapse_fail_per_s")' \
 	--scheme=$real --pages=16,512 --share=same,private --with=collapse:1
 run with_all 'True' --scheme=$real --pages=1,512 \
 	--with=getput:1,query:1,fork:1,migrate:1,collapse:1
-run placements 'True' --scheme=bias --threads=2 \
+# the placement context says "degraded" only where the plan is: not for
+# interleave (on one node the same as local), local or node:0
+nodeg='"degraded" not in placement()'
+run placements "$nodeg" --scheme=bias --threads=2 \
 	--placement=compact,scatter,numa,list:1,0 --mem=interleave
-# one node here: remote degrades to local, and the context says so
-run mem_policies 'True' --scheme=bias --mem=remote
-run mem_node 'True' --scheme=bias --mem=node:0
+# on one node remote degrades to local, and the context says so
+run mem_policies '("(degraded: no other NUMA node with memory: remote is local)"
+    in placement()) if one_node else "degraded" not in placement()' \
+	--scheme=bias --mem=remote
+run mem_local "$nodeg" --scheme=bias --mem=local
+run mem_node "$nodeg" --scheme=bias --mem=node:0
 
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]

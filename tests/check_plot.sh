@@ -76,14 +76,28 @@ if scripts/plot.sh "$tmp/many" >"$tmp/out" 2>"$tmp/err"; then
 		bad competitor_rates "no forks_per_s panel"
 	# a rerun replaces the figures, leaving no stale ones
 	touch "$tmp/many/plots/stale.png"
-	$plot "$tmp/many" >/dev/null 2>&1
-	[ ! -e "$tmp/many/plots/stale.png" ] && ok rerun_replaces || bad rerun_replaces "stale.png kept"
+	$plot "$tmp/many" >/dev/null 2>"$tmp/rerun.err"
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		bad rerun_replaces "exit $rc: $(tail -2 "$tmp/rerun.err")"
+	elif [ -e "$tmp/many/plots/stale.png" ]; then
+		bad rerun_replaces "stale.png kept"
+	else
+		check_out rerun_replaces "$tmp/many" \
+			scaling-pin-1p-same-compact placement-pin limit
+	fi
 else
 	bad several_threads "exit $?: $(cat "$tmp/err")"
 fi
-# one placement: no placement figure
-[ ! -e "$tmp/one/plots/placement-pin.png" ] && ok no_placement_figure ||
+# one placement: figures, but no placement figure
+if [ ! -s "$tmp/one/plots/index.html" ]; then
+	bad no_placement_figure "the one-thread plot made no figures"
+elif [ -e "$tmp/one/plots/placement-pin.png" ] ||
+	[ -e "$tmp/one/plots/placement-pin.svg" ]; then
 	bad no_placement_figure "placement figure with one placement"
+else
+	ok no_placement_figure
+fi
 
 # Rows in another --benchmark_time_unit are read in ns (1 row: 0.02 us)
 cat >"$tmp/us.json" <<'JSON'

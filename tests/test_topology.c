@@ -3,15 +3,17 @@
  * bench/topo.c: topology loading, thread placement policies, memory
  * placement plans and the --plan format, on synthetic and XML topologies
  * (so multi-node logic is checked on a 1-node box), then binding and
- * allocation on this machine.
+ * allocation on this machine (the kernel's memory policy and page nodes).
  */
 #include <errno.h>
+#include <linux/mempolicy.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "topo.h"
@@ -679,14 +681,77 @@ static void tc_this_bind(void *arg)
 	topo_free(t);
 }
 
-/* This machine: bound (or, degraded, plain) zeroed page-aligned memory. */
+#define NODE_BITS	1024
+#define LONG_BITS	(8 * sizeof(unsigned long))
+
+/* An OS node list ("0", "0-3", "0,2") as a node mask; false if malformed. */
+static bool node_mask(const char *list, unsigned long *mask)
+{
+	memset(mask, 0, NODE_BITS / 8);
+	while (*list) {
+		char *end;
+		long a = strtol(list, &end, 10), b = a;
+
+		if (end == list || a < 0)
+			return false;
+		if (*end == '-')
+			b = strtol(end + 1, &end, 10);
+		if (b < a || b >= NODE_BITS || (*end && *end != ','))
+			return false;
+		for (; a <= b; a++)
+			mask[a / LONG_BITS] |= 1UL << (a % LONG_BITS);
+		list = *end ? end + 1 : end;
+	}
+	return true;
+}
+
+/*
+ * Ask the kernel what topo_alloc() did: the policy of the mapping
+ * (MPOL_BIND to mp's node, MPOL_INTERLEAVE over mp's nodes) and the node
+ * that holds each page, which must be one of them.
+ */
+static void check_bound(const struct mem_place *mp, unsigned char *p,
+			size_t size)
+{
+	unsigned long want[NODE_BITS / LONG_BITS];
+	unsigned long got[NODE_BITS / LONG_BITS];
+	long page = sysconf(_SC_PAGESIZE);
+	int mode, node;
+
+	CHECK_MSG(node_mask(mp->nodes, want), "nodes '%s'", mp->nodes);
+	if (mp->node >= 0) {
+		memset(want, 0, sizeof(want));
+		want[mp->node / LONG_BITS] = 1UL << (mp->node % LONG_BITS);
+	}
+	CHECK_MSG(!syscall(SYS_get_mempolicy, &mode, got, NODE_BITS, p,
+			   MPOL_F_ADDR), "get_mempolicy: %s", strerror(errno));
+	CHECK_EQ(mode & ~MPOL_MODE_FLAGS,
+		 mp->node >= 0 ? MPOL_BIND : MPOL_INTERLEAVE);
+	CHECK_MSG(!memcmp(got, want, sizeof(want)),
+		  "%s: policy node mask %#lx, plan nodes %s", mp->policy,
+		  got[0], mp->nodes);
+	for (size_t off = 0; off < size; off += (size_t)page) {
+		CHECK_MSG(!syscall(SYS_get_mempolicy, &node, NULL, 0, p + off,
+				   MPOL_F_NODE | MPOL_F_ADDR),
+			  "get_mempolicy: %s", strerror(errno));
+		CHECK_MSG(node >= 0 && node < NODE_BITS &&
+			  (want[node / LONG_BITS] >> (node % LONG_BITS) & 1),
+			  "%s: page %zu on node %d, plan nodes %s", mp->policy,
+			  off / (size_t)page, node, mp->nodes);
+	}
+}
+
+/*
+ * This machine: zeroed page-aligned memory, bound as planned (the kernel
+ * says so), or, degraded, plain.
+ */
 static void tc_this_alloc(void *arg)
 {
 	static const char *const pols[] = { "local", "remote", "interleave" };
 	const size_t size = 1 << 20;
 	struct topo *t = load(NULL);
 	struct mem_place mp;
-	int pu0;
+	int pu0, bound = 0;
 
 	place(t, "compact", 1, &pu0);
 	for (size_t i = 0; i < 3; i++) {
@@ -702,10 +767,15 @@ static void tc_this_alloc(void *arg)
 		CHECK(p[size / 2] == 0x5a);
 		/* Degraded is allowed here but must say why. */
 		CHECK(!mp.degraded || mp.note[0]);
-		if (mp.degraded)
+		if (mp.degraded) {
 			printf("# %s: %s\n", pols[i], mp.note);
+		} else {
+			check_bound(&mp, p, size);
+			bound++;
+		}
 		topo_free_mem(t, p, size);
 	}
+	printf("# %d of 3 placements bound and checked\n", bound);
 	topo_free(t);
 }
 
