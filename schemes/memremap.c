@@ -10,6 +10,7 @@
  */
 #include <linux/membarrier.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,9 +101,11 @@ struct irq_section irq_sections[PERCPU_REF_SLOTS];
  * before it is seen odd here; one that enters after it sees the cleared
  * PMD. Then wait for each odd slot to move on.
  */
+#define SYNC_SPINS	4096	/* some microseconds */
+
 void tlb_remove_table_sync_one(void)
 {
-	unsigned int i;
+	unsigned int i, spins;
 
 	sync_all_threads();
 	for (i = 0; i < PERCPU_REF_SLOTS; i++) {
@@ -115,8 +118,17 @@ void tlb_remove_table_sync_one(void)
 		seq = READ_ONCE(irq_sections[i].seq);
 		if (!(seq & 1))
 			continue;
-		while (READ_ONCE(irq_sections[i].seq) == seq)
-			cpu_relax();
+		/*
+		 * An irq-off section lasts a walk; this one may be a walker
+		 * preempted inside it, maybe on this CPU: spin a while as
+		 * the IPI sender does, then give the CPU away.
+		 */
+		for (spins = 0; READ_ONCE(irq_sections[i].seq) == seq; spins++) {
+			if (spins < SYNC_SPINS)
+				cpu_relax();
+			else
+				sched_yield();
+		}
 	}
 	smp_mb();
 }
