@@ -3,9 +3,19 @@
  * Short concurrent stress per scheme: pinners (writable and R/O pins of 1
  * and 16 pages, FOLL_GET), a speculative getter, a forker and a migrator
  * over the same small set of pages. While it runs: no pinned folio reads
- * as unpinned, no count is negative. After it: every count back to the
+ * as unpinned, no count is negative, and a writable pin holds the page
+ * its address maps (pin_mapped()). After it: every count back to the
  * baseline (all pages free after teardown), pins acquired == released,
  * no WARN. GUPBENCH_STRESS_MS sets the length (default 300 ms).
+ *
+ * Left alone, the pinners are rarely caught between GUP-fast's read of
+ * an entry and its recheck. So a debug point stalls some GUP-fast calls
+ * there, after the read or after the grab, and hands the address to the
+ * competitor, which migrates or zaps that page and then waits until the
+ * call has returned and been checked (struct stress: target, done). The
+ * recheck must undo each grab of a page the address no longer maps
+ * (fast_undo >= handoffs; the stress cases also need handoffs > 0);
+ * without it a writable pin stays on such a page (pin_mapped()).
  */
 #include <pthread.h>
 #include <time.h>
@@ -14,15 +24,57 @@
 #include "fixture.h"
 
 #define NR_PAGES	8	/* small: collisions are frequent */
+#define STALL_NS	2000000L	/* a stall nobody takes up */
+#define HANDOFF_NS	50000000L	/* a handoff on a loaded machine */
 
 struct stress {
 	struct fx *f;
 	int stop;
 	long false_neg;
 	long negative;
+	long moved;		/* writable pins on a page no longer mapped */
 	/* pinner calls; competitor ops; forks; migrations done or zaps */
 	long ops[4];
+	/* zaps begun, zaps done (with their re-fault): see pin_mapped() */
+	long zap_begin, zap_end;
+	/*
+	 * A stalled GUP-fast call offers its address in target; the
+	 * competitor takes it (0 again), works on it, sets done to it and
+	 * waits until the pinner clears done after its call.
+	 */
+	unsigned long target, done;
+	long stall_gap_ns;	/* a pinner's time between stalls */
+	bool read_stalls;	/* only after the read: see case_stress() */
+	long stall_ops;		/* an offer not taken: wait this many ops */
+	long stall_ops_max;	/* no stall once it did this many (or 0) */
+	long stalls;
+	long raced;		/* stalled after a grab, saw the entry change */
+	long handoffs;		/* grabs the recheck must undo: see stall() */
+	unsigned long seed;	/* the splitter's */
+	long fast_undo, slow_calls;	/* the pinners' gup_stats, summed */
 };
+
+/*
+ * A pinner's GUP call, for the debug hook in its thread: where the call
+ * starts, where it stalls, and for each page the count of finished zaps
+ * as read after its grab (before the call for a page the slow path took).
+ */
+struct pin_call {
+	struct stress *x;
+	unsigned long seed;
+	unsigned long start;
+	unsigned int flags;
+	long stall_at;		/* the page to stall at, or -1 */
+	bool stall_grabbed;	/* after its grab, not after its read */
+	long read;		/* the last page whose entry the walk read */
+	unsigned long handed;	/* the address the competitor worked on */
+	long undo_at;		/* a grab there must be undone, or -1 */
+	long next_stall;	/* no stall before (now_ns()) */
+	long grabbed;
+	long zaps[16];
+};
+
+static __thread struct pin_call *this_call;
 
 static unsigned long xorshift(unsigned long *s)
 {
@@ -37,6 +89,142 @@ static bool stop(struct stress *x)
 	return __atomic_load_n(&x->stop, __ATOMIC_RELAXED);
 }
 
+static long load(long *p)
+{
+	return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
+
+static void inc(long *p)
+{
+	__atomic_add_fetch(p, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Set *@p from @old to @new; false if it held something else. */
+static bool cmpxchg_ul(unsigned long *p, unsigned long old, unsigned long new)
+{
+	return __atomic_compare_exchange_n(p, &old, new, false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+static long now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/* Sleep a little (the other side may need this CPU); false after @ns. */
+static bool nap(long t0, long ns)
+{
+	struct timespec nap = { 0, 20000 };
+
+	nanosleep(&nap, NULL);
+	return now_ns() - t0 < ns;
+}
+
+/* A writable pin: the kernel keeps its page mapped (fork copies it). */
+static bool writable_pin(const struct gup_scheme *s, unsigned int flags)
+{
+	return fx_has_pins(s) && (flags & FOLL_PIN) && (flags & FOLL_WRITE);
+}
+
+static unsigned long entry_at(struct mm_struct *mm, unsigned long addr)
+{
+	pte_t pte = __pte(0);
+
+	mm_lookup_page(mm, addr, &pte);
+	return pte_val(pte);
+}
+
+/*
+ * Hold a GUP-fast walk at @addr, after its read or (@grabbed) its grab.
+ * It offers the address (unless another stall's offer is up) and waits
+ * until the competitor is done with it; a stall whose offer is not
+ * taken, or that offers nothing, waits for stall_ops competitor ops.
+ * Returns true if the competitor took the offer and @addr maps another
+ * page now: the competitor waits, so nothing maps the old one there
+ * again before the recheck, which must then undo any grab of it.
+ */
+static bool stall(struct pin_call *c, unsigned long addr, bool grabbed)
+{
+	struct stress *x = c->x;
+	struct mm_struct *mm = x->f->mm;
+	pte_t before = __pte(entry_at(mm, addr)), after;
+	long ops = load(&x->ops[1]), t0 = now_ns();
+	bool offered;
+
+	if (x->stall_ops_max && ops >= x->stall_ops_max)
+		return false;
+	offered = cmpxchg_ul(&x->target, 0, addr);
+	for (;;) {
+		unsigned long t = __atomic_load_n(&x->target, __ATOMIC_SEQ_CST);
+		bool taken = offered && t != addr;
+
+		if (taken && __atomic_load_n(&x->done, __ATOMIC_SEQ_CST) ==
+			     addr) {
+			c->handed = addr;	/* cleared after the call */
+			break;
+		}
+		if (!stop(x) && (taken || load(&x->ops[1]) - ops <
+					  x->stall_ops) &&
+		    nap(t0, taken ? HANDOFF_NS : STALL_NS))
+			continue;
+		/* leaving: withdraw the offer, unless it was just taken */
+		if (!offered || taken || stop(x) ||
+		    cmpxchg_ul(&x->target, addr, 0))
+			break;
+	}
+	inc(&x->stalls);
+	c->next_stall = now_ns() + x->stall_gap_ns;
+	after = __pte(entry_at(mm, addr));
+	if (pte_val(after) == pte_val(before))
+		return false;
+	if (grabbed)
+		inc(&x->raced);
+	return c->handed && pte_present(before) &&
+	       (!pte_present(after) || pte_pfn(after) != pte_pfn(before));
+}
+
+static void stress_hook(struct mm_struct *mm, enum gup_debug_point dp,
+			unsigned long addr, void *arg)
+{
+	struct pin_call *c = this_call;
+	long i, zaps;
+
+	(void)mm;
+	(void)arg;
+	if (!c || (dp != GUP_DP_FAST_AFTER_READ &&
+		   dp != GUP_DP_FAST_AFTER_GRAB))
+		return;		/* not a pinner's walk */
+	i = (long)((addr - c->start) >> PAGE_SHIFT);
+	if (dp == GUP_DP_FAST_AFTER_READ) {
+		c->read = i;
+		if (c->stall_at >= 0 && i >= c->stall_at &&
+		    !c->stall_grabbed) {
+			c->stall_at = -1;
+			if (stall(c, addr, false))
+				c->undo_at = i;	/* if the grab succeeds */
+		}
+		return;
+	}
+	if (c->undo_at == i) {
+		inc(&c->x->handoffs);
+		c->undo_at = -1;
+	}
+	/* a PMD leaf: no read point, one grab point for its last page */
+	if (c->stall_at >= 0 && i >= c->stall_at &&
+	    (c->stall_grabbed || c->read != i)) {
+		c->stall_at = -1;
+		if (stall(c, addr, true))
+			inc(&c->x->handoffs);
+	}
+	/* grabbed, before the recheck: a zap done by now is one it sees */
+	zaps = load(&c->x->zap_end);
+	while (c->grabbed <= i)
+		c->zaps[c->grabbed++] = zaps;
+}
+
 /* A writable GET, a read-only pin or a writable pin. */
 static unsigned int pick_flags(unsigned long r)
 {
@@ -44,15 +232,84 @@ static unsigned int pick_flags(unsigned long r)
 	       (r & 6) == 2 ? FOLL_PIN : FOLL_PIN | FOLL_WRITE;
 }
 
+/* Before a pinner's GUP call of @nr pages at @addr: see pin_call. */
+static void pin_call_start(struct pin_call *c, unsigned long addr,
+			   unsigned long nr, unsigned int flags)
+{
+	struct stress *x = c->x;
+	unsigned long r = xorshift(&c->seed);
+	long i, zaps = load(&x->zap_end);
+
+	c->start = addr;
+	c->flags = flags;
+	c->stall_at = now_ns() < c->next_stall ? -1 : (long)((r >> 16) % nr);
+	c->stall_grabbed = !x->read_stalls && (r & BIT(8));
+	c->read = -1;
+	c->undo_at = -1;
+	c->grabbed = 0;
+	for (i = 0; i < 16; i++)
+		c->zaps[i] = zaps;
+}
+
+/* After the call and its checks: the competitor may go on. */
+static void pin_call_end(struct pin_call *c)
+{
+	if (c->handed)
+		cmpxchg_ul(&c->x->done, c->handed, 0);
+	c->handed = 0;
+}
+
+/*
+ * Migration and COW clear a PTE before they set the next one, under the
+ * PT lock: a none PTE read without it may be passing; under it, none is
+ * a zap (the only thing here that clears a PMD).
+ */
+static bool pte_none_locked(struct mm_struct *mm, unsigned long addr)
+{
+	spinlock_t *ptl;
+	pte_t *ptep = mm_find_pte(mm, addr, false, &ptl);
+	bool none;
+
+	if (!ptep)
+		return !mm_lookup_page(mm, addr, NULL);
+	spin_lock(ptl);
+	none = pte_none(ptep_get(ptep));
+	spin_unlock(ptl);
+	return none;
+}
+
+/*
+ * Is @page, pinned writable for page @i of the call, what its address
+ * maps (so that the device's writes through it are what the process
+ * reads)? It must be, unless a zap was under way after the pin was taken
+ * (at the recheck, or at the slow path's grab under the PT lock): then
+ * the address may be unmapped or map a fresh page. Migration entries and
+ * a PMD invalidated for a split are passing states; migration fails on
+ * a pinned page, and fork copies it for the child.
+ */
+static bool pin_mapped(struct pin_call *c, long i, struct page *page)
+{
+	struct mm_struct *mm = c->x->f->mm;
+	unsigned long addr = c->start + (unsigned long)i * PAGE_SIZE;
+	pte_t pte = __pte(0);
+	struct page *now = mm_lookup_page(mm, addr, &pte);
+
+	if (now == page || (!now && !pte_none(pte)) ||
+	    (!now && !pte_none_locked(mm, addr)))
+		return true;
+	return load(&c->x->zap_begin) != c->zaps[i];
+}
+
 /*
  * What a pinner checks on the @got pages it holds: pinned folios read as
- * pinned, no count is negative; the device writes through writable
- * ones; then they are released.
+ * pinned, no count is negative, a writable pin holds the mapped page; the
+ * device writes through writable ones; then they are released.
  */
-static void held_check_release(struct stress *x, struct page **pages,
-			       long got, unsigned int flags, unsigned long r)
+static void held_check_release(struct stress *x, struct pin_call *c,
+			       struct page **pages, long got, unsigned long r)
 {
 	const struct gup_scheme *s = x->f->s;
+	unsigned int flags = c->flags;
 	long i;
 
 	for (i = 0; i < got; i++) {
@@ -63,12 +320,26 @@ static void held_check_release(struct stress *x, struct page **pages,
 			__atomic_add_fetch(&x->false_neg, 1, __ATOMIC_RELAXED);
 		if (folio_ref_count(folio) <= 0)
 			__atomic_add_fetch(&x->negative, 1, __ATOMIC_RELAXED);
+		if (writable_pin(s, flags) && !pin_mapped(c, i, pages[i]))
+			inc(&x->moved);
 		if (flags & FOLL_WRITE)
 			page_dma_write(pages[i], r);
 	}
 	if (got > 0)
 		s->release_pages(pages, (unsigned long)got, flags);
 	x->ops[0]++;
+	pin_call_end(c);
+}
+
+/* A pinner thread's end: its gup_stats into the case's sums. */
+static void pinner_done(struct stress *x, struct gup_stats *st)
+{
+	__atomic_add_fetch(&x->fast_undo, (long)st->fast_undo,
+			   __ATOMIC_RELAXED);
+	__atomic_add_fetch(&x->slow_calls, (long)st->slow_calls,
+			   __ATOMIC_RELAXED);
+	this_call = NULL;
+	vmstat_flush_thread();
 }
 
 /* A page-cache style speculative ref: never on a zero count. */
@@ -93,10 +364,44 @@ static void fork_and_exit(struct mm_struct *mm)
 		mm_free(child);
 }
 
+/* A zap of [@addr, +@len), with a re-fault if @refault: see pin_mapped() */
+static void zap(struct stress *x, unsigned long addr, unsigned long len,
+		bool refault)
+{
+	inc(&x->zap_begin);
+	mm_zap_range(x->f->mm, addr, len);
+	if (refault)
+		mm_populate(x->f->mm, addr, len);
+	inc(&x->zap_end);
+}
+
+/* The competitor: the address a stalled call offers, or 0. */
+static unsigned long take_target(struct stress *x)
+{
+	return __atomic_exchange_n(&x->target, 0, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * The competitor, done with @target: let the stalled call go on, and
+ * wait until it has returned and been checked, so that nothing else
+ * changes meanwhile (a fork would send its pins to the slow path, a
+ * zap would excuse a pin on a zapped page).
+ */
+static void target_done(struct stress *x, unsigned long target)
+{
+	long t0 = now_ns();
+
+	__atomic_store_n(&x->done, target, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&x->done, __ATOMIC_SEQ_CST) == target &&
+	       !stop(x) && nap(t0, HANDOFF_NS))
+		;
+	cmpxchg_ul(&x->done, target, 0);
+}
+
 /*
  * Run @n threads on @x for @ms ms and, with @until_comp, until the
  * competitor (ops[1]) has done something; then stop and join them, and
- * make the checks every stress case makes.
+ * make the checks every stress case makes. Pinner calls stall as x says.
  */
 static void run_threads(struct stress *x, void *(*const fn[])(void *),
 			int n, long ms, bool until_comp)
@@ -105,6 +410,8 @@ static void run_threads(struct stress *x, void *(*const fn[])(void *),
 	pthread_t thr[4];
 	int i;
 
+	x->f->mm->debug_arg = x;
+	x->f->mm->debug_hook = stress_hook;
 	for (i = 0; i < n; i++)
 		pthread_create(&thr[i], NULL, fn[i], x);
 	nanosleep(&ts, NULL);
@@ -113,11 +420,21 @@ static void run_threads(struct stress *x, void *(*const fn[])(void *),
 	__atomic_store_n(&x->stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < n; i++)
 		pthread_join(thr[i], NULL);
+	x->f->mm->debug_hook = NULL;
 	CHECK_EQ(x->false_neg, 0);
 	CHECK_EQ(x->negative, 0);
+	CHECK_MSG(!x->moved, "%ld writable pins on a page their address no "
+		  "longer mapped", x->moved);
+	CHECK_MSG(x->fast_undo >= x->handoffs, "%ld fast undos, but %ld "
+		  "grabs of a page its address no longer mapped",
+		  x->fast_undo, x->handoffs);
 }
 
-/* Two pinners and one competitor for GUPBENCH_STRESS_MS (300 ms). */
+/*
+ * Two pinners and one competitor for GUPBENCH_STRESS_MS (300 ms); the
+ * stalls saw the competitor change their entries, and the recheck backed
+ * off.
+ */
 static void run_stress(struct stress *x, void *(*pin)(void *),
 		       void *(*comp)(void *))
 {
@@ -129,6 +446,9 @@ static void run_stress(struct stress *x, void *(*pin)(void *),
 		  x->ops[3] > 0, "too little work: %ld pins, %ld competitor "
 		  "ops, %ld forks, %ld migrations or zaps", x->ops[0],
 		  x->ops[1], x->ops[2], x->ops[3]);
+	CHECK_MSG(x->handoffs > 0, "races not exercised: %ld stalls, %ld "
+		  "grabs saw their entry change, %ld fast undos, %ld slow "
+		  "calls", x->stalls, x->raced, x->fast_undo, x->slow_calls);
 }
 
 static void *pinner(void *arg)
@@ -138,19 +458,22 @@ static void *pinner(void *arg)
 	struct gup_stats st = { 0 };
 	struct page *pages[16];
 	unsigned long seed = (unsigned long)pthread_self() | 1;
+	struct pin_call c = { .x = x, .seed = seed ^ 0x5851f42d4c957f2dUL };
 
 	gup_thread_register();
+	this_call = &c;
 	while (!stop(x)) {
 		unsigned long r = xorshift(&seed);
 		unsigned long nr = (r & 1) ? 1 : NR_PAGES;
-		unsigned int flags = pick_flags(r);
 		unsigned long addr = FX_ANON + (nr == 1 ? (r >> 8) % NR_PAGES : 0) *
 				     PAGE_SIZE;
-		long got = s->gup_fast(x->f->mm, addr, nr, flags, pages, &st);
+		long got;
 
-		held_check_release(x, pages, got, flags, r);
+		pin_call_start(&c, addr, nr, pick_flags(r));
+		got = s->gup_fast(x->f->mm, addr, nr, c.flags, pages, &st);
+		held_check_release(x, &c, pages, got, r);
 	}
-	vmstat_flush_thread();
+	pinner_done(x, &st);
 	return NULL;
 }
 
@@ -163,7 +486,17 @@ static void *other(void *arg)
 	while (!stop(x)) {
 		unsigned long r = xorshift(&seed);
 		unsigned long addr = FX_ANON + (r >> 8) % NR_PAGES * PAGE_SIZE;
+		unsigned long target = take_target(x);
 
+		if (target) {
+			/* see case_stress() */
+			if (!mm_migrate_page(x->f->mm, target)) {
+				x->ops[3]++;
+				if (!mm_migrate_page(x->f->mm, addr))
+					x->ops[3]++;
+			}
+			target_done(x, target);
+		}
 		switch (r % 4) {
 		case 0:
 			fork_and_exit(x->f->mm);
@@ -182,10 +515,17 @@ static void *other(void *arg)
 	return NULL;
 }
 
+/*
+ * The walk stalls after its read only: a grabbed page cannot migrate.
+ * The competitor migrates it (if nobody holds it) and then another page,
+ * whose destination is likely the one just freed: a grab of it must not
+ * survive the recheck.
+ */
 static void case_stress(void *arg)
 {
 	const struct gup_scheme *s = arg;
-	struct stress x = { 0 };
+	struct stress x = { .stall_gap_ns = 250000, .stall_ops = 4,
+			    .read_stalls = true };
 	struct fx f;
 	int i;
 
@@ -213,22 +553,24 @@ static void *thp_pinner(void *arg)
 	struct gup_stats st = { 0 };
 	struct page *pages[16];
 	unsigned long seed = (unsigned long)pthread_self() | 1;
+	struct pin_call c = { .x = x, .seed = seed ^ 0x5851f42d4c957f2dUL };
 
 	gup_thread_register();
+	this_call = &c;
 	while (!stop(x)) {
 		unsigned long r = xorshift(&seed);
 		unsigned long nr = 1 + (r >> 4) % 16;
 		unsigned long addr = FX_THP + (r >> 12) % (HPAGE_PMD_NR - 16) *
 				     PAGE_SIZE;
-		unsigned int flags = pick_flags(r);
-		long got = (r & 8) ? s->gup(x->f->mm, addr, nr, flags, pages,
-					    &st) :
-				     s->gup_fast(x->f->mm, addr, nr, flags,
-						 pages, &st);
+		long got;
 
-		held_check_release(x, pages, got, flags, r);
+		pin_call_start(&c, addr, nr, pick_flags(r));
+		got = (r & 8) ?
+		      s->gup(x->f->mm, addr, nr, c.flags, pages, &st) :
+		      s->gup_fast(x->f->mm, addr, nr, c.flags, pages, &st);
+		held_check_release(x, &c, pages, got, r);
 	}
-	vmstat_flush_thread();
+	pinner_done(x, &st);
 	return NULL;
 }
 
@@ -246,7 +588,13 @@ static void *thp_other(void *arg)
 		unsigned long r = xorshift(&seed);
 		unsigned long addr = FX_THP + (r >> 8) % HPAGE_PMD_NR *
 				     PAGE_SIZE;
+		unsigned long target = take_target(x);
 
+		if (target) {
+			/* a stalled walk's page: zap it, fault it again */
+			zap(x, target, PAGE_SIZE, true);
+			target_done(x, target);
+		}
 		switch (r % 5) {
 		case 0:
 			fork_and_exit(mm);
@@ -258,8 +606,7 @@ static void *thp_other(void *arg)
 			mmap_read_unlock(mm);
 			break;
 		case 2:
-			mm_zap_range(mm, FX_THP, PMD_SIZE);
-			mm_populate(mm, FX_THP, PMD_SIZE);
+			zap(x, FX_THP, PMD_SIZE, true);
 			x->ops[3]++;
 			break;
 		default:
@@ -276,12 +623,13 @@ static void *thp_other(void *arg)
  * follow_huge_pmd, unshare of shared THPs) against fork and COW (either
  * splits the PMD at the first chance; the range stays PTE-mapped after),
  * zap and re-fault (small pages once the range is PTE-mapped or the
- * THP pool is empty). Afterwards nothing has leaked (fx_teardown).
+ * THP pool is empty); a stalled walk's page is zapped and faulted again.
+ * Afterwards nothing has leaked (fx_teardown).
  */
 static void case_stress_thp(void *arg)
 {
 	const struct gup_scheme *s = arg;
-	struct stress x = { 0 };
+	struct stress x = { .stall_gap_ns = 500000, .stall_ops = 3 };
 	struct fx f;
 
 	fx_setup(&f, s);
@@ -294,10 +642,13 @@ static void case_stress_thp(void *arg)
  * The PMD split itself under live pins: each round maps a fresh THP,
  * starts the two THP pinners, and after a random delay splits the PMD
  * under them, by a fork (which splits a pinned THP) or a zap of one
- * subpage; then speculative gets until the round ends, while another
- * thread looks the subpages up locklessly throughout. GUP-fast must
- * back off from a PMD that changed under its grab, and every count
- * must come back (fx_teardown) with the folio PTE-mapped.
+ * subpage (the one a stalled call offers, if any); then speculative gets
+ * until the round ends, while another thread looks the subpages up
+ * locklessly throughout. Until the split every GUP-fast call stalls
+ * between its grab and its recheck: it must back off from the PMD that
+ * changed under it (and not keep the zapped subpage), and every count
+ * must come back (fx_teardown) with the folio PTE-mapped. Each round
+ * draws its own seed, so that rounds differ in the kind of split.
  */
 #define SPLIT_ROUNDS	24
 
@@ -305,17 +656,25 @@ static void *thp_splitter(void *arg)
 {
 	struct stress *x = arg;
 	struct mm_struct *mm = x->f->mm;
-	unsigned long seed = (unsigned long)x ^ 0x2545f4914f6cdd1dUL;
-	unsigned long r = xorshift(&seed);
+	unsigned long seed = x->seed;
+	unsigned long r = xorshift(&seed), target = 0;
+	int wait;
 
 	gup_thread_register();
 	usleep(200 + r % 3000);
-	if (r & 1)
+	if (r & 1) {
 		fork_and_exit(mm);
-	else
-		mm_zap_range(mm, FX_THP + (r >> 8) % HPAGE_PMD_NR * PAGE_SIZE,
-			     PAGE_SIZE);
+	} else {
+		/* give a pinner a chance to stall and offer its page */
+		for (wait = 0; wait < 20 && !READ_ONCE(x->target); wait++)
+			usleep(100);
+		target = take_target(x);
+		zap(x, target ?: FX_THP + (r >> 8) % HPAGE_PMD_NR * PAGE_SIZE,
+		    PAGE_SIZE, false);
+	}
 	__atomic_add_fetch(&x->ops[1], 1, __ATOMIC_RELAXED);
+	if (target)
+		target_done(x, target);
 	while (!stop(x))
 		spec_probe(x, mm, FX_THP + xorshift(&seed) % HPAGE_PMD_NR *
 				  PAGE_SIZE);
@@ -350,21 +709,33 @@ static void case_stress_thp_split(void *arg)
 					thp_prober };
 	const struct gup_scheme *s = arg;
 	unsigned long splits = thp_split_pmd_events();
+	unsigned long seed = 0x2545f4914f6cdd1dUL;
+	long raced = 0, undo = 0, stalls = 0;
 	int round;
 
 	for (round = 0; round < SPLIT_ROUNDS; round++) {
-		struct stress x = { 0 };
+		struct stress x = { .stall_ops = 1,
+				    .stall_ops_max = 1,
+				    .seed = xorshift(&seed) };
 		struct fx f;
 
 		fx_setup(&f, s);
 		x.f = &f;
 		run_threads(&x, fn, 4, 8, true);
 		fx_teardown(&f);
+		stalls += x.stalls;
+		raced += x.raced;
+		undo += x.fast_undo;
 	}
 	/* a zap always splits, a fork only a pinned THP */
 	CHECK_MSG(thp_split_pmd_events() - splits >= SPLIT_ROUNDS / 4,
 		  "only %lu splits in %d rounds",
 		  thp_split_pmd_events() - splits, SPLIT_ROUNDS);
+	/* splits under stalled grabs, each of which backed off */
+	CHECK_MSG(raced >= SPLIT_ROUNDS / 4 && undo >= raced,
+		  "%ld of %ld stalls saw the entry change after a grab, %ld "
+		  "fast undos in %d rounds", raced, stalls, undo,
+		  SPLIT_ROUNDS);
 }
 
 #define SLOT_THREADS	64
