@@ -53,6 +53,8 @@ struct run_opts run_opts = {
  * row, while a 1 s window still gives each thread about 10000 samples.
  */
 #define SAMPLE_GAP_US	100
+/* the longest a pinner's batch should run between two phase checks */
+#define BATCH_SLICE_US	500
 
 enum phase { PH_GATE, PH_WARMUP, PH_MEASURE, PH_COOLDOWN, PH_STOP };
 
@@ -304,7 +306,15 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 		.pages = pages,
 		.st = &t->st,
 	};
-	unsigned long batch = c->pages >= 64 ? 16 : 256, ops = 0, ok;
+	unsigned long max_batch = c->pages >= 64 ? 16 : 256, ops = 0, ok;
+	unsigned long batch = max_batch;
+	/*
+	 * A thread sees the phases only between batches: a batch that runs
+	 * long (ops that sleep behind migration or fork) would open and
+	 * close its window late. Halve the batch while one takes more than
+	 * BATCH_SLICE_US, grow it back when it takes a quarter of that.
+	 */
+	uint64_t slice = max(1.0, tsc_hz() * BATCH_SLICE_US * 1e-6), b0, d;
 	struct window w = { 0 };
 	bool warm = false;
 
@@ -317,9 +327,15 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 			t->fail_all += 1 - ok;
 			ops++;
 		}
+		b0 = rdtsc_now();
 		ok = c->scheme->pin_section(&l, batch);
+		d = rdtsc_now() - b0;
 		t->fail_all += batch - ok;
 		ops += batch;
+		if (d > slice && batch > 1)
+			batch /= 2;
+		else if (d < slice / 4 && batch < max_batch)
+			batch *= 2;
 	}
 }
 
