@@ -307,12 +307,14 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 		.st = &t->st,
 	};
 	unsigned long max_batch = c->pages >= 64 ? 16 : 256, ops = 0, ok;
-	unsigned long batch = max_batch;
+	unsigned long batch = 1;
 	/*
 	 * A thread sees the phases only between batches: a batch that runs
 	 * long (ops that sleep behind migration or fork) would open and
-	 * close its window late. Halve the batch while one takes more than
-	 * BATCH_SLICE_US, grow it back when it takes a quarter of that.
+	 * close its window late. Start at one op and double while a batch
+	 * takes under a quarter of BATCH_SLICE_US, halve while one takes
+	 * more (a first batch of 256 ops of milliseconds each outlasted the
+	 * whole window).
 	 */
 	uint64_t slice = max(1.0, tsc_hz() * BATCH_SLICE_US * 1e-6), b0, d;
 	struct window w = { 0 };
