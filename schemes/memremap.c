@@ -101,7 +101,7 @@ struct irq_section irq_sections[PERCPU_REF_SLOTS];
  * before it is seen odd here; one that enters after it sees the cleared
  * PMD. Then wait for each odd slot to move on.
  */
-#define SYNC_SPINS	4096	/* some microseconds */
+#define SYNC_SPINS	4096	/* 4096 PAUSEs: tens of microseconds */
 
 void tlb_remove_table_sync_one(void)
 {

@@ -1141,7 +1141,6 @@ static struct folio *fault_new_folio(struct mm_struct *mm,
 
 	if (!folio)
 		return NULL;
-	clear_page_cost();	/* clear_user_highpage(), or the file's read */
 	WRITE_ONCE(folio->page.mapping, (void *)mm);
 	folio->page.index = addr >> PAGE_SHIFT;
 	if (!(vma->vm_flags & VM_SHARED)) {
@@ -1188,6 +1187,7 @@ static int do_pte_none(struct mm_struct *mm, struct vm_area_struct *vma,
 	folio = fault_new_folio(mm, vma, addr);
 	if (!folio)
 		return -ENOMEM;
+	clear_page_cost();	/* clear_user_highpage(), or the file's read */
 	if ((vma->vm_flags & VM_WRITE) &&
 	    (!(vma->vm_flags & VM_SHARED) || (ff & FAULT_FLAG_WRITE))) {
 		prot |= _PAGE_RW | _PAGE_DIRTY;

@@ -577,8 +577,9 @@ struct mm_struct {
 	 * Other threads walk this mm (mm_cpumask has CPUs besides the
 	 * caller's): a TLB flush interrupts them and waits for their irq-off
 	 * sections, see flush_tlb_mm(). Set by whoever shares the mm among
-	 * threads and wants that cost (the benchmark); a fork child, which
-	 * no CPU has loaded, and the tests' mms leave it false.
+	 * threads and wants that cost (the benchmark, tests/test_flush.c);
+	 * a fork child, which no CPU has loaded, torture and the other
+	 * tests leave it false.
 	 */
 	bool ipi_flush;
 	int nr_vmas;

@@ -924,6 +924,7 @@ int mm_collapse_huge_page(struct mm_struct *mm, unsigned long addr,
 	pmd_ptl = pmd_lockptr(pmdp);
 	spin_lock(pmd_ptl);
 	_pmd = __pmd(xchg(&pmdp->pmd, 0UL));	/* pmdp_collapse_flush() */
+	flush_tlb_mm(mm);		/* its flush_tlb_range() */
 	spin_unlock(pmd_ptl);
 	if (!GUP_MUTANT(NO_PMD_RECHECK))
 		tlb_remove_table_sync_one();
