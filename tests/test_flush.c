@@ -23,9 +23,32 @@ struct flush_op {
 	void (*prep)(struct fx *f);	/* before the section opens */
 	bool (*run)(struct fx *f);	/* on the other thread: did it work? */
 	void (*undo)(struct fx *f);	/* after it finished */
+	bool (*waited_where)(void);	/* while held: stopped at the flush? */
 };
 
 static struct mm_struct *child;
+static int reached[GUP_DP_MAX];	/* debug points the op passed */
+
+static void note_point(struct mm_struct *mm, enum gup_debug_point dp,
+		       unsigned long addr, void *arg)
+{
+	(void)mm;
+	(void)addr;
+	(void)arg;
+	__atomic_store_n(&reached[dp], 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Migration flushes right after it clears the PTE: it must not have put
+ * its migration entry in, nor frozen the refcount, while the flush waits.
+ */
+static bool migrate_waited_early(void)
+{
+	return !__atomic_load_n(&reached[GUP_DP_MIGRATE_UNMAPPED],
+				__ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&reached[GUP_DP_MIGRATE_FROZEN],
+				__ATOMIC_ACQUIRE);
+}
 
 static bool run_migrate(struct fx *f)
 {
@@ -94,13 +117,14 @@ static bool run_zap(struct fx *f)
 }
 
 static const struct flush_op ops[] = {
-	{ "migrate", NULL, run_migrate, NULL },
-	{ "mkclean", NULL, run_mkclean, NULL },
-	{ "fork", NULL, run_fork, NULL },
-	{ "cow", prep_cow, run_cow, undo_cow },
-	{ "split", NULL, run_split, NULL },
-	{ "mprotect", NULL, run_mprotect, NULL },
-	{ "zap", NULL, run_zap, NULL },
+	{ .name = "migrate", .run = run_migrate,
+	  .waited_where = migrate_waited_early },
+	{ .name = "mkclean", .run = run_mkclean },
+	{ .name = "fork", .run = run_fork },
+	{ .name = "cow", .prep = prep_cow, .run = run_cow, .undo = undo_cow },
+	{ .name = "split", .run = run_split },
+	{ .name = "mprotect", .run = run_mprotect },
+	{ .name = "zap", .run = run_zap },
 };
 
 struct job {
@@ -139,7 +163,7 @@ static void check_op(const struct flush_op *op, bool ipi)
 	const struct gup_scheme *s = scheme_find("bias");
 	struct job j = { .op = op };
 	unsigned long irqflags;
-	bool early, late;
+	bool early, late, where = true;
 	pthread_t t;
 	struct fx f;
 
@@ -149,6 +173,8 @@ static void check_op(const struct flush_op *op, bool ipi)
 	if (op->prep)
 		op->prep(&f);
 	f.mm->ipi_flush = ipi;
+	memset(reached, 0, sizeof(reached));
+	f.mm->debug_hook = note_point;
 	local_irq_save(irqflags);	/* a walker stays inside its section */
 	CHECK(irqflags);
 	if (pthread_create(&t, NULL, job_fn, &j)) {
@@ -161,15 +187,20 @@ static void check_op(const struct flush_op *op, bool ipi)
 	 * verdict, so that a failure leaves no thread stuck.
 	 */
 	early = done_within(&j, ipi ? HELD_MS / 1000.0 : TIMEOUT_S);
+	if (ipi && op->waited_where)
+		where = op->waited_where();
 	local_irq_restore(irqflags);
 	late = done_within(&j, TIMEOUT_S);
 	if (late)
 		pthread_join(t, NULL);
 	CHECK_MSG(late, "%s did not finish after the section closed",
 		  op->name);
-	if (ipi)
+	if (ipi) {
 		CHECK_MSG(!early, "%s finished while a walker was inside "
 			  "its section", op->name);
+		CHECK_MSG(where, "%s went past its flush while a walker was "
+			  "inside its section", op->name);
+	}
 	else
 		CHECK_MSG(early, "%s waited for a section on an mm no other "
 			  "thread runs", op->name);
@@ -177,6 +208,7 @@ static void check_op(const struct flush_op *op, bool ipi)
 	if (op->undo)
 		op->undo(&f);
 	f.mm->ipi_flush = false;
+	f.mm->debug_hook = NULL;
 	fx_teardown(&f);
 }
 
