@@ -316,7 +316,8 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 	 * more (a first batch of 256 ops of milliseconds each outlasted the
 	 * whole window).
 	 */
-	uint64_t slice = max(1.0, tsc_hz() * BATCH_SLICE_US * 1e-6), b0, d;
+	uint64_t slice = max(1.0, tsc_hz() * BATCH_SLICE_US * 1e-6);
+	uint64_t b0 = rdtsc_now(), b1;
 	struct window w = { 0 };
 	bool warm = false;
 
@@ -329,15 +330,16 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 			t->fail_all += 1 - ok;
 			ops++;
 		}
-		b0 = rdtsc_now();
 		ok = c->scheme->pin_section(&l, batch);
-		d = rdtsc_now() - b0;
 		t->fail_all += batch - ok;
 		ops += batch;
-		if (d > slice && batch > 1)
+		/* one TSC read per batch: the time between two phase checks */
+		b1 = rdtsc_now();
+		if (b1 - b0 > slice && batch > 1)
 			batch /= 2;
-		else if (d < slice / 4 && batch < max_batch)
+		else if (b1 - b0 < slice / 4 && batch < max_batch)
 			batch *= 2;
+		b0 = b1;
 	}
 }
 
@@ -1094,6 +1096,9 @@ out_join:
 				 folio_wait_lost() - lost0);
 	}
 out_mem:
+	/* every thread has exited: the teardown's flushes are local */
+	if (r.mm)
+		r.mm->ipi_flush = false;
 	mm_free(r.mm);
 	r.mm = NULL;
 	/*

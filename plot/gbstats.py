@@ -17,6 +17,9 @@ import subprocess
 from math import comb
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# runq_pct above which a row's pinners waited for a CPU long enough that
+# its ns/op says more about the machine than the model (merge, compare)
+BUSY_RUNQ_PCT = 10.0
 
 NAME_RE = re.compile(
     r"^(?P<workload>[A-Za-z0-9_]+)/(?P<scheme>[A-Za-z0-9_]+)"

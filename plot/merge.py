@@ -15,6 +15,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+import gbstats  # noqa: E402
+
 
 def read_failed(folder):
     """bench.sh's failed.tsv: one {config, exit, launch, message} per
@@ -80,10 +83,11 @@ def main():
     # rows a busy or oversubscribed machine took CPU time from
     busy = sorted(((b["runq_pct"], b.get("name", "?")) for b in rows
                    if isinstance(b.get("runq_pct"), (int, float))
-                   and b["runq_pct"] > 10), reverse=True)
+                   and b["runq_pct"] > gbstats.BUSY_RUNQ_PCT), reverse=True)
     if busy:
         print(f"merge: warning: {len(busy)} of {len(rows)} rows had pinners "
-              f"waiting for a CPU for more than 10% of their window "
+              f"waiting for a CPU for more than {gbstats.BUSY_RUNQ_PCT:g}% "
+              "of their window "
               f"(runq_pct; worst {busy[0][0]:.0f}%, {busy[0][1]}): the "
               "machine was busy or oversubscribed; their real_time "
               "includes that wait", file=sys.stderr)

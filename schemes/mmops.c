@@ -557,6 +557,8 @@ static void zap_flush(struct mm_struct *mm, struct folio **batch,
 {
 	unsigned int i;
 
+	if (!*nr)
+		return;		/* nothing was mapped: nothing to flush */
 	flush_tlb_mm(mm);
 	for (i = 0; i < *nr; i++)
 		folio_put(batch[i]);

@@ -20,6 +20,8 @@
 #define FX_NR_SMALL	1536	/* a fork of a pinned THP copies 512 */
 #define FX_NR_THP	4
 
+#define PIN_W		(FOLL_PIN | FOLL_WRITE)	/* a writable pin */
+
 struct fx {
 	const struct gup_scheme *s;
 	struct mm_struct *mm;

@@ -14,7 +14,6 @@
 #include "unit.h"
 #include "fixture.h"
 
-#define PIN_W		(FOLL_PIN | FOLL_WRITE)
 #define HELD_MS		50	/* long enough for any op to finish unblocked */
 #define TIMEOUT_S	10
 

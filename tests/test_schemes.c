@@ -10,8 +10,6 @@
 
 #include "fixture.h"
 
-#define PIN_W	(FOLL_PIN | FOLL_WRITE)
-
 /* How a scheme answers folio_maybe_dma_pinned() for small folios. */
 enum query_kind { Q_NONE, Q_BIAS, Q_EXACT };
 
