@@ -35,6 +35,10 @@ static const char usage_text[] =
 "                        (COUNT 1..64, default 1), e.g. fork:1,migrate:1;\n"
 "                        repeat --with for several sets; none = no\n"
 "                        competitor                                 [none]\n"
+"  --writeback-us=US     with mkclean: a writeback's I/O time, the folio\n"
+"                        under PG_writeback (0: ends at once)        [0]\n"
+"  --stable-writes       with mkclean: a write fault waits for writeback\n"
+"                        (a device that wants stable pages)\n"
 "\n"
 "Threads and placement:\n"
 "  --threads=LIST|max    pinner threads (1..1024); max = PUs left\n"
@@ -160,6 +164,20 @@ static double parse_secs(const char *s, const char *what)
 	if (end == s || *end || !(v >= 0.001) || v > 3600) {
 		fprintf(stderr, "gupbench: error: bad %s '%s' (seconds, "
 			"0.001 <= SEC <= 3600)\n", what, s);
+		exit(2);
+	}
+	return v;
+}
+
+/* --writeback-us: 0 (ends at once) to 100 ms */
+static double parse_us(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !(v >= 0) || v > 100000) {
+		fprintf(stderr, "gupbench: error: bad --writeback-us '%s' "
+			"(microseconds, 0 <= US <= 100000)\n", s);
 		exit(2);
 	}
 	return v;
@@ -332,6 +350,20 @@ static void add_latency_context(void)
 			step_ns, 4 * step_ns);
 }
 
+/* What a with:mkclean row's writeback is (--writeback-us, --stable-writes). */
+static void add_writeback_context(void)
+{
+	char buf[200];
+
+	snprintf(buf, sizeof(buf), "mkclean: %g us of I/O per writeback%s; "
+		 "write faults %s", run_opts.writeback_us,
+		 run_opts.writeback_us > 0 ? ", at most 64 in flight" :
+		 " (ends at once)", run_opts.stable_writes ?
+		 "wait for writeback (stable pages)" :
+		 "do not wait for writeback");
+	gbench_add_context("writeback", buf);
+}
+
 /* The vmstat threshold every pin and unpin's stat update runs against. */
 static void add_vmstat_context(void)
 {
@@ -374,6 +406,7 @@ static void add_context(const char *cmdline)
 	gbench_add_context("mem_policy", run_opts.mem_policy);
 	add_latency_context();
 	add_vmstat_context();
+	add_writeback_context();
 	if (run_opts.events) {
 		gbench_add_context("pmu", perfctr_set_status(run_opts.events));
 		gbench_add_context("unsupported_events",
@@ -443,6 +476,8 @@ int main(int argc, char **argv)
 		{ "export-topology", required_argument, NULL, 'X' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "oversubscribe", no_argument, NULL, 'o' },
+		{ "writeback-us", required_argument, NULL, 'B' },
+		{ "stable-writes", no_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -454,7 +489,7 @@ int main(int argc, char **argv)
 	char *th[MAX_LIST], *pl[MAX_LIST], err[512], cmdline[2048] = "";
 	unsigned int nsch, nwl, npg, nsh, nth, npl, a, b, c, d, e, f, g;
 	struct config *cfgs;
-	unsigned int ncfg = 0, cap = 256, raw_skipped = 0;
+	unsigned int ncfg = 0, cap = 256, raw_skipped = 0, mkclean_rows = 0;
 	int opt, i, ret, failed = 0;
 
 	for (i = 0; i < argc; i++) {
@@ -495,6 +530,8 @@ int main(int argc, char **argv)
 		case 'X': o.export_xml = optarg; break;
 		case 'l': print_list(); return 0;
 		case 'o': run_opts.oversubscribe = true; break;
+		case 'B': run_opts.writeback_us = parse_us(optarg); break;
+		case 'Y': run_opts.stable_writes = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case ':':
 			fprintf(stderr, "gupbench: error: %s needs a value "
@@ -740,8 +777,14 @@ int main(int argc, char **argv)
 			gbench_add_context(key, ps);
 			free(ps);
 		}
+		mkclean_rows += cf->with[C_MKCLEAN] > 0;
 		ncfg++;
 	}
+	if ((run_opts.writeback_us > 0 || run_opts.stable_writes) &&
+	    !mkclean_rows)
+		fprintf(stderr, "gupbench: note: --writeback-us and "
+			"--stable-writes apply to rows with a mkclean "
+			"competitor; none of these has one\n");
 	if (raw_skipped)
 		fprintf(stderr, "gupbench: note: raw grabs one page (share "
 			"same or private): %u raw configuration%s with --pages "

@@ -45,12 +45,12 @@ struct run_opts run_opts = {
 };
 
 #define REGION_BASE	0x100000000UL	/* 4 GiB: PMD and PUD aligned */
-#define MAX_SAMPLES	(1 << 14)
 /*
- * Mean gap between two timed ops of one pinner. A timed op is fenced
- * (LFENCE, RDTSCP) and so costs more than its neighbours, by about the
- * fences' 20-30 ns on the development VM; one per 100 us is ~0.03% of a
- * row, while a 1 s window still gives each thread about 10000 samples.
+ * Mean time between two timed ops of one pinner, at the rate its warm-up
+ * ran at. A timed op is fenced (LFENCE, RDTSCP) and so costs more than
+ * its neighbours, by about the fences' 20-30 ns on the development VM;
+ * one per 100 us is ~0.03% of a row, while a 1 s window still gives
+ * each thread about 10000 samples.
  */
 #define SAMPLE_GAP_US	100
 /* the longest a pinner's batch should run between two phase checks */
@@ -78,11 +78,8 @@ struct thread_ctx {
 	bool perf_ok;
 	bool perf_mux;			/* an event was multiplexed */
 	int migrated;			/* ended on another PU */
-	unsigned int nsamples;
-	uint64_t sample_gap;		/* mean ticks between samples */
-	uint64_t next_sample;		/* TSC of the next sample */
-	unsigned long seed;		/* jitters the sample times */
-	uint32_t *samples;		/* TSC ticks of sampled ops */
+	struct op_sampler smp;		/* latency samples (TSC ticks) */
+	uint64_t warm_tsc0;		/* first step: the warm-up's rate */
 	struct page **pages;		/* pages[] of the gup call: own lines */
 	unsigned long *addrs;		/* pinner: op start addresses */
 	unsigned int naddr;
@@ -210,9 +207,13 @@ static void window_begin(struct thread_ctx *t, struct window *w,
 	w->tsc0 = rdtsc_now();
 	w->wall0 = now_s();
 	t->t_start = w->wall0;
-	/* not the op right after the syscalls above: a jittered gap first */
-	t->next_sample = w->tsc0 + t->sample_gap / 2 +
-			 xorshift(&t->seed) % t->sample_gap;
+	/*
+	 * SAMPLE_GAP_US of ops at the warm-up's rate (ops counted from 0
+	 * at the first step); a thread that did none starts at every op and
+	 * thins out as the buffer fills (sampler_add())
+	 */
+	sampler_start(&t->smp, ops, (double)ops * tsc_hz() * SAMPLE_GAP_US *
+		      1e-6 / max(1.0, (double)(w->tsc0 - t->warm_tsc0)));
 }
 
 static void window_end(struct thread_ctx *t, struct window *w,
@@ -248,6 +249,7 @@ static bool thread_step(struct thread_ctx *t, struct window *w, bool *warm,
 
 	if (!*warm) {
 		*warm = true;
+		t->warm_tsc0 = rdtsc_now();
 		__atomic_add_fetch(&r->warm, 1, __ATOMIC_RELEASE);
 	}
 	/*
@@ -264,30 +266,44 @@ static bool thread_step(struct thread_ctx *t, struct window *w, bool *warm,
 }
 
 /*
- * Latency samples: between two batches, time one op when the next sample
- * is due, at jittered times SAMPLE_GAP_US apart on average (a fixed
- * period could beat with something periodic in the op stream). When the
- * buffer fills, keep every other sample and double the gap, so samples
- * stay spread over the whole window.
+ * Latency samples: the ops to time are chosen by count, at jittered
+ * indices gap ops apart on average (a fixed period could beat with
+ * something periodic in the op stream), so every op of the window is as
+ * likely to be timed as any other. Chosen by time instead (the first op
+ * after a due time), they were the ops that start at a random moment,
+ * and where slow ops fill most of the time (a pinner behind a writeback,
+ * between bursts of fast ops) the percentiles were those of the slow
+ * ones. When the buffer fills, keep every other sample and double the
+ * gap, so samples stay spread over the whole window.
  */
-static bool want_sample(const struct thread_ctx *t)
+void sampler_start(struct op_sampler *s, unsigned long ops, double gap)
 {
-	return rdtsc_now() >= t->next_sample;
+	s->n = 0;
+	s->gap = (unsigned long)max(1.0, gap);
+	/* not the op right after the window's start: a jittered gap first */
+	s->next = ops + s->gap / 2 + xorshift(&s->seed) % s->gap;
 }
 
-static void add_sample(struct thread_ctx *t, uint64_t ticks)
+unsigned long sampler_before(const struct op_sampler *s, unsigned long ops,
+			     unsigned long batch)
+{
+	if (s->next >= ops + batch)
+		return batch;
+	return s->next > ops ? s->next - ops : 0;
+}
+
+void sampler_add(struct op_sampler *s, uint64_t ticks, unsigned long ops)
 {
 	unsigned int i;
 
-	t->samples[t->nsamples++] = (uint32_t)min(ticks, 0xffffffffUL);
-	if (t->nsamples == MAX_SAMPLES) {
-		for (i = 0; i < MAX_SAMPLES / 2; i++)
-			t->samples[i] = t->samples[2 * i];
-		t->nsamples = MAX_SAMPLES / 2;
-		t->sample_gap *= 2;
+	s->ticks[s->n++] = (uint32_t)min(ticks, 0xffffffffUL);
+	if (s->n == SAMPLER_MAX) {
+		for (i = 0; i < SAMPLER_MAX / 2; i++)
+			s->ticks[i] = s->ticks[2 * i];
+		s->n = SAMPLER_MAX / 2;
+		s->gap *= 2;
 	}
-	t->next_sample = rdtsc_now() + t->sample_gap / 2 +
-			 xorshift(&t->seed) % t->sample_gap;
+	s->next = ops + s->gap / 2 + xorshift(&s->seed) % s->gap;
 }
 
 /* Pinner for pin/pin_ro/get: the scheme's pin_section in batches. */
@@ -322,17 +338,23 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 	bool warm = false;
 
 	while (thread_step(t, &w, &warm, pc, ops)) {
-		if (w.in && want_sample(t)) {
-			uint64_t t0 = rdtsc_begin();
+		unsigned long left = batch, n;
 
-			ok = c->scheme->pin_section(&l, 1);
-			add_sample(t, rdtsc_end() - t0);
-			t->fail_all += 1 - ok;
-			ops++;
+		while (left) {	/* the batch, the ops to time split out */
+			n = w.in ? sampler_before(&t->smp, ops, left) : left;
+			ok = n ? c->scheme->pin_section(&l, n) : 0;
+			t->fail_all += n - ok;
+			ops += n;
+			left -= n;
+			if (left) {
+				uint64_t t0 = rdtsc_begin();
+
+				ok = c->scheme->pin_section(&l, 1);
+				sampler_add(&t->smp, rdtsc_end() - t0, ++ops);
+				t->fail_all += 1 - ok;
+				left--;
+			}
 		}
-		ok = c->scheme->pin_section(&l, batch);
-		t->fail_all += batch - ok;
-		ops += batch;
 		/* one TSC read per batch: the time between two phase checks */
 		b1 = rdtsc_now();
 		if (b1 - b0 > slice && batch > 1)
@@ -354,17 +376,23 @@ static void raw_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 	bool warm = false;
 
 	while (thread_step(t, &w, &warm, pc, ops)) {
-		if (w.in && want_sample(t)) {
-			uint64_t t0 = rdtsc_begin();
+		unsigned long left = batch, n;
 
-			ok = c->scheme->raw_section(page, 1, FOLL_PIN);
-			add_sample(t, rdtsc_end() - t0);
-			t->fail_all += 1 - ok;
-			ops++;
+		while (left) {	/* the batch, the ops to time split out */
+			n = w.in ? sampler_before(&t->smp, ops, left) : left;
+			ok = n ? c->scheme->raw_section(page, n, FOLL_PIN) : 0;
+			t->fail_all += n - ok;
+			ops += n;
+			left -= n;
+			if (left) {
+				uint64_t t0 = rdtsc_begin();
+
+				ok = c->scheme->raw_section(page, 1, FOLL_PIN);
+				sampler_add(&t->smp, rdtsc_end() - t0, ++ops);
+				t->fail_all += 1 - ok;
+				left--;
+			}
 		}
-		ok = c->scheme->raw_section(page, batch, FOLL_PIN);
-		t->fail_all += batch - ok;
-		ops += batch;
 	}
 }
 
@@ -419,11 +447,70 @@ static bool split_thp(struct mm_struct *mm, unsigned long addr)
 	return split;
 }
 
+/*
+ * The mkclean competitor's writebacks in flight, oldest first. Every one
+ * takes --writeback-us, so they complete in the order they started. The
+ * competitor completes them itself, between its writebacks and while it
+ * waits for a page lock (the interrupt's work, on the submitting CPU).
+ */
+#define WB_QUEUE_DEPTH	64	/* a block queue's depth: in flight at most */
+
+struct wb_queue {
+	struct folio *folio[WB_QUEUE_DEPTH];
+	uint64_t due[WB_QUEUE_DEPTH];
+	unsigned int head, n;
+	uint64_t io_ticks;
+};
+
+static void wb_push(struct wb_queue *q, struct folio *folio)
+{
+	unsigned int i = (q->head + q->n++) % WB_QUEUE_DEPTH;
+
+	q->folio[i] = folio;
+	q->due[i] = rdtsc_now() + q->io_ticks;
+}
+
+static void wb_end_oldest(struct wb_queue *q)
+{
+	folio_end_writeback(q->folio[q->head]);
+	q->head = (q->head + 1) % WB_QUEUE_DEPTH;
+	q->n--;
+}
+
+/* Complete every writeback whose I/O time has passed. */
+static void wb_complete(void *arg)
+{
+	struct wb_queue *q = arg;
+	uint64_t now = q->n ? rdtsc_now() : 0;
+
+	while (q->n && q->due[q->head] <= now)
+		wb_end_oldest(q);
+}
+
+/* mkclean with I/O time: returns true if a writeback started. */
+static bool wb_mkclean(struct run *r, struct wb_queue *q, unsigned long addr)
+{
+	struct folio *folio;
+
+	wb_complete(q);
+	while (q->n == WB_QUEUE_DEPTH) {	/* the queue is full */
+		cpu_relax();
+		wb_complete(q);
+	}
+	if (mm_writeback_start(r->mm, addr, &folio, wb_complete, q) < 0)
+		return false;
+	wb_push(q, folio);
+	return true;
+}
+
 static void competitor_loop(struct thread_ctx *t)
 {
 	struct run *r = t->run;
 	unsigned long seed = 0x9e3779b97f4a7c15UL ^ (t->idx + 1), ops = 0;
 	struct window w = { 0 };
+	struct wb_queue wbq = {
+		.io_ticks = (uint64_t)(run_opts.writeback_us * 1e-6 * tsc_hz()),
+	};
 	bool warm = false;
 
 	while (thread_step(t, &w, &warm, NULL, ops)) {
@@ -446,7 +533,10 @@ static void competitor_loop(struct thread_ctx *t)
 			ok = page && r->c->scheme->maybe_pinned(page_folio(page));
 			break;
 		case C_MKCLEAN:
-			ok = mm_mkclean_page(r->mm, addr) >= 0;
+			if (run_opts.writeback_us > 0)
+				ok = wb_mkclean(r, &wbq, addr);
+			else
+				ok = mm_mkclean_page(r->mm, addr) >= 0;
 			break;
 		case C_FORK:
 			child = mm_fork(r->mm, NULL, NULL);
@@ -474,6 +564,8 @@ static void competitor_loop(struct thread_ctx *t)
 			t->fail_all++;
 		ops++;
 	}
+	while (wbq.n)		/* the window is over: the rest end now */
+		wb_end_oldest(&wbq);
 }
 
 static void *thread_main(void *arg)
@@ -598,6 +690,7 @@ static int setup_mm(struct run *r, struct mem_place *mp, char *err,
 		return -ENOMEM;
 	/* more than one thread runs the mm: TLB flushes interrupt the others */
 	r->mm->ipi_flush = c->threads + config_nr_competitors(c) > 1;
+	r->mm->stable_writes = run_opts.stable_writes;
 	r->nr_all = nregions * region_pages;
 	r->all_addrs = calloc(r->nr_all, sizeof(*r->all_addrs));
 	if (!r->all_addrs)
@@ -800,7 +893,7 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		fails += t->fail;
 		/* calls that got every page (raw: grabs that succeeded) */
 		sum_ok_rate += (t->ops - t->fail) / secs;
-		ns += t->nsamples;
+		ns += t->smp.n;
 		if (!nev)
 			continue;
 		if (!t->perf_ok) {
@@ -862,9 +955,9 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		for (i = 0; i < c->threads; i++) {
 			const struct thread_ctx *t = &r->t[i];
 
-			for (j = 0; j < t->nsamples; j++) {
-				all[k].ticks = t->samples[j];
-				all[k++].weight = (double)t->ops / t->nsamples;
+			for (j = 0; j < t->smp.n; j++) {
+				all[k].ticks = t->smp.ticks[j];
+				all[k++].weight = (double)t->ops / t->smp.n;
 			}
 		}
 		wsample_sort(all, ns);
@@ -1025,8 +1118,7 @@ void config_run(void *arg, struct gbench_result *out)
 		t->idx = i;
 		t->pu = c->pus[i];
 		t->comp = C_NR;
-		t->sample_gap = max(1.0, tsc_hz() * SAMPLE_GAP_US * 1e-6);
-		t->seed = 0x2545f4914f6cdd1dUL ^ (i + 1);
+		t->smp.seed = 0x2545f4914f6cdd1dUL ^ (i + 1);
 		for (k = 0; k < C_NR; k++)
 			if (!strcmp(role, competitors[k].name))
 				t->comp = k;
@@ -1038,9 +1130,10 @@ void config_run(void *arg, struct gbench_result *out)
 			 */
 			size_t sz = (c->pages * sizeof(*t->pages) + 63) & ~63UL;
 
-			t->samples = calloc(MAX_SAMPLES, sizeof(*t->samples));
+			t->smp.ticks = calloc(SAMPLER_MAX,
+					      sizeof(*t->smp.ticks));
 			t->pages = aligned_alloc(64, sz);
-			if (!t->samples || !t->pages || setup_addrs(&r, t)) {
+			if (!t->smp.ticks || !t->pages || setup_addrs(&r, t)) {
 				snprintf(out->error, sizeof(out->error),
 					 "out of memory");
 				n = 0;		/* no thread started yet */
@@ -1123,7 +1216,7 @@ out_free:
 	free(r.pool_addrs);
 	if (r.t)
 		for (i = 0; i < r.nthreads; i++) {
-			free(r.t[i].samples);
+			free(r.t[i].smp.ticks);
 			free(r.t[i].pages);
 			if (r.t[i].addrs != r.pool_addrs)
 				free(r.t[i].addrs);

@@ -67,6 +67,8 @@ struct run_opts {
 	struct perfctr_set *events;
 	bool oversubscribe;
 	bool quiet;
+	double writeback_us;		/* mkclean: I/O time of a writeback */
+	bool stable_writes;		/* mkclean: write faults wait for it */
 };
 
 extern struct run_opts run_opts;
@@ -76,6 +78,29 @@ unsigned int config_nr_competitors(const struct config *c);
 const char *config_role(const struct config *c, unsigned int i);
 /* Run one configuration (a gbench_fn). */
 void config_run(void *arg, struct gbench_result *out);
+
+/*
+ * One pinner's latency samples: which ops to time (by count, at jittered
+ * indices gap ops apart on average, so every op is as likely to be
+ * timed) and their TSC ticks.
+ */
+#define SAMPLER_MAX	(1 << 14)
+
+struct op_sampler {
+	uint32_t *ticks;		/* SAMPLER_MAX of them */
+	unsigned int n;
+	unsigned long gap;		/* mean ops between samples */
+	unsigned long next;		/* the op (count) to time next */
+	unsigned long seed;		/* jitters the choice; not 0 */
+};
+
+/* The window starts at op @ops: mean @gap ops between samples (>= 1). */
+void sampler_start(struct op_sampler *s, unsigned long ops, double gap);
+/* How many of the next @batch ops run before the one to time (@batch: none). */
+unsigned long sampler_before(const struct op_sampler *s, unsigned long ops,
+			     unsigned long batch);
+/* The timed op took @ticks; @ops counts it. Thins out a full buffer. */
+void sampler_add(struct op_sampler *s, uint64_t ticks, unsigned long ops);
 
 /* A latency sample and what it stands for: its thread's ops per sample. */
 struct wsample {

@@ -4,6 +4,7 @@
  * folio->flags, a global table of 256 hashed wait queues, exclusive
  * waiters with the "fair handoff" after sysctl_page_lock_unfairness
  * failed attempts, and futex sleeps where the kernel calls io_schedule().
+ * PG_writeback's waiters sleep on the same queues.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "mm.h"
+#include "scheme.h"
 
 #define PAGE_WAIT_TABLE_BITS	8
 #define PAGE_WAIT_TABLE_SIZE	(1 << PAGE_WAIT_TABLE_BITS)
@@ -238,6 +240,32 @@ void folio_wait_locked(struct folio *folio)
 {
 	if (folio_test_locked(folio))
 		folio_wait_bit_common(folio, PG_locked, false);
+}
+
+/*
+ * folio_wait_writeback(): sleep until PG_writeback clears, as often as it
+ * is found set (a new writeback may start once the folio is unlocked;
+ * callers that hold the page lock see it clear for good).
+ */
+void folio_wait_writeback(struct folio *folio)
+{
+	while (test_bit(PG_writeback, folio_flags(folio)))
+		folio_wait_bit_common(folio, PG_writeback, false);
+}
+
+/*
+ * folio_end_writeback(): the I/O is done. __folio_end_writeback() clears
+ * PG_writeback with the RMW that also reports PG_waiters
+ * (folio_xor_flags_has_waiters(): PG_writeback is in the low byte too),
+ * then the waiters are woken; then the reference the writeback held
+ * goes.
+ */
+void folio_end_writeback(struct folio *folio)
+{
+	WARN_ON_ONCE(!test_bit(PG_writeback, folio_flags(folio)));
+	if (xor_unlock_is_negative_byte(BIT(PG_writeback), folio_flags(folio)))
+		folio_wake_bit(folio, PG_writeback);
+	folio_put(folio);
 }
 
 /*

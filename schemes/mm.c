@@ -702,6 +702,7 @@ void free_folio(struct folio *folio)
 	WARN_ON_ONCE(page_is_poisoned(page));
 	WARN_ON_ONCE(atomic_read(&page->_mapcount) != -1);
 	WARN_ON_ONCE(test_bit(PG_locked, &page->flags));
+	WARN_ON_ONCE(test_bit(PG_writeback, &page->flags));
 	if (folio_test_large(folio)) {
 		WARN_ON_ONCE(atomic_read(folio_pincount_ptr(folio)) != 0);
 		WARN_ON_ONCE(atomic_read(folio_mapcount_ptr(folio)) != -1);
@@ -1312,7 +1313,11 @@ unlock:
 	return 0;
 }
 
-/* ->page_mkwrite() on a shared mapping: lock, wait for writeback, dirty. */
+/*
+ * ->page_mkwrite() on a shared mapping (filemap_page_mkwrite()): lock,
+ * folio_wait_stable() (a wait for writeback only where the device wants
+ * stable pages), dirty.
+ */
 static int do_shared_wp(struct mm_struct *mm, unsigned long addr,
 			pte_t *ptep, spinlock_t *ptl, pte_t pte)
 {
@@ -1321,8 +1326,8 @@ static int do_shared_wp(struct mm_struct *mm, unsigned long addr,
 	folio_get(folio);
 	spin_unlock(ptl);
 	folio_lock(folio);
-	while (test_bit(PG_writeback, folio_flags(folio)))
-		cpu_relax();	/* folio_wait_stable() */
+	if (READ_ONCE(mm->stable_writes))
+		folio_wait_writeback(folio);	/* folio_wait_stable() */
 	spin_lock(ptl);
 	if (pte_val(ptep_get(ptep)) == pte_val(pte)) {
 		set_bit(PG_dirty, folio_flags(folio));

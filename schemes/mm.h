@@ -582,6 +582,13 @@ struct mm_struct {
 	 * tests leave it false.
 	 */
 	bool ipi_flush;
+	/*
+	 * The file's backing device wants stable pages during writeback
+	 * (mapping_stable_writes(): integrity checksums, some RAID): a write
+	 * fault on a shared page under writeback waits for it
+	 * (folio_wait_stable()). Off by default, as for most block devices.
+	 */
+	bool stable_writes;
 	int nr_vmas;
 	/* last: mm_alloc() clears only what is above it */
 	struct vm_area_struct vmas[MM_MAX_VMAS];
@@ -726,6 +733,10 @@ void folio_wait_locked(struct folio *folio);
 unsigned long folio_lock_sleeps(void);	/* sleeps by this thread */
 /* Queue on @folio's lock while holding @ptl; drop it; sleep. */
 void migration_entry_wait_on_locked(struct folio *folio, spinlock_t *ptl);
+/* Sleep until PG_writeback is clear (folio_wait_writeback()). */
+void folio_wait_writeback(struct folio *folio);
+/* Clear PG_writeback, wake its waiters, drop the writeback's reference. */
+void folio_end_writeback(struct folio *folio);
 /* Waiters found queued with PG_locked and PG_waiters clear (never woken). */
 long folio_wait_lost(void);
 
@@ -1168,6 +1179,14 @@ int mm_collapse_huge_page(struct mm_struct *mm, unsigned long addr,
 unsigned long thp_collapse_events(void);
 /* page_mkclean-style writeback of the page at addr (shared VMAs). */
 int mm_mkclean_page(struct mm_struct *mm, unsigned long addr);
+/*
+ * The same, with the I/O left in flight: on success *@wb holds the folio
+ * under PG_writeback and a reference; folio_end_writeback() completes it.
+ * @poll, if not NULL, is called while the page lock is taken by someone
+ * else (the caller completes its own I/O meanwhile, as interrupts would).
+ */
+int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
+		       struct folio **wb, void (*poll)(void *arg), void *arg);
 /* mprotect(PROT_READ) of a whole VMA: VM_WRITE off, entries RO. */
 int mm_mprotect_ro(struct mm_struct *mm, unsigned long addr,
 		   unsigned long len);

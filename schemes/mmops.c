@@ -480,20 +480,29 @@ out_unlock_mm:
 /* ---- writeback ---- */
 
 /*
- * folio_clear_dirty_for_io() + folio_mkclean() + writeback of the page
- * at @addr of a shared mapping, under the page lock. Returns 1 if the
- * folio was (maybe) pinned while it was written back, 0 if not, or
- * -errno: -ENODATA for a clean folio, which writeback's dirty-tag lookup
- * would not have found (nothing is locked or counted), or which another
- * writeback cleaned before this one got the page lock (nothing written).
- * Pins are not consulted: that is the unsolved race of §3.11. PTE-mapped
- * pages only: page_vma_mkclean_one()'s PMD branch is not modelled. No
- * mmap_lock: writeback reaches the VMA through the file's rmap
- * (i_mmap_rwsem), not through the mm; here vmas[] is fixed before any
- * walker starts and VM_SHARED, the one flag read, never changes (madvise
- * refuses shared).
+ * Writeback of the page at @addr of a shared mapping, as
+ * write_cache_pages() does it for one folio in the background
+ * (WB_SYNC_NONE): lock it; skip it if it is still under writeback
+ * (folio_prepare_writeback()); folio_clear_dirty_for_io(), whose
+ * folio_mkclean() write-protects and cleans the PTE; then
+ * __folio_start_writeback() and unlock. Returns 1 if the folio was
+ * (maybe) pinned when its writeback started, 0 if not, or -errno:
+ * -ENODATA for a clean folio, which writeback's dirty-tag lookup would
+ * not have found (nothing is locked or counted), or which another
+ * writeback cleaned before this one got the page lock (nothing written);
+ * -EBUSY for a folio still under writeback (skipped). Pins are not
+ * consulted: that is the unsolved race of §3.11. PTE-mapped pages only:
+ * page_vma_mkclean_one()'s PMD branch is not modelled. No mmap_lock:
+ * writeback reaches the VMA through the file's rmap (i_mmap_rwsem), not
+ * through the mm; here vmas[] is fixed before any walker starts and
+ * VM_SHARED, the one flag read, never changes (madvise refuses shared).
+ *
+ * On success the folio stays under PG_writeback with the reference taken
+ * here until folio_end_writeback(): the I/O's time. With @wb NULL it
+ * ends at once (mm_mkclean_page()).
  */
-int mm_mkclean_page(struct mm_struct *mm, unsigned long addr)
+int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
+		       struct folio **wb, void (*poll)(void *arg), void *arg)
 {
 	struct vm_area_struct *vma = vma_lookup(mm, addr);
 	struct folio *folio;
@@ -517,8 +526,27 @@ int mm_mkclean_page(struct mm_struct *mm, unsigned long addr)
 	folio = spec_get_folio(mm, addr);	/* the page cache's ref */
 	if (!folio)
 		return -EAGAIN;
-	folio_lock(folio);
+	if (poll) {
+		/*
+		 * A page-lock holder may be waiting for an I/O of the
+		 * caller's (pagelock's slow path, a stable-page write
+		 * fault): complete them while waiting, as the interrupt
+		 * would.
+		 */
+		while (!folio_trylock(folio)) {
+			poll(arg);
+			cpu_relax();
+		}
+	} else {
+		folio_lock(folio);
+	}
 	mm_debug(mm, GUP_DP_MKCLEAN_LOCKED, addr);
+	if (test_bit(PG_writeback, folio_flags(folio))) {
+		/* WB_SYNC_NONE: not waited for; the next pass takes it */
+		folio_unlock(folio);
+		folio_put(folio);
+		return -EBUSY;
+	}
 
 	ptep = mm_find_pte(mm, addr, false, &ptl);
 	if (ptep) {
@@ -543,10 +571,17 @@ int mm_mkclean_page(struct mm_struct *mm, unsigned long addr)
 	set_bit(PG_writeback, folio_flags(folio));
 	pinned = mm_maybe_pinned(mm, folio);
 	folio_unlock(folio);
-	/* the I/O itself; then folio_end_writeback() */
-	clear_bit(PG_writeback, folio_flags(folio));
-	folio_put(folio);
+	if (wb)
+		*wb = folio;			/* the I/O is in flight */
+	else
+		folio_end_writeback(folio);	/* and done */
 	return pinned;
+}
+
+/* Writeback whose I/O completes at once. */
+int mm_mkclean_page(struct mm_struct *mm, unsigned long addr)
+{
+	return mm_writeback_start(mm, addr, NULL, NULL, NULL);
 }
 
 /* ---- zap ---- */

@@ -69,8 +69,7 @@ static __always_inline void pagelock_after_slow_grab(struct folio *folio,
 	if (!(flags & FOLL_PIN))
 		return;
 	folio_lock(folio);
-	while (test_bit(PG_writeback, folio_flags(folio)))
-		cpu_relax();
+	folio_wait_writeback(folio);	/* wait_on_page_writeback() */
 	/* no barrier: fork is held off by mmap_lock */
 	pin_count_add(folio, refs);
 	folio_unlock(folio);

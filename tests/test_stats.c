@@ -3,7 +3,8 @@
  * The latency percentiles behind p50_ns/p99_ns (bench/run.c): nearest
  * rank, and each sample weighted by the ops it stands for, so that a
  * thread that sampled as often as another but did a tenth of the ops
- * moves the percentiles a tenth as much.
+ * moves the percentiles a tenth as much; and the sampler that picks
+ * the ops to time by count, not by time.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -82,9 +83,66 @@ static void case_weighted(void *arg)
 	CHECK_EQ(wsample_percentile(s, 200, 100), 1000);
 }
 
+/*
+ * The sampler picks ops by count. A stream where one op in 100 is slow
+ * and takes 99.0% of the time (10000 ticks against 1): about 1% of the
+ * samples must be slow ones, and p50 a fast one. A sampler that timed
+ * the first op after a due time would pick the slow ops nearly every
+ * time (they fill the time), p50 10000. Batches of varying size, as the
+ * pinners' loops run, with the timed op split out of its batch.
+ */
+static void case_sampler_by_count(void *arg)
+{
+	struct op_sampler smp = { .seed = 0x2545f4914f6cdd1dUL };
+	unsigned long ops = 0, batch = 1, slow = 0, total = 0, i, pre;
+	unsigned long rng = 88172645463325252UL;
+	struct wsample *s;
+
+	(void)arg;
+	smp.ticks = calloc(SAMPLER_MAX, sizeof(*smp.ticks));
+	CHECK(smp.ticks);
+	sampler_start(&smp, ops, 100);
+	while (ops < 20000000) {
+		unsigned long left = batch;
+
+		while (left) {		/* as pinner_loop() runs a batch */
+			pre = sampler_before(&smp, ops, left);
+			CHECK(pre <= left);
+			ops += pre;
+			left -= pre;
+			if (left) {
+				CHECK_EQ(ops, smp.next);
+				/* the op at index ops (counted from 0) */
+				sampler_add(&smp, ops % 100 == 0 ? 10000 : 1,
+					    ops + 1);
+				ops++;
+				left--;
+			}
+		}
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		batch = 1 + rng % 512;	/* often longer than the gap */
+	}
+	CHECK(smp.gap > 100);		/* the buffer filled and thinned out */
+	CHECK(smp.n >= SAMPLER_MAX / 2 && smp.n < SAMPLER_MAX);
+	s = calloc(smp.n, sizeof(*s));
+	CHECK(s);
+	for (i = 0; i < smp.n; i++) {
+		s[i] = (struct wsample){ smp.ticks[i], 1 };
+		slow += smp.ticks[i] == 10000;
+		total++;
+	}
+	wsample_sort(s, smp.n);
+	CHECK_EQ(wsample_percentile(s, smp.n, 50), 1);
+	/* binomial: 1% of ~10000 samples is 100 +- 10 */
+	CHECK(slow * 1000 > total * 5 && slow * 1000 < total * 20);
+	free(s);
+	free(smp.ticks);
+}
+
 int main(void)
 {
 	t_case(case_nearest_rank, NULL);
 	t_case(case_weighted, NULL);
+	t_case(case_sampler_by_count, NULL);
 	return t_done();
 }
