@@ -76,6 +76,7 @@ struct torture_opts {
 #define T_MAX_HELD	4
 #define T_MAX_NR	3	/* pages per gup call */
 #define T_CHILDREN	3
+#define T_WB_MAX	8	/* writebacks in flight at most */
 #define RING_SIZE	16
 #define STALL_S		10	/* no progress this long is a violation */
 #define COLL_HOLD_US	200	/* see hold_collapse_window() */
@@ -197,6 +198,12 @@ struct torture {
 	long nviol;
 	struct violation v;
 	struct tthread th[T_MAX_THREADS];
+	/* writebacks in flight, ended by wb_thread() as an interrupt would */
+	pthread_mutex_t wb_lock;
+	struct folio *wb[T_WB_MAX];
+	unsigned int nwb;
+	int wb_stop;
+	pthread_t wb_thr;
 };
 
 static struct torture *cur;
@@ -980,15 +987,79 @@ static void op_migrate(struct tthread *me, uint64_t r)
 		 dst ? page_to_pfn(dst) : 0);
 }
 
+/*
+ * Writeback of a shared page, its I/O left in flight for wb_thread() to
+ * end (at once if T_WB_MAX are in flight): meanwhile pagelock's GUP-fast
+ * backs off from the folio, its slow path sleeps on PG_writeback, and
+ * with stable pages so does a write fault.
+ */
 static void op_mkclean(struct tthread *me, uint64_t r)
 {
 	struct torture *t = me->t;
 	unsigned long addr = T_SHARED + (r % T_SHARED_PAGES) * PAGE_SIZE;
 	struct page *p = mm_lookup_page(t->mm, addr, NULL);
-	int rc = mm_mkclean_page(t->mm, addr);
+	struct folio *folio = NULL;
+	int rc = mm_writeback_start(t->mm, addr, &folio, NULL, NULL);
 
 	if (p)
 		ring_log(t, page_to_pfn(p), me->id, OP_MKCLEAN, addr, rc, 0);
+	if (rc < 0)
+		return;
+	pthread_mutex_lock(&t->wb_lock);
+	if (t->nwb < T_WB_MAX) {
+		t->wb[t->nwb++] = folio;
+		folio = NULL;
+	}
+	pthread_mutex_unlock(&t->wb_lock);
+	if (folio)
+		folio_end_writeback(folio);
+}
+
+/*
+ * The I/O completions: end a random writeback in flight (I/O completes
+ * in any order), after a random delay; once the torture threads are done
+ * (wb_stop), end the rest and return.
+ */
+static void *wb_thread(void *arg)
+{
+	struct torture *t = arg;
+	uint64_t x = t->o->seed ^ 0x5bd1e9955bd1e995ULL;
+	unsigned int i, n;
+
+	gup_thread_register();
+	for (;;) {
+		bool stop = __atomic_load_n(&t->wb_stop, __ATOMIC_ACQUIRE);
+		uint64_t r = splitmix64(&x);
+		struct folio *folio = NULL;
+
+		pthread_mutex_lock(&t->wb_lock);
+		if (t->nwb) {
+			i = r % t->nwb;
+			folio = t->wb[i];
+			t->wb[i] = t->wb[--t->nwb];
+		}
+		pthread_mutex_unlock(&t->wb_lock);
+		if (folio) {
+			folio_end_writeback(folio);
+			if (stop)
+				continue;
+		} else if (stop) {
+			break;
+		}
+		switch ((r >> 8) & 3) {
+		case 0:
+			sched_yield();
+			break;
+		case 1:
+			usleep(1 + (r >> 16) % 50);
+			break;
+		default:
+			for (n = (r >> 16) & 1023; n; n--)
+				cpu_relax();
+		}
+	}
+	vmstat_flush_thread();
+	return NULL;
 }
 
 /* MADV_DONTNEED of one anon page; the next touch faults a new one in. */
@@ -1139,6 +1210,8 @@ static int setup(struct torture *t)
 	if (!mm)
 		return -ENOMEM;
 	t->mm = mm;
+	/* write faults wait for writeback in half the seeds */
+	mm->stable_writes = t->o->seed & 1;
 	if (mm_mmap(mm, T_ANON, T_ANON_PAGES * PAGE_SIZE, VM_WRITE) ||
 	    mm_mmap(mm, T_THP, PMD_SIZE, VM_WRITE | VM_HUGEPAGE) ||
 	    mm_populate(mm, T_THP, T_THP_PAGES * PAGE_SIZE) ||
@@ -1327,6 +1400,7 @@ static long torture_scheme(const struct gup_scheme *s,
 	t->o = o;
 	t->nthreads = o->threads;
 	pthread_mutex_init(&t->vlock, NULL);
+	pthread_mutex_init(&t->wb_lock, NULL);
 	for (i = 0; i < T_CHILDREN; i++)
 		pthread_mutex_init(&t->child[i].lock, NULL);
 	gup_thread_register();
@@ -1353,6 +1427,7 @@ static long torture_scheme(const struct gup_scheme *s,
 	next_progress = t0 + 5;
 	last_ops = 0;
 	last_change = t0;
+	pthread_create(&t->wb_thr, NULL, wb_thread, t);
 	for (i = 0; i < t->nthreads; i++)
 		pthread_create(&t->th[i].thr, NULL, torture_thread, &t->th[i]);
 	while (!stopped(t) &&
@@ -1397,6 +1472,8 @@ static long torture_scheme(const struct gup_scheme *s,
 			_exit(1);
 		}
 	}
+	__atomic_store_n(&t->wb_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t->wb_thr, NULL);	/* every writeback has ended */
 	dt = now_s() - t0;
 	watch_check(t, &w);
 	folio_lock_tracking(NULL, NULL);
@@ -1414,9 +1491,11 @@ static long torture_scheme(const struct gup_scheme *s,
 		printf("  ops:");
 		for (j = 0; j < OP_MAX; j++)
 			printf(" %s %lu", op_names[j], total[j]);
-		printf("\n  THP PMD splits: %lu, collapses: %lu\n",
+		printf("\n  THP PMD splits: %lu, collapses: %lu; write faults "
+		       "%s for writeback (stable pages: odd seeds)\n",
 		       thp_split_pmd_events() - splits,
-		       thp_collapse_events() - collapses);
+		       thp_collapse_events() - collapses,
+		       (o->seed & 1) ? "wait" : "do not wait");
 	}
 	if (t->nviol)
 		print_report(t, stdout);

@@ -37,6 +37,16 @@ expect_usage empty_event "empty value in --events list ',cycles'" --events=,cycl
 expect_usage threads_over_slots "2400 threads.*at most 2047" --plan --threads=max --topology=synthetic:"pack:4 core:300 pu:2"
 expect_usage missing_topology "cannot read topology file" --plan --topology=/nonexistent.xml
 expect_usage mkclean_thp "mkclean of a PMD-mapped THP is not modelled" --pages=512 --with=mkclean:1 --plan
+expect_usage writeback_negative "bad --writeback-us '-1' \(microseconds, 0 <= US <= 100000\)" --writeback-us=-1 --with=mkclean:1 --plan
+expect_usage writeback_word "bad --writeback-us '20us'" --writeback-us=20us --with=mkclean:1 --plan
+expect_usage writeback_huge "bad --writeback-us '200000'" --writeback-us=200000 --with=mkclean:1 --plan
+# an I/O time with no mkclean row would do nothing: it says so, and runs
+if "$bin" --writeback-us=5 --plan >/dev/null 2>"$tmp/wbnote.err" &&
+	grep -q "note: --writeback-us and --stable-writes apply to rows with a mkclean competitor" "$tmp/wbnote.err"; then
+	ok writeback_without_mkclean
+else
+	bad writeback_without_mkclean "$(head -2 "$tmp/wbnote.err")"
+fi
 expect_usage collapse_devmap "with:collapse:1/.*collapse needs a private writable anon mapping; it would always fail on ZONE_DEVICE pages" --scheme=devmap_walk --with=collapse:1 --plan
 expect_usage collapse_mkclean "always fail on mkclean's shared mapping" --with=mkclean:1,collapse:1 --plan
 expect_usage collapse_pin_ro "always fail on pin_ro's read-only PTEs" --workload=pin_ro --with=collapse:1 --plan

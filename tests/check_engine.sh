@@ -77,6 +77,11 @@ run with_query 'ran("query_per_s") and 0 <= b["query_pinned_pct"] <= 100' \
 	--scheme=$real,$dev --with=query:2
 run with_mkclean 'ran("mkclean_per_s")' --scheme=$real,$dev \
 	--pages=1,16 --with=mkclean:1
+# writebacks in flight (pagelock's pinners sleep on them, stable-page write
+# faults too): every one ended, no page left under writeback or leaked
+run with_writeback 'ran("mkclean_per_s") and "20 us of I/O" in ctx["writeback"] and "wait for writeback (stable" in ctx["writeback"]' \
+	--scheme=$real,$dev --pages=1,16 --with=mkclean:1 --writeback-us=20 \
+	--stable-writes --threads=1,2
 run with_fork 'ran("forks_per_s")' --scheme=$real,$dev --with=fork:1 \
 	--workload=pin,pin_ro
 # a fork that finds the THP pinned splits it (test_schemes checks that);

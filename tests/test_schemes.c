@@ -2028,6 +2028,107 @@ static void case_mkclean(void *arg)
 	fx_teardown(&f);
 }
 
+/* A writable pin of the shared page, in a thread, that says when done. */
+struct wb_pinner {
+	struct fx *f;
+	const struct gup_scheme *s;
+	unsigned int flags;
+	struct page *page;
+	long got;
+	int done;
+	pthread_t thr;
+};
+
+static void *wb_pin_thread(void *arg)
+{
+	struct wb_pinner *p = arg;
+	struct gup_stats st = { 0 };
+
+	gup_thread_register();
+	p->got = p->s->gup_fast(p->f->mm, FX_SHARED, 1, p->flags, &p->page,
+				&st);
+	vmstat_flush_thread();
+	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Done within @ms? */
+static bool wb_pinned_within(struct wb_pinner *p, int ms)
+{
+	while (ms-- > 0 && !__atomic_load_n(&p->done, __ATOMIC_ACQUIRE))
+		sleep_ms(1);
+	return __atomic_load_n(&p->done, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * A writable pin of a shared page under writeback (the I/O in flight,
+ * its PTE write-protected and clean): pagelock's slow path sleeps on
+ * PG_writeback (track_gup_page()'s wait_on_page_writeback()), so the pin
+ * completes only when the writeback ends; every other scheme's pin goes
+ * through the write fault without waiting, unless the device wants
+ * stable pages, when every scheme's write fault waits
+ * (folio_wait_stable()). 30 ms without the pin is taken as waiting.
+ */
+static void wb_pin_case(const struct gup_scheme *s, bool stable)
+{
+	unsigned int flags = fx_has_pins(s) ? PIN_W : FOLL_GET | FOLL_WRITE;
+	bool waits = stable || (s->features & SF_PAGELOCK);
+	struct wb_pinner p = { .s = s, .flags = flags };
+	struct folio *folio, *wb = NULL;
+	long lost0 = folio_wait_lost();
+	int ref0;
+	struct fx f;
+
+	fx_setup(&f, s);
+	p.f = &f;
+	f.mm->stable_writes = stable;
+	folio = page_folio(fx_page(&f, FX_SHARED));
+	ref0 = folio_ref_count(folio);
+	CHECK_EQ(mm_writeback_start(f.mm, FX_SHARED, &wb, NULL, NULL), 0);
+	CHECK(wb == folio);
+	CHECK(test_bit(PG_writeback, folio_flags(folio)));
+	CHECK_EQ(folio_ref_count(folio), ref0 + 1);	/* the I/O's */
+	/* re-dirtied (a write()): the next pass skips it, WB_SYNC_NONE */
+	set_bit(PG_dirty, folio_flags(folio));
+	CHECK_EQ(mm_writeback_start(f.mm, FX_SHARED, &wb, NULL, NULL), -EBUSY);
+	CHECK(wb == folio);
+	CHECK(test_bit(PG_dirty, folio_flags(folio)));
+	CHECK(!folio_test_locked(folio));
+	CHECK_EQ(folio_ref_count(folio), ref0 + 1);
+
+	pthread_create(&p.thr, NULL, wb_pin_thread, &p);
+	if (waits) {
+		CHECK_MSG(!wb_pinned_within(&p, 30),
+			  "the pin did not wait for the writeback");
+		folio_end_writeback(folio);
+		CHECK_MSG(wb_pinned_within(&p, 10000),
+			  "the end of the writeback did not wake the pin");
+	} else {
+		CHECK_MSG(wb_pinned_within(&p, 5000),
+			  "the pin waited for the writeback");
+		folio_end_writeback(folio);
+	}
+	pthread_join(p.thr, NULL);
+	CHECK_EQ(p.got, 1);
+	CHECK(!test_bit(PG_writeback, folio_flags(folio)));
+	CHECK(!test_bit(PG_waiters, folio_flags(folio)));
+	CHECK(!folio_test_locked(folio));
+	CHECK_EQ(folio_wait_lost(), lost0);	/* woken, not timed out */
+	s->release_pages(&p.page, 1, flags);
+	CHECK_EQ(folio_ref_count(folio), ref0);
+	fx_teardown(&f);
+}
+
+static void case_writeback_pin(void *arg)
+{
+	wb_pin_case(arg, false);
+}
+
+static void case_writeback_pin_stable(void *arg)
+{
+	wb_pin_case(arg, true);
+}
+
 static void cleaned_hook(struct mm_struct *mm, enum gup_debug_point dp,
 			 unsigned long addr, void *arg)
 {
@@ -2180,6 +2281,8 @@ static const struct {
 	{ "grab_op_balance", case_grab_op_balance, pins },
 	{ "mkclean", case_mkclean, real },
 	{ "mkclean_cleaned", case_mkclean_cleaned, real },
+	{ "writeback_pin", case_writeback_pin, real },
+	{ "writeback_pin_stable", case_writeback_pin_stable, real },
 	{ "mprotect_ro", case_mprotect_ro, real },
 	{ "vmstat", case_vmstat, pins },
 	{ "devmap_balance", case_devmap_balance, devmap },
