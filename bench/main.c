@@ -339,8 +339,9 @@ static void add_latency_context(void)
 	snprintf(buf, sizeof(buf), "%.2f", step_ns);
 	gbench_add_context("tsc_step_ns", buf);
 	gbench_add_context("latency_method",
-		"p50_ns/p99_ns: one op per pinner timed between fenced TSC "
-		"reads at jittered times ~100 us apart, less the cost of the "
+		"p50_ns/p99_ns: ops chosen by count (jittered indices ~100 us "
+		"of ops apart at the warm-up's rate: every op equally likely) "
+		"each timed between fenced TSC reads, less the cost of the "
 		"reads; nearest rank, each sample weighted by its thread's "
 		"ops per sample; resolution tsc_step_ns");
 	if (step_ns >= 2.0)

@@ -79,6 +79,7 @@ struct thread_ctx {
 	bool perf_mux;			/* an event was multiplexed */
 	int migrated;			/* ended on another PU */
 	struct op_sampler smp;		/* latency samples (TSC ticks) */
+	unsigned long smp_slow;		/* timed ops that took the slow path */
 	uint64_t warm_tsc0;		/* first step: the warm-up's rate */
 	struct page **pages;		/* pages[] of the gup call: own lines */
 	unsigned long *addrs;		/* pinner: op start addresses */
@@ -214,6 +215,7 @@ static void window_begin(struct thread_ctx *t, struct window *w,
 	 */
 	sampler_start(&t->smp, ops, (double)ops * tsc_hz() * SAMPLE_GAP_US *
 		      1e-6 / max(1.0, (double)(w->tsc0 - t->warm_tsc0)));
+	t->smp_slow = 0;
 }
 
 static void window_end(struct thread_ctx *t, struct window *w,
@@ -279,6 +281,7 @@ static bool thread_step(struct thread_ctx *t, struct window *w, bool *warm,
 void sampler_start(struct op_sampler *s, unsigned long ops, double gap)
 {
 	s->n = 0;
+	s->taken = 0;
 	s->gap = (unsigned long)max(1.0, gap);
 	/* not the op right after the window's start: a jittered gap first */
 	s->next = ops + s->gap / 2 + xorshift(&s->seed) % s->gap;
@@ -297,6 +300,7 @@ void sampler_add(struct op_sampler *s, uint64_t ticks, unsigned long ops)
 	unsigned int i;
 
 	s->ticks[s->n++] = (uint32_t)min(ticks, 0xffffffffUL);
+	s->taken++;
 	if (s->n == SAMPLER_MAX) {
 		for (i = 0; i < SAMPLER_MAX / 2; i++)
 			s->ticks[i] = s->ticks[2 * i];
@@ -347,10 +351,12 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 			ops += n;
 			left -= n;
 			if (left) {
+				unsigned long sc = t->st.slow_calls;
 				uint64_t t0 = rdtsc_begin();
 
 				ok = c->scheme->pin_section(&l, 1);
 				sampler_add(&t->smp, rdtsc_end() - t0, ++ops);
+				t->smp_slow += t->st.slow_calls != sc;
 				t->fail_all += 1 - ok;
 				left--;
 			}
@@ -838,6 +844,49 @@ static double pmd_mapped_pct(struct run *r)
 	return r->nr_all ? 100.0 * n / r->nr_all : 0;
 }
 
+/*
+ * Timing one op alone delays it by the fences (tens of ns). Where a race
+ * decides an op's path within that time (a pinner that gets a few fast
+ * ops in between a competitor's re-dirty and its next write-protect),
+ * the timed ops do not take the paths the others take, and no choice of
+ * ops fixes that. The row says how often its timed ops took the slow
+ * path (each thread's share weighted by its ops, as the percentiles),
+ * and a difference from slowpath_pct past 5 sigma of the binomial
+ * noise is flagged on stderr: its percentiles are those of an op
+ * perturbed by the timing.
+ */
+static void sampled_slowpath(const struct run *r, struct gbench_result *out,
+			     double slowpath_pct)
+{
+	const struct config *c = r->c;
+	double ops = 0, slow = 0, taken = 0, p, sigma;
+	unsigned int i;
+
+	if (c->wl->kind == WL_RAW || c->wl->kind == WL_C2C)
+		return;		/* no slow path */
+	for (i = 0; i < c->threads; i++) {
+		const struct thread_ctx *t = &r->t[i];
+
+		if (!t->smp.taken)
+			continue;
+		ops += t->ops;
+		slow += (double)t->ops * t->smp_slow / t->smp.taken;
+		taken += t->smp.taken;
+	}
+	if (!taken)
+		return;
+	p = 100.0 * slow / ops;
+	add_counter(out, "sampled_slowpath_pct", p);
+	sigma = 100.0 * sqrt(max(slowpath_pct, 1.0) / 100 *
+			     max(100 - slowpath_pct, 1.0) / 100 / taken);
+	if (fabs(p - slowpath_pct) > 5 * sigma + 1)
+		fprintf(stderr, "gupbench: note: %s: the timed ops took the "
+			"slow path %.1f%% of the time against %.1f%% of all "
+			"ops: timing an op alone changes the race it is in; "
+			"p50_ns/p99_ns are those of such an op\n", c->name, p,
+			slowpath_pct);
+}
+
 static void fill_result(struct run *r, struct gbench_result *out)
 {
 	const struct config *c = r->c;
@@ -943,10 +992,10 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	add_counter(out, "overlap_pct", last > first ?
 		    100.0 * max(0.0, win_end - win_start) / (last - first) : 0);
 	/*
-	 * Threads sample at the same rate in time, not in ops: a thread
-	 * that did few ops (a starved one) would weigh as much as a fast
-	 * one. Each sample stands for its thread's ops / samples, so the
-	 * percentiles are of the row's ops.
+	 * Threads sample about as often in time (every 100 us of their
+	 * own ops): a thread that did few ops (a starved one) would weigh
+	 * as much as a fast one. Each sample stands for its thread's ops /
+	 * samples, so the percentiles are of the row's ops.
 	 */
 	all = calloc(ns ? ns : 1, sizeof(*all));
 	if (all && ns) {
@@ -968,6 +1017,7 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	}
 	add_counter(out, "latency_samples", (double)ns);
 	free(all);
+	sampled_slowpath(r, out, 100.0 * slow / ops);
 	/*
 	 * Events per op over the ops of the pinners whose counters opened
 	 * and read back: a pinner without them (too few file descriptors,

@@ -89,6 +89,7 @@ void config_run(void *arg, struct gbench_result *out);
 struct op_sampler {
 	uint32_t *ticks;		/* SAMPLER_MAX of them */
 	unsigned int n;
+	unsigned long taken;		/* since the start, thinned or not */
 	unsigned long gap;		/* mean ops between samples */
 	unsigned long next;		/* the op (count) to time next */
 	unsigned long seed;		/* jitters the choice; not 0 */

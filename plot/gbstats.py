@@ -39,6 +39,7 @@ STD_KEYS = {
     "fail_pct", "latency_samples", "thp_splits", "pmd_mapped_pct",
     "membind_failed", "bind_failed_threads", "perf_failed_threads",
     "perf_multiplexed_threads", "offcpu_pct", "runq_pct",
+    "sampled_slowpath_pct",
 }
 
 

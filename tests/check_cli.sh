@@ -101,7 +101,8 @@ d = json.load(open(sys.argv[1]))
 ctx = d["context"]
 for k in ("gupbench_version", "command_line", "time_semantics", "kernel",
           "cpu_model", "topology", "pmu", "unsupported_events", "mem_policy",
-          "tsc_hz", "tsc_step_ns", "latency_method", "vmstat_threshold"):
+          "tsc_hz", "tsc_step_ns", "latency_method", "vmstat_threshold",
+          "writeback"):
     assert k in ctx, k
 hz, step = float(ctx["tsc_hz"]), float(ctx["tsc_step_ns"])
 assert 1 <= int(ctx["vmstat_threshold"].split()[0]) <= 125, ctx["vmstat_threshold"]
@@ -125,6 +126,10 @@ for b in d["benchmarks"]:
     if os.path.exists("/proc/thread-self/schedstat"):
         assert 0 <= b["runq_pct"] <= b["offcpu_pct"], b
     assert b["fail_pct"] == 0          # one bias pinner: every grab works
+    # the timed ops' slow-path share: pin rows only (raw has no slow path)
+    assert ("sampled_slowpath_pct" in b) == b["name"].startswith("pin/"), b
+    if b["name"].startswith("pin/"):
+        assert b["sampled_slowpath_pct"] == 0, b   # nothing beside it
     if "not available" in ctx["pmu"]:   # no PMU: software events only
         assert "context-switches" in b and "cycles" not in b
         assert "cycles" in ctx["unsupported_events"]
@@ -210,7 +215,7 @@ else
 	bad private_many_threads "$(tail -2 "$tmp/priv.err")"
 fi
 
-# Latency samples come ~100 us apart per pinner (jittered): about 2000
+# Latency samples come ~100 us of ops apart per pinner (jittered): about 2000
 # in a 0.2 s window of one thread, not one per batch (tens of thousands).
 if "$bin" --scheme=bias --threads=1 --events=none --duration=0.2 \
 	--warmup=0.01 --benchmark_format=json >"$tmp/samples.json" 2>/dev/null &&
