@@ -503,9 +503,15 @@ static bool wb_mkclean(struct run *r, struct wb_queue *q, unsigned long addr)
 		cpu_relax();
 		wb_complete(q);
 	}
-	if (mm_writeback_start(r->mm, addr, &folio, wb_complete, q) < 0)
+	/*
+	 * With I/O in flight, a page-lock holder may be waiting for it: poll
+	 * the lock and complete the I/O meanwhile. With none, sleep on it.
+	 */
+	if (mm_writeback_start(r->mm, addr, &folio, q->n ? wb_complete : NULL,
+			       q) < 0)
 		return false;
-	wb_push(q, folio);
+	if (folio)		/* NULL: a device page, no I/O */
+		wb_push(q, folio);
 	return true;
 }
 

@@ -1003,7 +1003,7 @@ static void op_mkclean(struct tthread *me, uint64_t r)
 
 	if (p)
 		ring_log(t, page_to_pfn(p), me->id, OP_MKCLEAN, addr, rc, 0);
-	if (rc < 0)
+	if (rc < 0 || !folio)	/* !folio: a device page, no I/O */
 		return;
 	pthread_mutex_lock(&t->wb_lock);
 	if (t->nwb < T_WB_MAX) {

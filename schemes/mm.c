@@ -1326,7 +1326,9 @@ static int do_shared_wp(struct mm_struct *mm, unsigned long addr,
 	folio_get(folio);
 	spin_unlock(ptl);
 	folio_lock(folio);
-	if (READ_ONCE(mm->stable_writes))
+	/* fsdax's write fault has no folio_wait_stable() */
+	if (READ_ONCE(mm->stable_writes) &&
+	    !test_bit(PG_device, folio_flags(folio)))
 		folio_wait_writeback(folio);	/* folio_wait_stable() */
 	spin_lock(ptl);
 	if (pte_val(ptep_get(ptep)) == pte_val(pte)) {

@@ -1181,7 +1181,8 @@ unsigned long thp_collapse_events(void);
 int mm_mkclean_page(struct mm_struct *mm, unsigned long addr);
 /*
  * The same, with the I/O left in flight: on success *@wb holds the folio
- * under PG_writeback and a reference; folio_end_writeback() completes it.
+ * under PG_writeback and a reference; folio_end_writeback() completes it
+ * (NULL for a device page: fsdax writeback is a cache flush, no I/O).
  * @poll, if not NULL, is called while the page lock is taken by someone
  * else (the caller completes its own I/O meanwhile, as interrupts would).
  */

@@ -499,7 +499,8 @@ out_unlock_mm:
  *
  * On success the folio stays under PG_writeback with the reference taken
  * here until folio_end_writeback(): the I/O's time. With @wb NULL it
- * ends at once (mm_mkclean_page()).
+ * ends at once (mm_mkclean_page()). A device (fsdax) page has no I/O:
+ * *@wb is NULL.
  */
 int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
 		       struct folio **wb, void (*poll)(void *arg), void *arg)
@@ -568,9 +569,29 @@ int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
 		folio_put(folio);
 		return -ENODATA;
 	}
+	if (test_bit(PG_device, folio_flags(folio))) {
+		/*
+		 * fsdax: dax_writeback_one() flushes the CPU caches (under
+		 * the DAX entry lock, here the page lock): no PG_writeback,
+		 * no I/O to wait for
+		 */
+		pinned = mm_maybe_pinned(mm, folio);
+		folio_unlock(folio);
+		folio_put(folio);
+		if (wb)
+			*wb = NULL;
+		return pinned;
+	}
 	set_bit(PG_writeback, folio_flags(folio));
 	pinned = mm_maybe_pinned(mm, folio);
 	folio_unlock(folio);
+	/*
+	 * The writeback keeps the lookup's reference until it ends; the
+	 * kernel's holds none (truncation waits for PG_writeback instead).
+	 * Nothing that counts references looks at shared pages here
+	 * (migration, collapse and COW reuse are anon-only); a model of
+	 * file-page migration must not read this one as a pin.
+	 */
 	if (wb)
 		*wb = folio;			/* the I/O is in flight */
 	else

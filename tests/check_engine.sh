@@ -75,7 +75,7 @@ run thp_rows 'b["pmd_mapped_pct"] == 100 and b["thp_splits"] == 0' \
 run with_getput 'ran("getput_per_s")' --scheme=$real,$dev --with=getput:1
 run with_query 'ran("query_per_s") and 0 <= b["query_pinned_pct"] <= 100' \
 	--scheme=$real,$dev --with=query:2
-run with_mkclean 'ran("mkclean_per_s") and 0 <= b["sampled_slowpath_pct"] <= 100' --scheme=$real,$dev \
+run with_mkclean 'ran("mkclean_per_s") and 0 <= b.get("sampled_slowpath_pct", 0) <= 100' --scheme=$real,$dev \
 	--pages=1,16 --with=mkclean:1
 # writebacks in flight (pagelock's pinners sleep on them, stable-page write
 # faults too): every one ended, no page left under writeback or leaked

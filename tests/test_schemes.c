@@ -2129,6 +2129,48 @@ static void case_writeback_pin_stable(void *arg)
 	wb_pin_case(arg, true);
 }
 
+#define FX_DAX		0x70000000UL	/* a shared fsdax mapping */
+
+/*
+ * Writeback of a shared device (fsdax) page is dax_writeback_one()'s
+ * cache flush: the PTE is write-protected and cleaned, but the folio
+ * never goes under PG_writeback, so there is no I/O for the caller to
+ * end (*wb NULL) and no reference held; with stable pages too, the
+ * write fault that follows does not wait.
+ */
+static void case_writeback_dax(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	unsigned int flags = fx_has_pins(s) ? PIN_W : FOLL_GET | FOLL_WRITE;
+	struct folio *folio, *wb = (struct folio *)1;
+	struct page *page;
+	int ref0;
+	pte_t pte;
+	struct fx f;
+
+	fx_setup(&f, s);
+	f.mm->stable_writes = true;
+	CHECK_EQ(mm_mmap(f.mm, FX_DAX, PAGE_SIZE,
+			 VM_WRITE | VM_DEVMAP | VM_SHARED), 0);
+	CHECK_EQ(mm_populate(f.mm, FX_DAX, PAGE_SIZE), 0);
+	folio = page_folio(fx_page(&f, FX_DAX));
+	CHECK(test_bit(PG_device, folio_flags(folio)));
+	ref0 = folio_ref_count(folio);
+	CHECK_EQ(mm_writeback_start(f.mm, FX_DAX, &wb, NULL, NULL), 0);
+	CHECK(wb == NULL);
+	CHECK(!test_bit(PG_writeback, folio_flags(folio)));
+	CHECK(!folio_test_locked(folio));
+	CHECK_EQ(folio_ref_count(folio), ref0);
+	mm_lookup_page(f.mm, FX_DAX, &pte);
+	CHECK(!pte_write(pte) && !pte_dirty(pte));
+	CHECK_EQ(s->gup_fast(f.mm, FX_DAX, 1, flags, &page, &f.st), 1);
+	mm_lookup_page(f.mm, FX_DAX, &pte);
+	CHECK(pte_write(pte) && pte_dirty(pte));
+	s->release_pages(&page, 1, flags);
+	mm_zap_range(f.mm, FX_DAX, PAGE_SIZE);
+	fx_teardown(&f);
+}
+
 static void cleaned_hook(struct mm_struct *mm, enum gup_debug_point dp,
 			 unsigned long addr, void *arg)
 {
@@ -2283,6 +2325,7 @@ static const struct {
 	{ "mkclean_cleaned", case_mkclean_cleaned, real },
 	{ "writeback_pin", case_writeback_pin, real },
 	{ "writeback_pin_stable", case_writeback_pin_stable, real },
+	{ "writeback_dax", case_writeback_dax, devmap },
 	{ "mprotect_ro", case_mprotect_ro, real },
 	{ "vmstat", case_vmstat, pins },
 	{ "devmap_balance", case_devmap_balance, devmap },
