@@ -340,10 +340,11 @@ static void add_latency_context(void)
 	gbench_add_context("tsc_step_ns", buf);
 	gbench_add_context("latency_method",
 		"p50_ns/p99_ns: ops chosen by count (jittered indices ~100 us "
-		"of ops apart at the warm-up's rate: every op equally likely) "
-		"each timed between fenced TSC reads, less the cost of the "
-		"reads; nearest rank, each sample weighted by its thread's "
-		"ops per sample; resolution tsc_step_ns");
+		"of ops apart at the thread's rate, each sample weighted by "
+		"the ops of its gap: every op counts alike) each timed "
+		"between fenced TSC reads, less the cost of the reads; "
+		"nearest rank; resolution tsc_step_ns; sampled_slowpath_pct "
+		"against slowpath_pct shows how far timing perturbed the ops");
 	if (step_ns >= 2.0)
 		fprintf(stderr, "gupbench: note: the TSC advances in steps of "
 			"%.1f ns here; p50_ns and p99_ns are multiples of that "

@@ -79,7 +79,7 @@ struct thread_ctx {
 	bool perf_mux;			/* an event was multiplexed */
 	int migrated;			/* ended on another PU */
 	struct op_sampler smp;		/* latency samples (TSC ticks) */
-	unsigned long smp_slow;		/* timed ops that took the slow path */
+	double smp_slow;		/* the ops that timed slow-path ops stand for */
 	uint64_t warm_tsc0;		/* first step: the warm-up's rate */
 	struct page **pages;		/* pages[] of the gup call: own lines */
 	unsigned long *addrs;		/* pinner: op start addresses */
@@ -196,6 +196,8 @@ static unsigned long xorshift(unsigned long *s)
 static void window_begin(struct thread_ctx *t, struct window *w,
 			 struct perfctr_thread *pc, unsigned long ops)
 {
+	uint64_t period;
+
 	w->in = true;
 	t->st0 = t->st;
 	t->ok0 = t->ok_all;
@@ -210,11 +212,13 @@ static void window_begin(struct thread_ctx *t, struct window *w,
 	t->t_start = w->wall0;
 	/*
 	 * SAMPLE_GAP_US of ops at the warm-up's rate (ops counted from 0
-	 * at the first step); a thread that did none starts at every op and
-	 * thins out as the buffer fills (sampler_add())
+	 * at the first step), then following the window's (sampler_add());
+	 * a thread that did none starts at every op
 	 */
-	sampler_start(&t->smp, ops, (double)ops * tsc_hz() * SAMPLE_GAP_US *
-		      1e-6 / max(1.0, (double)(w->tsc0 - t->warm_tsc0)));
+	period = (uint64_t)(tsc_hz() * SAMPLE_GAP_US * 1e-6);
+	sampler_start(&t->smp, ops, (double)ops * period /
+		      max(1.0, (double)(w->tsc0 - t->warm_tsc0)), w->tsc0,
+		      period);
 	t->smp_slow = 0;
 }
 
@@ -270,19 +274,28 @@ static bool thread_step(struct thread_ctx *t, struct window *w, bool *warm,
 /*
  * Latency samples: the ops to time are chosen by count, at jittered
  * indices gap ops apart on average (a fixed period could beat with
- * something periodic in the op stream), so every op of the window is as
- * likely to be timed as any other. Chosen by time instead (the first op
- * after a due time), they were the ops that start at a random moment,
- * and where slow ops fill most of the time (a pinner behind a writeback,
- * between bursts of fast ops) the percentiles were those of the slow
- * ones. When the buffer fills, keep every other sample and double the
- * gap, so samples stay spread over the whole window.
+ * something periodic in the op stream). Chosen by time instead (the
+ * first op after a due time), they were the ops that start at a random
+ * moment, and where slow ops fill most of the time (a pinner behind a
+ * writeback, between bursts of fast ops) the percentiles were those of
+ * the slow ones. The gap follows the thread's rate (the ops a period took
+ * between the last two samples, within a factor of 4 of the gap before),
+ * so that a thread slower in its window than in its warm-up still gets
+ * a sample per period; each sample stands for the gap it was chosen
+ * at, which keeps every op's weight alike. When the buffer fills, keep
+ * every other sample (standing for its dropped neighbour's ops too) and
+ * double the period, so samples stay spread over the whole window.
  */
-void sampler_start(struct op_sampler *s, unsigned long ops, double gap)
+void sampler_start(struct op_sampler *s, unsigned long ops, double gap,
+		   uint64_t now, uint64_t period)
 {
 	s->n = 0;
 	s->taken = 0;
-	s->gap = (unsigned long)max(1.0, gap);
+	s->taken_ops = 0;
+	s->last = now;
+	s->last_ops = ops;
+	s->period = max(period, 1UL);
+	s->gap = (unsigned long)min(max(1.0, gap), (double)UINT32_MAX);
 	/* not the op right after the window's start: a jittered gap first */
 	s->next = ops + s->gap / 2 + xorshift(&s->seed) % s->gap;
 }
@@ -295,19 +308,40 @@ unsigned long sampler_before(const struct op_sampler *s, unsigned long ops,
 	return s->next > ops ? s->next - ops : 0;
 }
 
-void sampler_add(struct op_sampler *s, uint64_t ticks, unsigned long ops)
+unsigned long sampler_add(struct op_sampler *s, uint64_t ticks,
+			  unsigned long ops, uint64_t now)
 {
+	unsigned long stands = s->gap;
 	unsigned int i;
 
-	s->ticks[s->n++] = (uint32_t)min(ticks, 0xffffffffUL);
+	s->buf[s->n++] = (struct op_sample){
+		.ticks = (uint32_t)min(ticks, (uint64_t)UINT32_MAX),
+		.ops = (uint32_t)stands,
+	};
 	s->taken++;
+	s->taken_ops += stands;
 	if (s->n == SAMPLER_MAX) {
-		for (i = 0; i < SAMPLER_MAX / 2; i++)
-			s->ticks[i] = s->ticks[2 * i];
+		for (i = 0; i < SAMPLER_MAX / 2; i++) {
+			s->buf[i].ticks = s->buf[2 * i].ticks;
+			s->buf[i].ops = (uint32_t)min((uint64_t)UINT32_MAX,
+				(uint64_t)s->buf[2 * i].ops +
+				s->buf[2 * i + 1].ops);
+		}
 		s->n = SAMPLER_MAX / 2;
-		s->gap *= 2;
+		s->period *= 2;
 	}
+	if (now > s->last) {
+		/* the ops one period took at the rate since the last sample */
+		double want = (double)(ops - s->last_ops) * s->period /
+			      (double)(now - s->last);
+
+		want = min(max(want, s->gap / 4.0), s->gap * 4.0);
+		s->gap = (unsigned long)min(max(want, 1.0), (double)UINT32_MAX);
+	}
+	s->last = now;
+	s->last_ops = ops;
 	s->next = ops + s->gap / 2 + xorshift(&s->seed) % s->gap;
+	return stands;
 }
 
 /* Pinner for pin/pin_ro/get: the scheme's pin_section in batches. */
@@ -351,12 +385,14 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 			ops += n;
 			left -= n;
 			if (left) {
-				unsigned long sc = t->st.slow_calls;
-				uint64_t t0 = rdtsc_begin();
+				unsigned long sc = t->st.slow_calls, stands;
+				uint64_t t0 = rdtsc_begin(), t1;
 
 				ok = c->scheme->pin_section(&l, 1);
-				sampler_add(&t->smp, rdtsc_end() - t0, ++ops);
-				t->smp_slow += t->st.slow_calls != sc;
+				t1 = rdtsc_end();
+				stands = sampler_add(&t->smp, t1 - t0, ++ops, t1);
+				if (t->st.slow_calls != sc)
+					t->smp_slow += stands;
 				t->fail_all += 1 - ok;
 				left--;
 			}
@@ -391,10 +427,11 @@ static void raw_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 			ops += n;
 			left -= n;
 			if (left) {
-				uint64_t t0 = rdtsc_begin();
+				uint64_t t0 = rdtsc_begin(), t1;
 
 				ok = c->scheme->raw_section(page, 1, FOLL_PIN);
-				sampler_add(&t->smp, rdtsc_end() - t0, ++ops);
+				t1 = rdtsc_end();
+				sampler_add(&t->smp, t1 - t0, ++ops, t1);
 				t->fail_all += 1 - ok;
 				left--;
 			}
@@ -876,7 +913,7 @@ static void sampled_slowpath(const struct run *r, struct gbench_result *out,
 		if (!t->smp.taken)
 			continue;
 		ops += t->ops;
-		slow += (double)t->ops * t->smp_slow / t->smp.taken;
+		slow += t->ops * t->smp_slow / t->smp.taken_ops;
 		taken += t->smp.taken;
 	}
 	if (!taken)
@@ -998,10 +1035,11 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	add_counter(out, "overlap_pct", last > first ?
 		    100.0 * max(0.0, win_end - win_start) / (last - first) : 0);
 	/*
-	 * Threads sample about as often in time (every 100 us of their
-	 * own ops): a thread that did few ops (a starved one) would weigh
-	 * as much as a fast one. Each sample stands for its thread's ops /
-	 * samples, so the percentiles are of the row's ops.
+	 * Threads sample about as often in time (every 100 us): a thread
+	 * that did few ops (a starved one) would weigh as much as a fast
+	 * one. Each sample stands for the ops it was chosen among, scaled
+	 * so that a thread's samples stand for its ops: the percentiles
+	 * are of the row's ops.
 	 */
 	all = calloc(ns ? ns : 1, sizeof(*all));
 	if (all && ns) {
@@ -1010,9 +1048,14 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		for (i = 0; i < c->threads; i++) {
 			const struct thread_ctx *t = &r->t[i];
 
+			double stand = 0;
+
+			for (j = 0; j < t->smp.n; j++)
+				stand += t->smp.buf[j].ops;
 			for (j = 0; j < t->smp.n; j++) {
-				all[k].ticks = t->smp.ticks[j];
-				all[k++].weight = (double)t->ops / t->smp.n;
+				all[k].ticks = t->smp.buf[j].ticks;
+				all[k++].weight = t->smp.buf[j].ops * t->ops /
+						  stand;
 			}
 		}
 		wsample_sort(all, ns);
@@ -1186,10 +1229,10 @@ void config_run(void *arg, struct gbench_result *out)
 			 */
 			size_t sz = (c->pages * sizeof(*t->pages) + 63) & ~63UL;
 
-			t->smp.ticks = calloc(SAMPLER_MAX,
-					      sizeof(*t->smp.ticks));
+			t->smp.buf = calloc(SAMPLER_MAX,
+					    sizeof(*t->smp.buf));
 			t->pages = aligned_alloc(64, sz);
-			if (!t->smp.ticks || !t->pages || setup_addrs(&r, t)) {
+			if (!t->smp.buf || !t->pages || setup_addrs(&r, t)) {
 				snprintf(out->error, sizeof(out->error),
 					 "out of memory");
 				n = 0;		/* no thread started yet */
@@ -1272,7 +1315,7 @@ out_free:
 	free(r.pool_addrs);
 	if (r.t)
 		for (i = 0; i < r.nthreads; i++) {
-			free(r.t[i].smp.ticks);
+			free(r.t[i].smp.buf);
 			free(r.t[i].pages);
 			if (r.t[i].addrs != r.pool_addrs)
 				free(r.t[i].addrs);

@@ -81,27 +81,45 @@ void config_run(void *arg, struct gbench_result *out);
 
 /*
  * One pinner's latency samples: which ops to time (by count, at jittered
- * indices gap ops apart on average, so every op is as likely to be
- * timed) and their TSC ticks.
+ * indices gap ops apart on average) and their TSC ticks. The gap follows
+ * the thread's rate, so that samples come about @period ticks apart, and
+ * each sample records the gap it was chosen at: the ops it stands for.
+ * Weighted by that, every op of the window counts alike.
  */
 #define SAMPLER_MAX	(1 << 14)
 
+struct op_sample {
+	uint32_t ticks;
+	uint32_t ops;			/* the ops it stands for */
+};
+
 struct op_sampler {
-	uint32_t *ticks;		/* SAMPLER_MAX of them */
+	struct op_sample *buf;		/* SAMPLER_MAX of them */
 	unsigned int n;
 	unsigned long taken;		/* since the start, thinned or not */
+	double taken_ops;		/* the ops those stood for */
 	unsigned long gap;		/* mean ops between samples */
 	unsigned long next;		/* the op (count) to time next */
+	uint64_t last, period;		/* TSC: the last sample, the aim */
+	unsigned long last_ops;		/* the op count at the last sample */
 	unsigned long seed;		/* jitters the choice; not 0 */
 };
 
-/* The window starts at op @ops: mean @gap ops between samples (>= 1). */
-void sampler_start(struct op_sampler *s, unsigned long ops, double gap);
+/*
+ * The window starts at op @ops, TSC @now: @gap ops between samples to
+ * begin with (>= 1), then as many as take @period ticks.
+ */
+void sampler_start(struct op_sampler *s, unsigned long ops, double gap,
+		   uint64_t now, uint64_t period);
 /* How many of the next @batch ops run before the one to time (@batch: none). */
 unsigned long sampler_before(const struct op_sampler *s, unsigned long ops,
 			     unsigned long batch);
-/* The timed op took @ticks; @ops counts it. Thins out a full buffer. */
-void sampler_add(struct op_sampler *s, uint64_t ticks, unsigned long ops);
+/*
+ * The timed op took @ticks and ended at TSC @now; @ops counts it. Returns
+ * the ops the sample stands for. Thins out a full buffer.
+ */
+unsigned long sampler_add(struct op_sampler *s, uint64_t ticks,
+			  unsigned long ops, uint64_t now);
 
 /* A latency sample and what it stands for: its thread's ops per sample. */
 struct wsample {

@@ -83,38 +83,29 @@ static void case_weighted(void *arg)
 	CHECK_EQ(wsample_percentile(s, 200, 100), 1000);
 }
 
-/*
- * The sampler picks ops by count. A stream where one op in 100 is slow
- * and takes 99.0% of the time (10000 ticks against 1): about 1% of the
- * samples must be slow ones, and p50 a fast one. A sampler that timed
- * the first op after a due time would pick the slow ops nearly every
- * time (they fill the time), p50 10000. Batches of varying size, as the
- * pinners' loops run, with the timed op split out of its batch.
- */
-static void case_sampler_by_count(void *arg)
+/* Run @total ops of cost(op index) ticks through the sampler, in batches. */
+static void drive(struct op_sampler *smp, unsigned long total,
+		  uint32_t (*cost)(unsigned long), uint64_t *clock)
 {
-	struct op_sampler smp = { .seed = 0x2545f4914f6cdd1dUL };
-	unsigned long ops = 0, batch = 1, slow = 0, total = 0, i, pre;
+	unsigned long ops = 0, batch = 1, pre, i;
 	unsigned long rng = 88172645463325252UL;
-	struct wsample *s;
 
-	(void)arg;
-	smp.ticks = calloc(SAMPLER_MAX, sizeof(*smp.ticks));
-	CHECK(smp.ticks);
-	sampler_start(&smp, ops, 100);
-	while (ops < 20000000) {
+	while (ops < total) {
 		unsigned long left = batch;
 
 		while (left) {		/* as pinner_loop() runs a batch */
-			pre = sampler_before(&smp, ops, left);
+			pre = sampler_before(smp, ops, left);
 			CHECK(pre <= left);
+			for (i = 0; i < pre; i++)
+				*clock += cost(ops + i);
 			ops += pre;
 			left -= pre;
 			if (left) {
-				CHECK_EQ(ops, smp.next);
-				/* the op at index ops (counted from 0) */
-				sampler_add(&smp, ops % 100 == 0 ? 10000 : 1,
-					    ops + 1);
+				uint32_t c = cost(ops);
+
+				CHECK_EQ(ops, smp->next);
+				*clock += c;
+				sampler_add(smp, c, ops + 1, *clock);
 				ops++;
 				left--;
 			}
@@ -122,21 +113,101 @@ static void case_sampler_by_count(void *arg)
 		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
 		batch = 1 + rng % 512;	/* often longer than the gap */
 	}
-	CHECK(smp.gap > 100);		/* the buffer filled and thinned out */
+}
+
+/* The samples' share of slow ones (ticks >= 100), by weight and by count. */
+static void slow_share(const struct op_sampler *smp, double *by_weight,
+		       double *by_count)
+{
+	double w = 0, ws = 0, n = 0;
+	unsigned int i;
+
+	for (i = 0; i < smp->n; i++) {
+		w += smp->buf[i].ops;
+		if (smp->buf[i].ticks >= 100) {
+			ws += smp->buf[i].ops;
+			n++;
+		}
+	}
+	*by_weight = ws / w;
+	*by_count = n / smp->n;
+}
+
+static uint32_t one_in_100(unsigned long op)
+{
+	return op % 100 == 0 ? 10000 : 1;
+}
+
+/*
+ * The sampler picks ops by count. A stream where one op in 100 is slow
+ * and takes 99.0% of the time (10000 ticks against 1): about 1% of the
+ * samples must be slow ones, and p50 a fast one. A sampler that timed
+ * the first op after a due time would pick the slow ops nearly every
+ * time (they fill the time), p50 10000. Batches of varying size, as the
+ * pinners' loops run, with the timed op split out of its batch. The
+ * period (1000 ticks) matches the stream's mean rate, so the gap stays
+ * near 100 ops until the buffer fills and thins out.
+ */
+static void case_sampler_by_count(void *arg)
+{
+	struct op_sampler smp = { .seed = 0x2545f4914f6cdd1dUL };
+	uint64_t clock = 0;
+	double byw, byc;
+	struct wsample *s;
+	unsigned int i;
+
+	(void)arg;
+	smp.buf = calloc(SAMPLER_MAX, sizeof(*smp.buf));
+	CHECK(smp.buf);
+	sampler_start(&smp, 0, 100, 0, 10000);
+	drive(&smp, 20000000, one_in_100, &clock);
+	CHECK(smp.period > 10000);	/* the buffer filled and thinned out */
 	CHECK(smp.n >= SAMPLER_MAX / 2 && smp.n < SAMPLER_MAX);
 	s = calloc(smp.n, sizeof(*s));
 	CHECK(s);
-	for (i = 0; i < smp.n; i++) {
-		s[i] = (struct wsample){ smp.ticks[i], 1 };
-		slow += smp.ticks[i] == 10000;
-		total++;
-	}
+	for (i = 0; i < smp.n; i++)
+		s[i] = (struct wsample){ smp.buf[i].ticks, smp.buf[i].ops };
 	wsample_sort(s, smp.n);
 	CHECK_EQ(wsample_percentile(s, smp.n, 50), 1);
+	slow_share(&smp, &byw, &byc);
 	/* binomial: 1% of ~10000 samples is 100 +- 10 */
-	CHECK(slow * 1000 > total * 5 && slow * 1000 < total * 20);
+	CHECK_MSG(byw > 0.005 && byw < 0.02, "slow share %.4f", byw);
 	free(s);
-	free(smp.ticks);
+	free(smp.buf);
+}
+
+/* 10^6 ops of 1 tick, then 10^5 of 100 ticks (10x the time, 9% of ops). */
+static uint32_t slow_tail(unsigned long op)
+{
+	return op < 1000000 ? 1 : 100;
+}
+
+/*
+ * A thread whose window turns slow after its warm-up: the gap starts at
+ * the fast rate (1000 ops per 1000-tick period) and must follow the slow
+ * one, or the slow tenth of the window (by count) gets 1/11 of the
+ * samples and a p99 from a handful. Followed, the slow phase, 10/11 of
+ * the time, gets most of the samples; weighted by the ops each stands
+ * for, the slow share is still the 9% of ops, not the 91% of samples.
+ */
+static void case_sampler_follows_rate(void *arg)
+{
+	struct op_sampler smp = { .seed = 0x9e3779b97f4a7c15UL };
+	uint64_t clock = 0;
+	double byw, byc;
+
+	(void)arg;
+	smp.buf = calloc(SAMPLER_MAX, sizeof(*smp.buf));
+	CHECK(smp.buf);
+	sampler_start(&smp, 0, 1000, 0, 1000);
+	drive(&smp, 1100000, slow_tail, &clock);
+	CHECK_EQ(smp.n, smp.taken);	/* no thinning: counts are the plan */
+	slow_share(&smp, &byw, &byc);
+	CHECK_MSG(byc > 0.7, "slow samples %.3f of %u: the gap did not "
+		  "follow the rate", byc, smp.n);
+	CHECK_MSG(byw > 0.07 && byw < 0.11, "weighted slow share %.4f, "
+		  "want 1/11", byw);
+	free(smp.buf);
 }
 
 int main(void)
@@ -144,5 +215,6 @@ int main(void)
 	t_case(case_nearest_rank, NULL);
 	t_case(case_weighted, NULL);
 	t_case(case_sampler_by_count, NULL);
+	t_case(case_sampler_follows_rate, NULL);
 	return t_done();
 }
