@@ -493,8 +493,9 @@ static bool split_thp(struct mm_struct *mm, unsigned long addr)
 /*
  * The mkclean competitor's writebacks in flight, oldest first. Every one
  * takes --writeback-us, so they complete in the order they started. The
- * competitor completes them itself, between its writebacks and while it
- * waits for a page lock (the interrupt's work, on the submitting CPU).
+ * competitor completes them itself (the interrupt's work, on the
+ * submitting CPU), between its writebacks and, while it has any in
+ * flight, as it polls for a page lock whose holder may wait for one.
  */
 #define WB_QUEUE_DEPTH	64	/* a block queue's depth: in flight at most */
 
@@ -888,10 +889,13 @@ static double pmd_mapped_pct(struct run *r)
 }
 
 /*
- * Timing one op alone delays it by the fences (tens of ns). Where a race
- * decides an op's path within that time (a pinner that gets a few fast
- * ops in between a competitor's re-dirty and its next write-protect),
- * the timed ops do not take the paths the others take, and no choice of
+ * Timing one op alone delays it by the clock reads (tens of ns): an op
+ * meets a competitor's event (a fork's write_protect_seq, a
+ * write-protect) that lands between the end of the op before it and its
+ * own check, so a delay of d adds about d times the event rate to its
+ * chance of the slow path (README: 200 ns more before the timed op took
+ * pin/bias beside fork:1 from 0.35% to 1.6%). For ops of tens of ns the
+ * timed ops then do not take the paths the others take, and no choice of
  * ops fixes that. The row says how often its timed ops took the slow
  * path (each thread's share weighted by its ops, as the percentiles),
  * and a difference from slowpath_pct past 5 sigma of the binomial
