@@ -148,6 +148,21 @@ run no_runq "$tmp/A3" "$tmp/N40"
 grep -q 'CPU for more than' "$tmp/ab.out" && bad offcpu_quiet "note on a quiet run" ||
 	ok offcpu_quiet
 
+# Runs with a different writeback setting: said when a compared row has a
+# mkclean competitor (the setting changes what it measures), not otherwise;
+# a different --mem always.
+$tools make "$tmp/W1" --launches=2 --with="mkclean:1" --context="writeback=mkclean: 0 us" >/dev/null &&
+$tools make "$tmp/W2" --launches=2 --with="mkclean:1" --context="writeback=mkclean: 20 us" >/dev/null &&
+$tools make "$tmp/W3" --launches=2 --context="writeback=mkclean: 20 us" --context="mem_policy=remote" >/dev/null ||
+	bad make_settings "plottools make failed"
+run writeback_differs "$tmp/W1" "$tmp/W2"
+[ $rc -eq 0 ] && flat writeback_differs "$tmp/writeback_differs.out" "A and B ran with a different writeback \(--writeback-us, --stable-writes\): A 'mkclean: 0 us', B 'mkclean: 20 us'" ||
+	bad writeback_differs "exit $rc: $(cat "$tmp/writeback_differs.err")"
+run settings_nomkclean "$tmp/A3" "$tmp/W3"
+[ $rc -eq 0 ] && ! grep -q 'different writeback' "$tmp/settings_nomkclean.out" &&
+	flat settings_nomkclean "$tmp/settings_nomkclean.out" "A and B ran with a different memory placement of the struct pages \(--mem\): A 'local', B 'remote'" ||
+	bad settings_nomkclean "exit $rc, or a writeback note without mkclean rows: $(cat "$tmp/settings_nomkclean.out" | tail -5)"
+
 # Runs by different gupbench versions: the table says so (the model may
 # have changed between them) and names the git range; same version: not.
 $tools make "$tmp/V1" --launches=2 --version=6607eb0 >/dev/null &&

@@ -85,6 +85,9 @@ def make(a):
            "cpu_model": "Test CPU", "kernel": "Linux 6.1.0-test x86_64",
            "gupbench_version": a.version, "topology": "1 package, 4 PUs",
            "pmu": "test", "mem_policy": "local"}
+    for kv in a.context or []:
+        k, v = kv.split("=", 1)
+        ctx[k] = v
     for rep in range(a.launches):
         for name, t, s, c in configs:
             rt = a.base * scale.get(s, 1.0) * t * (1 + 0.01 * rnd.random())
@@ -256,6 +259,8 @@ def main():
     m.add_argument("--drop", help="leave out configurations containing this")
     m.add_argument("--seed", type=int, default=1)
     m.add_argument("--version", default="test")
+    m.add_argument("--context", action="append",
+                   help="KEY=VALUE: a context entry (repeatable)")
     m.add_argument("--no-summary", action="store_true")
     sub.add_parser("stats")
     for c in ("check-text", "check-md"):
