@@ -155,32 +155,32 @@ static unsigned long parse_ulong(const char *s, const char *what,
 	return v;
 }
 
-static double parse_secs(const char *s, const char *what)
+/* A number in [lo, hi] for option @what, or exit 2 naming the range. */
+static double parse_range(const char *s, const char *what, double lo,
+			  double hi, const char *unit, const char *sym)
 {
 	char *end;
 	double v = strtod(s, &end);
 
-	/* under 1 ms a window is a batch or two of ops, not a measurement */
-	if (end == s || *end || !(v >= 0.001) || v > 3600) {
-		fprintf(stderr, "gupbench: error: bad %s '%s' (seconds, "
-			"0.001 <= SEC <= 3600)\n", what, s);
+	if (end == s || *end || !(v >= lo) || v > hi) {
+		fprintf(stderr, "gupbench: error: bad %s '%s' (%s, %g <= %s <= "
+			"%g)\n", what, s, unit, lo, sym, hi);
 		exit(2);
 	}
 	return v;
 }
 
+/* under 1 ms a window is a batch or two of ops, not a measurement */
+static double parse_secs(const char *s, const char *what)
+{
+	return parse_range(s, what, 0.001, 3600, "seconds", "SEC");
+}
+
 /* --writeback-us: 0 (ends at once) to 100 ms */
 static double parse_us(const char *s)
 {
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || *end || !(v >= 0) || v > 100000) {
-		fprintf(stderr, "gupbench: error: bad --writeback-us '%s' "
-			"(microseconds, 0 <= US <= 100000)\n", s);
-		exit(2);
-	}
-	return v;
+	return parse_range(s, "--writeback-us", 0, 100000, "microseconds",
+			   "US");
 }
 
 static void list_names(FILE *f, const char *what)
@@ -357,11 +357,14 @@ static void add_writeback_context(void)
 {
 	char buf[200];
 
+	char depth[40] = " (ends at once)";
+
+	if (run_opts.writeback_us > 0)
+		snprintf(depth, sizeof(depth), ", at most %d in flight",
+			 WB_QUEUE_DEPTH);
 	snprintf(buf, sizeof(buf), "mkclean: %g us of I/O per writeback%s; "
-		 "write faults %s", run_opts.writeback_us,
-		 run_opts.writeback_us > 0 ? ", at most 64 in flight" :
-		 " (ends at once)", run_opts.stable_writes ?
-		 "wait for writeback (stable pages)" :
+		 "write faults %s", run_opts.writeback_us, depth,
+		 run_opts.stable_writes ? "wait for writeback (stable pages)" :
 		 "do not wait for writeback");
 	gbench_add_context("writeback", buf);
 }

@@ -46,8 +46,8 @@ struct run_opts run_opts = {
 
 #define REGION_BASE	0x100000000UL	/* 4 GiB: PMD and PUD aligned */
 /*
- * Mean time between two timed ops of one pinner, at the rate its warm-up
- * ran at. A timed op is fenced (LFENCE, RDTSCP) and so costs more than
+ * Mean time between two timed ops of one pinner (the sampler's period).
+ * A timed op is fenced (LFENCE, RDTSCP) and so costs more than
  * its neighbours, by about the fences' 20-30 ns on the development VM;
  * one per 100 us is ~0.03% of a row, while a 1 s window still gives
  * each thread about 10000 samples.
@@ -344,6 +344,54 @@ unsigned long sampler_add(struct op_sampler *s, uint64_t ticks,
 	return stands;
 }
 
+/* What a loop runs: the scheme's pin sections, or raw grabs of @page. */
+struct section {
+	const struct gup_scheme *scheme;
+	struct pin_loop *l;		/* NULL: raw_section() of @page */
+	struct page *page;
+};
+
+static __always_inline unsigned long section_run(const struct section *x,
+						 unsigned long n)
+{
+	return x->l ? x->scheme->pin_section(x->l, n) :
+		      x->scheme->raw_section(x->page, n, FOLL_PIN);
+}
+
+/*
+ * One batch of @batch ops, the ops the sampler chose split out and each
+ * timed alone (in the window only). Returns the thread's op count after.
+ */
+static __always_inline unsigned long run_batch(struct thread_ctx *t,
+					       const struct window *w,
+					       const struct section *x,
+					       unsigned long ops,
+					       unsigned long batch)
+{
+	unsigned long left = batch, n, ok;
+
+	while (left) {
+		n = w->in ? sampler_before(&t->smp, ops, left) : left;
+		ok = n ? section_run(x, n) : 0;
+		t->fail_all += n - ok;
+		ops += n;
+		left -= n;
+		if (left) {
+			unsigned long sc = t->st.slow_calls, stands;
+			uint64_t t0 = rdtsc_begin(), t1;
+
+			ok = section_run(x, 1);
+			t1 = rdtsc_end();
+			stands = sampler_add(&t->smp, t1 - t0, ++ops, t1);
+			if (t->st.slow_calls != sc)
+				t->smp_slow += stands;
+			t->fail_all += 1 - ok;
+			left--;
+		}
+	}
+	return ops;
+}
+
 /* Pinner for pin/pin_ro/get: the scheme's pin_section in batches. */
 static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 {
@@ -360,7 +408,8 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 		.pages = pages,
 		.st = &t->st,
 	};
-	unsigned long max_batch = c->pages >= 64 ? 16 : 256, ops = 0, ok;
+	const struct section x = { .scheme = c->scheme, .l = &l };
+	unsigned long max_batch = c->pages >= 64 ? 16 : 256, ops = 0;
 	unsigned long batch = 1;
 	/*
 	 * A thread sees the phases only between batches: a batch that runs
@@ -376,27 +425,7 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 	bool warm = false;
 
 	while (thread_step(t, &w, &warm, pc, ops)) {
-		unsigned long left = batch, n;
-
-		while (left) {	/* the batch, the ops to time split out */
-			n = w.in ? sampler_before(&t->smp, ops, left) : left;
-			ok = n ? c->scheme->pin_section(&l, n) : 0;
-			t->fail_all += n - ok;
-			ops += n;
-			left -= n;
-			if (left) {
-				unsigned long sc = t->st.slow_calls, stands;
-				uint64_t t0 = rdtsc_begin(), t1;
-
-				ok = c->scheme->pin_section(&l, 1);
-				t1 = rdtsc_end();
-				stands = sampler_add(&t->smp, t1 - t0, ++ops, t1);
-				if (t->st.slow_calls != sc)
-					t->smp_slow += stands;
-				t->fail_all += 1 - ok;
-				left--;
-			}
-		}
+		ops = run_batch(t, &w, &x, ops, batch);
 		/* one TSC read per batch: the time between two phase checks */
 		b1 = rdtsc_now();
 		if (b1 - b0 > slice && batch > 1)
@@ -412,31 +441,16 @@ static void raw_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 {
 	struct run *r = t->run;
 	const struct config *c = r->c;
-	struct page *page = mm_lookup_page(r->mm, t->addrs[0], NULL);
-	unsigned long batch = 4096, ops = 0, ok;
+	const struct section x = {
+		.scheme = c->scheme,
+		.page = mm_lookup_page(r->mm, t->addrs[0], NULL),
+	};
+	unsigned long ops = 0;
 	struct window w = { 0 };
 	bool warm = false;
 
-	while (thread_step(t, &w, &warm, pc, ops)) {
-		unsigned long left = batch, n;
-
-		while (left) {	/* the batch, the ops to time split out */
-			n = w.in ? sampler_before(&t->smp, ops, left) : left;
-			ok = n ? c->scheme->raw_section(page, n, FOLL_PIN) : 0;
-			t->fail_all += n - ok;
-			ops += n;
-			left -= n;
-			if (left) {
-				uint64_t t0 = rdtsc_begin(), t1;
-
-				ok = c->scheme->raw_section(page, 1, FOLL_PIN);
-				t1 = rdtsc_end();
-				sampler_add(&t->smp, t1 - t0, ++ops, t1);
-				t->fail_all += 1 - ok;
-				left--;
-			}
-		}
-	}
+	while (thread_step(t, &w, &warm, pc, ops))
+		ops = run_batch(t, &w, &x, ops, 4096);
 }
 
 /*
@@ -497,8 +511,6 @@ static bool split_thp(struct mm_struct *mm, unsigned long addr)
  * submitting CPU), between its writebacks and, while it has any in
  * flight, as it polls for a page lock whose holder may wait for one.
  */
-#define WB_QUEUE_DEPTH	64	/* a block queue's depth: in flight at most */
-
 struct wb_queue {
 	struct folio *folio[WB_QUEUE_DEPTH];
 	uint64_t due[WB_QUEUE_DEPTH];

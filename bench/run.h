@@ -68,6 +68,7 @@ struct run_opts {
 	bool oversubscribe;
 	bool quiet;
 	double writeback_us;		/* mkclean: I/O time of a writeback */
+#define WB_QUEUE_DEPTH	64		/* a block queue's depth: in flight at most */
 	bool stable_writes;		/* mkclean: write faults wait for it */
 };
 
