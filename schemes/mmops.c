@@ -512,6 +512,7 @@ int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
 	pte_t *ptep;
 	pte_t pte;
 	int pinned;
+	bool dax;
 
 	if (!vma || !(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
@@ -569,22 +570,22 @@ int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
 		folio_put(folio);
 		return -ENODATA;
 	}
-	if (test_bit(PG_device, folio_flags(folio))) {
-		/*
-		 * fsdax: dax_writeback_one() flushes the CPU caches (under
-		 * the DAX entry lock, here the page lock): no PG_writeback,
-		 * no I/O to wait for
-		 */
-		pinned = mm_maybe_pinned(mm, folio);
-		folio_unlock(folio);
+	/*
+	 * fsdax: dax_writeback_one() flushes the CPU caches (under the DAX
+	 * entry lock, here the page lock): no PG_writeback, no I/O to wait
+	 * for
+	 */
+	dax = test_bit(PG_device, folio_flags(folio));
+	if (!dax)
+		set_bit(PG_writeback, folio_flags(folio));
+	pinned = mm_maybe_pinned(mm, folio);
+	folio_unlock(folio);
+	if (dax) {
 		folio_put(folio);
 		if (wb)
 			*wb = NULL;
 		return pinned;
 	}
-	set_bit(PG_writeback, folio_flags(folio));
-	pinned = mm_maybe_pinned(mm, folio);
-	folio_unlock(folio);
 	/*
 	 * The writeback keeps the lookup's reference until it ends; the
 	 * kernel's holds none (truncation waits for PG_writeback instead).
