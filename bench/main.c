@@ -28,7 +28,7 @@ static const char usage_text[] =
 "\n"
 "What to run (LIST: a comma list; every combination is one configuration):\n"
 "  --scheme=LIST|all     pinning schemes (--list shows them)        [bias]\n"
-"  --workload=LIST       pin, pin_ro, get, raw, c2c                 [pin]\n"
+"  --workload=LIST       pin, pin_ro, pin_dirty, get, raw, c2c      [pin]\n"
 "  --pages=LIST          pages per gup call (512 maps one THP)      [1]\n"
 "  --share=LIST          same | pool:M | private                    [same]\n"
 "  --with=SET            competitors beside the pinners, NAME[:COUNT]\n"

@@ -18,6 +18,8 @@ const struct workload workloads[] = {
 	  "pin_user_pages_fast(FOLL_WRITE) of N pages, then unpin_user_pages()" },
 	{ "pin_ro", WL_PIN_RO, FOLL_PIN,
 	  "FOLL_PIN without FOLL_WRITE of a mapping mprotect()ed read-only" },
+	{ "pin_dirty", WL_PIN_DIRTY, FOLL_PIN | FOLL_WRITE,
+	  "FOLL_WRITE pins released by unpin_user_pages_dirty_lock() (vfio, RDMA)" },
 	{ "get", WL_GET, FOLL_GET | FOLL_WRITE,
 	  "get_user_pages_fast(FOLL_WRITE) + put_page() per page" },
 	{ "raw", WL_RAW, FOLL_PIN,
@@ -392,7 +394,7 @@ static __always_inline unsigned long run_batch(struct thread_ctx *t,
 	return ops;
 }
 
-/* Pinner for pin/pin_ro/get: the scheme's pin_section in batches. */
+/* Pinner for pin/pin_ro/pin_dirty/get: the scheme's pin_section in batches. */
 static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 {
 	struct run *r = t->run;
@@ -407,6 +409,7 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 		.gup_flags = c->wl->gup_flags,
 		.pages = pages,
 		.st = &t->st,
+		.make_dirty = c->wl->kind == WL_PIN_DIRTY,
 	};
 	const struct section x = { .scheme = c->scheme, .l = &l };
 	unsigned long max_batch = c->pages >= 64 ? 16 : 256, ops = 0;

@@ -15,7 +15,10 @@
 #include "topo.h"
 
 /* Workloads: the table drives --list, --help and validation. */
-enum workload_kind { WL_PIN, WL_PIN_RO, WL_GET, WL_RAW, WL_C2C };
+/* the walking workloads first: kind <= WL_GET walks the page tables */
+enum workload_kind {
+	WL_PIN, WL_PIN_RO, WL_PIN_DIRTY, WL_GET, WL_RAW, WL_C2C
+};
 
 struct workload {
 	const char *name;

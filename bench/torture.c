@@ -841,7 +841,11 @@ static void release_held(struct tthread *me, unsigned int idx)
 			 h.addr + i * PAGE_SIZE, h.flags,
 			 folio_ref_count(page_folio(h.pages[i])));
 	}
-	t->s->release_pages(h.pages, h.nr, h.flags);
+	/* write pins: half by unpin_user_pages_dirty_lock() (folio locks) */
+	if ((h.flags & FOLL_WRITE) && (rnd(me) & 1))
+		t->s->release_pages_dirty(h.pages, h.nr, h.flags);
+	else
+		t->s->release_pages(h.pages, h.nr, h.flags);
 	if (!h.check || !(h.flags & FOLL_WRITE))
 		return;
 	torture_delay(me);
@@ -1558,8 +1562,9 @@ static const char torture_usage[] =
 " [--mutant=NAME|list]"
 #endif
 "\n"
-"Runs a randomized concurrent mix of pins, unpins, gets, speculative refs,\n"
-"queries, CPU writes, fork, migration, mkclean, zap and THP collapse over\n"
+"Runs a randomized concurrent mix of pins, unpins (half of the write pins\n"
+"by unpin_user_pages_dirty_lock()), gets, speculative refs, queries, CPU\n"
+"writes, fork, migration, mkclean, zap and THP collapse over\n"
 "a few shared pages, with random delays injected inside the operations,\n"
 "and checks:\n"
 "  no-false-negative     while a pin is held, maybe_pinned is true\n"

@@ -269,6 +269,25 @@ void folio_end_writeback(struct folio *folio)
 }
 
 /*
+ * folio_mark_dirty(), under the folio lock or the PT lock of a PTE that
+ * maps it. An anon folio has no mapping: PG_dirty, set only if clear. A
+ * file folio's ->dirty_folio() is filemap_dirty_folio(): PG_dirty, then
+ * (not modelled: the model's writeback finds dirty folios by PG_dirty)
+ * the page cache's dirty tag under the i_pages lock and the inode. A
+ * ZONE_DEVICE page's (fsdax, device-dax) is noop_dirty_folio(): DAX
+ * keeps its dirt in its own entries and never sets PG_dirty, so every
+ * unpin_user_pages_dirty_lock() of one finds it clean and locks it.
+ */
+bool folio_mark_dirty(struct folio *folio)
+{
+	if (test_bit(PG_device, folio_flags(folio)))
+		return false;
+	if (test_bit(PG_anon, folio_flags(folio)) && folio_test_dirty(folio))
+		return false;
+	return !test_and_set_bit(PG_dirty, folio_flags(folio));
+}
+
+/*
  * migration_entry_wait_on_locked(): the caller found a migration entry
  * under @ptl and holds it. The waiter is queued before @ptl is dropped:
  * migration must take @ptl to remove its entries before it unlocks (and

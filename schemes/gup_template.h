@@ -73,10 +73,18 @@ static __always_inline bool S(must_unshare)(const struct vm_area_struct *vma,
  * gup_put_folio() (5.12+); FOLL_GET callers put each page, and so does a
  * scheme that defines S_UNPIN_PER_PAGE (before 5.12 unpin_user_pages()
  * called unpin_user_page() per entry: a THP's 512 pins are 512 puts).
+ *
+ * @make_dirty (a constant at every call): unpin_user_pages_dirty_lock(
+ * pages, npages, true), how vfio and RDMA release write pins: a folio
+ * found clean is locked, marked dirty and unlocked before its put (the
+ * unlocked test may race with folio_clear_dirty_for_io(); the kernel's
+ * comment explains why either order is fine). The FOLL_GET era did the
+ * same per page: if (!PageDirty) set_page_dirty_lock(), then put_page().
  */
 static __always_inline void S(release)(struct page **pages,
 				       unsigned long npages,
-				       unsigned int flags)
+				       unsigned int flags,
+				       const bool make_dirty)
 {
 	unsigned long i, nr;
 
@@ -90,6 +98,11 @@ static __always_inline void S(release)(struct page **pages,
 			while (i + nr < npages &&
 			       page_folio(pages[i + nr]) == folio)
 				nr++;
+		if (make_dirty && !folio_test_dirty(folio)) {
+			folio_lock(folio);
+			folio_mark_dirty(folio);
+			folio_unlock(folio);
+		}
 		S(put_folio)(folio, (int)nr, flags);
 	}
 }
@@ -101,7 +114,7 @@ static __always_inline void S(release)(struct page **pages,
 static __always_inline void S(gup_fast_unpin)(struct page **pages, long nr,
 					      unsigned int flags)
 {
-	S(release)(pages, (unsigned long)nr, flags);
+	S(release)(pages, (unsigned long)nr, flags, false);
 }
 
 /*
@@ -621,11 +634,19 @@ long S(gup_fast)(struct mm_struct *mm, unsigned long start,
 void S(release_pages)(struct page **pages, unsigned long npages,
 		      unsigned int flags)
 {
-	S(release)(pages, npages, flags);
+	S(release)(pages, npages, flags, false);
+}
+
+void S(release_pages_dirty)(struct page **pages, unsigned long npages,
+			    unsigned int flags)
+{
+	S(release)(pages, npages, flags, true);
 }
 
 /* The timed loop: gup + release, nloops times, hooks all inlined. */
-unsigned long S(pin_section)(struct pin_loop *l, unsigned long nloops)
+static __always_inline unsigned long S(pin_loop)(struct pin_loop *l,
+						 unsigned long nloops,
+						 const bool make_dirty)
 {
 	/*
 	 * The loop's own state lives in registers: the hooks' atomics are
@@ -655,10 +676,19 @@ unsigned long S(pin_section)(struct pin_loop *l, unsigned long nloops)
 		else
 			st->errors++;
 		if (got > 0)
-			S(release)(pages, (unsigned long)got, flags);
+			S(release)(pages, (unsigned long)got, flags,
+				   make_dirty);
 	}
 	l->next = next;
 	return ok;
+}
+
+/* One loop for each release, chosen once per call, not per op. */
+unsigned long S(pin_section)(struct pin_loop *l, unsigned long nloops)
+{
+	if (l->make_dirty)
+		return S(pin_loop)(l, nloops, true);
+	return S(pin_loop)(l, nloops, false);
 }
 
 /*
@@ -723,6 +753,7 @@ static void S(put_folio_fn)(struct folio *folio, int refs, unsigned int flags)
 	.gup_fast = S(gup_fast),				\
 	.gup = S(gup),						\
 	.release_pages = S(release_pages),			\
+	.release_pages_dirty = S(release_pages_dirty),		\
 	.pin_section = S(pin_section),				\
 	.raw_section = S(raw_section),				\
 	.maybe_pinned = S(maybe_pinned_fn),			\

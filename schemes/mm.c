@@ -1192,7 +1192,13 @@ static int do_pte_none(struct mm_struct *mm, struct vm_area_struct *vma,
 	if ((vma->vm_flags & VM_WRITE) &&
 	    (!(vma->vm_flags & VM_SHARED) || (ff & FAULT_FLAG_WRITE))) {
 		prot |= _PAGE_RW | _PAGE_DIRTY;
-		set_bit(PG_dirty, folio_flags(folio));
+		/*
+		 * fault_dirty_shared_page(); an anon folio's dirt is in
+		 * its PTE alone (PG_dirty waits for an unmap or an
+		 * unpin_user_pages_dirty_lock())
+		 */
+		if (vma->vm_flags & VM_SHARED)
+			folio_mark_dirty(folio);
 	}
 	__folio_mark_uptodate(folio);
 	spin_lock(ptl);
@@ -1332,7 +1338,7 @@ static int do_shared_wp(struct mm_struct *mm, unsigned long addr,
 		folio_wait_writeback(folio);	/* folio_wait_stable() */
 	spin_lock(ptl);
 	if (pte_val(ptep_get(ptep)) == pte_val(pte)) {
-		set_bit(PG_dirty, folio_flags(folio));
+		folio_mark_dirty(folio);	/* fault_dirty_shared_page() */
 		set_pte(ptep, __pte(pte_val(pte) | _PAGE_RW | _PAGE_DIRTY));
 	}
 	spin_unlock(ptl);
@@ -1460,8 +1466,7 @@ static int do_huge_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 		folio->page.index = (addr & ~(PMD_SIZE - 1)) >> PAGE_SHIFT;
 		set_bit(PG_anon, folio_flags(folio));
 		set_bit(PG_anon_exclusive, folio_flags(folio));
-		set_bit(PG_dirty, folio_flags(folio));
-		__folio_mark_uptodate(folio);
+		__folio_mark_uptodate(folio);	/* the PMD is dirty, not PG_dirty */
 		spin_lock(ptl);
 		if (!pmd_none(pmdp_get(pmdp))) {
 			spin_unlock(ptl);

@@ -739,6 +739,13 @@ void folio_wait_writeback(struct folio *folio);
 void folio_end_writeback(struct folio *folio);
 /* Waiters found queued with PG_locked and PG_waiters clear (never woken). */
 long folio_wait_lost(void);
+/* folio_mark_dirty(): true if the folio became dirty (no-op for DAX). */
+bool folio_mark_dirty(struct folio *folio);
+
+static __always_inline bool folio_test_dirty(struct folio *folio)
+{
+	return test_bit(PG_dirty, folio_flags(folio));
+}
 
 static __always_inline void folio_lock(struct folio *folio)
 {

@@ -412,6 +412,9 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	}
 	ptep_get_and_clear(ptep);	/* ptep_clear_flush() */
 	flush_tlb_mm(mm);	/* sync migration: the flush is not deferred */
+	/* the folio takes the PTE's dirt, and folio_migrate_flags() copies it */
+	if (pte_dirty(pte))
+		folio_mark_dirty(folio);
 	if (mm_anonexcl(mm)) {
 		excl = test_bit(PG_anon_exclusive, &page->flags);
 		if (excl && folio_try_share_anon_rmap(mm, folio, page)) {
@@ -558,6 +561,11 @@ int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
 		    (pte_write(pte) || pte_dirty(pte))) {
 			ptep_get_and_clear(ptep);	/* ptep_clear_flush() */
 			flush_tlb_mm(mm);
+			/*
+			 * folio_mark_dirty(); for a DAX page PG_dirty
+			 * stands for its entry's dirty tag here and is
+			 * cleared below (its folio_mark_dirty() is a no-op)
+			 */
 			if (pte_dirty(pte))
 				set_bit(PG_dirty, folio_flags(folio));
 			set_pte(ptep, pte_mkclean(pte_wrprotect(pte)));
@@ -1010,7 +1018,6 @@ int mm_collapse_huge_page(struct mm_struct *mm, unsigned long addr,
 	folio->page.index = haddr >> PAGE_SHIFT;
 	set_bit(PG_anon, folio_flags(folio));
 	set_bit(PG_anon_exclusive, folio_flags(folio));	/* RMAP_EXCLUSIVE */
-	set_bit(PG_dirty, folio_flags(folio));
 	__folio_mark_uptodate(folio);	/* the copy before the PMD */
 	vma = vma_lookup(mm, haddr);
 	spin_lock(pmd_ptl);

@@ -35,6 +35,7 @@ struct pin_loop {
 	unsigned int gup_flags;		/* FOLL_PIN|FOLL_WRITE, ... */
 	struct page **pages;		/* nr_pages slots */
 	struct gup_stats *st;
+	bool make_dirty;		/* unpin_user_pages_dirty_lock() */
 };
 
 struct gup_scheme {
@@ -57,6 +58,12 @@ struct gup_scheme {
 	/* unpin_user_pages() (FOLL_PIN) or put_page() each (FOLL_GET) */
 	void (*release_pages)(struct page **pages, unsigned long npages,
 			      unsigned int gup_flags);
+	/*
+	 * unpin_user_pages_dirty_lock(make_dirty=true): clean folios are
+	 * locked and dirtied first (FOLL_GET: set_page_dirty_lock())
+	 */
+	void (*release_pages_dirty)(struct page **pages, unsigned long npages,
+				    unsigned int gup_flags);
 	/* nloops gup+release pairs; returns calls that got every page */
 	unsigned long (*pin_section)(struct pin_loop *l, unsigned long nloops);
 	/* nloops bare grab+put on one struct page, no walk; returns grabs */

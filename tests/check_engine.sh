@@ -65,7 +65,7 @@ print(len(rows))' "$tmp/$name.json" "$check" 2>&1); then
 
 real=bias,bias1,pincount,pincount_sameline,pagelock,anonexcl
 dev=devmap_walk,devmap_single,devmap_perget
-run workloads 'True' --scheme=all --workload=pin,pin_ro,get,raw,c2c \
+run workloads 'True' --scheme=all --workload=pin,pin_ro,pin_dirty,get,raw,c2c \
 	--threads=1,2
 run pages_shares 'True' --scheme=$real,$dev,get --pages=16,512 \
 	--share=same,private,pool:1024 --threads=2
@@ -76,7 +76,7 @@ run with_getput 'ran("getput_per_s")' --scheme=$real,$dev --with=getput:1
 run with_query 'ran("query_per_s") and 0 <= b["query_pinned_pct"] <= 100' \
 	--scheme=$real,$dev --with=query:2
 run with_mkclean 'ran("mkclean_per_s") and 0 <= b.get("sampled_slowpath_pct", 0) <= 100' --scheme=$real,$dev \
-	--pages=1,16 --with=mkclean:1
+	--pages=1,16 --with=mkclean:1 --workload=pin,pin_dirty
 # writebacks in flight (pagelock's pinners sleep on them, stable-page write
 # faults too): every one ended, no page left under writeback or leaked
 run with_writeback 'ran("mkclean_per_s") and "20 us of I/O" in ctx["writeback"] and "wait for writeback (stable" in ctx["writeback"]' \

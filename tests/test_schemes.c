@@ -1032,7 +1032,10 @@ static void case_migrate(void *arg)
 	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, flags, &page, &f.st), 1);
 	mm_lookup_page(f.mm, FX_ANON, &pte0);
 	ref = folio_ref_count(page_folio(page));
+	CHECK(pte_dirty(pte0) && !folio_test_dirty(page_folio(page)));
 	CHECK_EQ(mm_migrate_page(f.mm, FX_ANON), -EAGAIN);
+	/* try_to_migrate_one() moved the PTE's dirt to the folio */
+	CHECK(folio_test_dirty(page_folio(page)));
 	now = mm_lookup_page(f.mm, FX_ANON, &pte);
 	CHECK(now == page);
 	CHECK_EQ(pte_val(pte), pte_val(pte0));
@@ -1046,6 +1049,7 @@ static void case_migrate(void *arg)
 	now = mm_lookup_page(f.mm, FX_ANON, &pte);
 	CHECK(now && now != page);
 	CHECK(pte_write(pte));
+	CHECK(folio_test_dirty(page_folio(now)));	/* copied */
 	CHECK_EQ(now->private, 0xabc);
 	CHECK(page_is_poisoned(page));
 	CHECK_EQ(folio_ref_count(page_folio(page)), 0);
@@ -2052,12 +2056,17 @@ static void *wb_pin_thread(void *arg)
 	return NULL;
 }
 
-/* Done within @ms? */
+/* *@done set within @ms? */
+static bool done_within(int *done, int ms)
+{
+	while (ms-- > 0 && !__atomic_load_n(done, __ATOMIC_ACQUIRE))
+		sleep_ms(1);
+	return __atomic_load_n(done, __ATOMIC_ACQUIRE);
+}
+
 static bool wb_pinned_within(struct wb_pinner *p, int ms)
 {
-	while (ms-- > 0 && !__atomic_load_n(&p->done, __ATOMIC_ACQUIRE))
-		sleep_ms(1);
-	return __atomic_load_n(&p->done, __ATOMIC_ACQUIRE);
+	return done_within(&p->done, ms);
 }
 
 /*
@@ -2168,6 +2177,120 @@ static void case_writeback_dax(void *arg)
 	CHECK(pte_write(pte) && pte_dirty(pte));
 	s->release_pages(&page, 1, flags);
 	mm_zap_range(f.mm, FX_DAX, PAGE_SIZE);
+	fx_teardown(&f);
+}
+
+/* ---- unpin_user_pages_dirty_lock() ---- */
+
+struct unpinner {
+	const struct gup_scheme *s;
+	struct page *page;
+	unsigned int flags;
+	bool dirty;
+	int done;
+	pthread_t thr;
+};
+
+static void *unpin_thread(void *arg)
+{
+	struct unpinner *u = arg;
+
+	gup_thread_register();
+	if (u->dirty)
+		u->s->release_pages_dirty(&u->page, 1, u->flags);
+	else
+		u->s->release_pages(&u->page, 1, u->flags);
+	vmstat_flush_thread();
+	__atomic_store_n(&u->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Pin @addr, then release it in a thread while the test holds the folio
+ * lock: the release must wait for the lock (@waits: not done in 30 ms,
+ * then woken by the unlock) or must not (done in 5 s with the lock held).
+ * The pin and the reference go back to @ref0 either way.
+ */
+static void unpin_check(struct fx *f, unsigned long addr, unsigned int flags,
+			bool dirty, bool waits, const char *what)
+{
+	struct unpinner u = { .s = f->s, .flags = flags, .dirty = dirty };
+	struct folio *folio = page_folio(fx_page(f, addr));
+	int ref0 = folio_ref_count(folio);
+
+	CHECK_EQ(f->s->gup_fast(f->mm, addr, 1, flags, &u.page, &f->st), 1);
+	CHECK(page_folio(u.page) == folio);
+	folio_lock(folio);
+	pthread_create(&u.thr, NULL, unpin_thread, &u);
+	if (waits)
+		CHECK_MSG(!done_within(&u.done, 30),
+			  "%s: the release did not take the folio lock", what);
+	else
+		CHECK_MSG(done_within(&u.done, 5000),
+			  "%s: the release waited for the folio lock", what);
+	folio_unlock(folio);
+	CHECK_MSG(done_within(&u.done, 10000),
+		  "%s: the unlock did not wake the release", what);
+	pthread_join(u.thr, NULL);
+	CHECK(!folio_test_locked(folio));
+	CHECK_EQ(folio_ref_count(folio), ref0);
+	CHECK(!f->s->maybe_pinned(folio));
+}
+
+/*
+ * unpin_user_pages_dirty_lock(make_dirty=true) (FOLL_GET schemes:
+ * if (!PageDirty) set_page_dirty_lock(), then put): a clean folio is
+ * locked, dirtied and unlocked before the put; a dirty one is not
+ * locked; unpin_user_pages() never locks. An anon folio starts clean
+ * (its dirt is in the PTE: do_anonymous_page() leaves PG_dirty alone)
+ * and stays dirty after its first such release. A shared file page that
+ * writeback cleaned under a pin is dirtied again (§3.11). A DAX page's
+ * folio_mark_dirty() is a no-op (noop_dirty_folio()): it is never
+ * dirty, so every such release locks it.
+ */
+static void case_unpin_dirty(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	unsigned int flags = fx_has_pins(s) ? PIN_W : FOLL_GET | FOLL_WRITE;
+	struct folio *anon, *shared, *dev;
+	struct fx f;
+
+	fx_setup(&f, s);
+	anon = page_folio(fx_page(&f, FX_ANON));
+	CHECK(!folio_test_dirty(anon));
+	unpin_check(&f, FX_ANON, flags, false, false, "anon, unpin");
+	CHECK(!folio_test_dirty(anon));
+	unpin_check(&f, FX_ANON, flags, true, true, "anon, clean");
+	CHECK(folio_test_dirty(anon));
+	unpin_check(&f, FX_ANON, flags, true, false, "anon, dirty");
+	CHECK(folio_test_dirty(anon));
+
+	shared = page_folio(fx_page(&f, FX_SHARED));
+	CHECK(folio_test_dirty(shared));	/* fault_dirty_shared_page() */
+	unpin_check(&f, FX_SHARED, flags, true, false, "shared, dirty");
+	CHECK_EQ(mm_mkclean_page(f.mm, FX_SHARED), 0);
+	CHECK(!folio_test_dirty(shared));
+	{
+		/* pinned, then written back: the release dirties it again */
+		struct unpinner u = { .s = s, .flags = flags, .dirty = true };
+
+		CHECK_EQ(s->gup_fast(f.mm, FX_SHARED, 1, flags, &u.page,
+				     &f.st), 1);
+		CHECK(folio_test_dirty(shared));	/* the write fault's */
+		CHECK_EQ(mm_mkclean_page(f.mm, FX_SHARED),
+			 fx_has_pins(s) ? 1 : 0);
+		CHECK(!folio_test_dirty(shared));
+		unpin_thread(&u);
+		CHECK(folio_test_dirty(shared));
+		CHECK(!folio_test_locked(shared));
+	}
+
+	dev = page_folio(fx_page(&f, FX_DEV));
+	CHECK(!folio_test_dirty(dev));
+	unpin_check(&f, FX_DEV, flags, true, true, "dax, first");
+	CHECK(!folio_test_dirty(dev));
+	unpin_check(&f, FX_DEV, flags, true, true, "dax, again");
+	unpin_check(&f, FX_DEV, flags, false, false, "dax, unpin");
 	fx_teardown(&f);
 }
 
@@ -2326,6 +2449,7 @@ static const struct {
 	{ "writeback_pin", case_writeback_pin, real },
 	{ "writeback_pin_stable", case_writeback_pin_stable, real },
 	{ "writeback_dax", case_writeback_dax, devmap },
+	{ "unpin_dirty", case_unpin_dirty, real },
 	{ "mprotect_ro", case_mprotect_ro, real },
 	{ "vmstat", case_vmstat, pins },
 	{ "devmap_balance", case_devmap_balance, devmap },
