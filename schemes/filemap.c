@@ -253,6 +253,59 @@ void folio_wait_writeback(struct folio *folio)
 		folio_wait_bit_common(folio, PG_writeback, false);
 }
 
+/* The xa_lock of a file folio's page cache (its ->mapping is its mm). */
+static spinlock_t *folio_i_pages_lock(struct folio *folio)
+{
+	struct mm_struct *mm = READ_ONCE(folio->page.mapping);
+
+	return &mm->i_pages_lock;
+}
+
+/*
+ * folio_mark_dirty(), under the folio lock or the PT lock of a PTE that
+ * maps it. An anon folio has no mapping: PG_dirty, set only if clear. A
+ * file folio's ->dirty_folio() is filemap_dirty_folio(): PG_dirty, and
+ * if it was clean __folio_mark_dirty() under the file's i_pages lock
+ * (the dirty tag and the dirty accounting, which the model does not
+ * keep: its writeback finds dirty folios by PG_dirty; then the inode,
+ * already dirty). A ZONE_DEVICE page's (fsdax, device-dax) is
+ * noop_dirty_folio(): DAX keeps its dirt in its own entries and never
+ * sets PG_dirty, so every unpin_user_pages_dirty_lock() of one finds it
+ * clean and locks it.
+ */
+bool folio_mark_dirty(struct folio *folio)
+{
+	spinlock_t *xa_lock;
+
+	if (test_bit(PG_device, folio_flags(folio)))
+		return false;
+	if (test_bit(PG_anon, folio_flags(folio))) {
+		if (folio_test_dirty(folio))
+			return false;
+		return !test_and_set_bit(PG_dirty, folio_flags(folio));
+	}
+	if (test_and_set_bit(PG_dirty, folio_flags(folio)))
+		return false;
+	xa_lock = folio_i_pages_lock(folio);
+	spin_lock(xa_lock);
+	spin_unlock(xa_lock);
+	return true;
+}
+
+/*
+ * __folio_start_writeback(), the caller holding the folio lock: under
+ * the file's i_pages lock, PG_writeback and the tags (writeback on,
+ * dirty off).
+ */
+void folio_start_writeback(struct folio *folio)
+{
+	spinlock_t *xa_lock = folio_i_pages_lock(folio);
+
+	spin_lock(xa_lock);
+	set_bit(PG_writeback, folio_flags(folio));
+	spin_unlock(xa_lock);
+}
+
 /*
  * folio_end_writeback(): the I/O is done. __folio_end_writeback() clears
  * PG_writeback with the RMW that also reports PG_waiters
@@ -262,29 +315,18 @@ void folio_wait_writeback(struct folio *folio)
  */
 void folio_end_writeback(struct folio *folio)
 {
+	spinlock_t *xa_lock = folio_i_pages_lock(folio);
+	bool waiters;
+
 	WARN_ON_ONCE(!test_bit(PG_writeback, folio_flags(folio)));
-	if (xor_unlock_is_negative_byte(BIT(PG_writeback), folio_flags(folio)))
+	/* under the i_pages lock, which also clears the writeback tag */
+	spin_lock(xa_lock);
+	waiters = xor_unlock_is_negative_byte(BIT(PG_writeback),
+					      folio_flags(folio));
+	spin_unlock(xa_lock);
+	if (waiters)
 		folio_wake_bit(folio, PG_writeback);
 	folio_put(folio);
-}
-
-/*
- * folio_mark_dirty(), under the folio lock or the PT lock of a PTE that
- * maps it. An anon folio has no mapping: PG_dirty, set only if clear. A
- * file folio's ->dirty_folio() is filemap_dirty_folio(): PG_dirty, then
- * (not modelled: the model's writeback finds dirty folios by PG_dirty)
- * the page cache's dirty tag under the i_pages lock and the inode. A
- * ZONE_DEVICE page's (fsdax, device-dax) is noop_dirty_folio(): DAX
- * keeps its dirt in its own entries and never sets PG_dirty, so every
- * unpin_user_pages_dirty_lock() of one finds it clean and locks it.
- */
-bool folio_mark_dirty(struct folio *folio)
-{
-	if (test_bit(PG_device, folio_flags(folio)))
-		return false;
-	if (test_bit(PG_anon, folio_flags(folio)) && folio_test_dirty(folio))
-		return false;
-	return !test_and_set_bit(PG_dirty, folio_flags(folio));
 }
 
 /*

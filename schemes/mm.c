@@ -977,6 +977,7 @@ struct mm_struct *mm_alloc(const struct gup_scheme *scheme)
 		return NULL;
 	}
 	seqcount_init(&mm->write_protect_seq);
+	spin_lock_init(&mm->i_pages_lock);
 	/* an rwsem: writers (fork) are not starved by GUP's readers */
 	pthread_rwlockattr_init(&attr);
 	pthread_rwlockattr_setkind_np(&attr,

@@ -589,6 +589,15 @@ struct mm_struct {
 	 * (folio_wait_stable()). Off by default, as for most block devices.
 	 */
 	bool stable_writes;
+	/*
+	 * The xa_lock of the file behind the VM_SHARED mappings (one file
+	 * per mm; a file folio's ->mapping is its mm): a folio that becomes
+	 * dirty (__folio_mark_dirty()) and a writeback's start and end
+	 * (__folio_start_writeback(), __folio_end_writeback()) take it to
+	 * move the folio's tags, so pinners that re-dirty different pages of
+	 * the file and the writeback all meet on it.
+	 */
+	spinlock_t i_pages_lock ____cacheline_aligned;
 	int nr_vmas;
 	/* last: mm_alloc() clears only what is above it */
 	struct vm_area_struct vmas[MM_MAX_VMAS];
@@ -735,6 +744,8 @@ unsigned long folio_lock_sleeps(void);	/* sleeps by this thread */
 void migration_entry_wait_on_locked(struct folio *folio, spinlock_t *ptl);
 /* Sleep until PG_writeback is clear (folio_wait_writeback()). */
 void folio_wait_writeback(struct folio *folio);
+/* Set PG_writeback (folio locked; the file's i_pages lock around it). */
+void folio_start_writeback(struct folio *folio);
 /* Clear PG_writeback, wake its waiters, drop the writeback's reference. */
 void folio_end_writeback(struct folio *folio);
 /* Waiters found queued with PG_locked and PG_waiters clear (never woken). */

@@ -585,7 +585,7 @@ int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
 	 */
 	dax = test_bit(PG_device, folio_flags(folio));
 	if (!dax)
-		set_bit(PG_writeback, folio_flags(folio));
+		folio_start_writeback(folio);
 	pinned = mm_maybe_pinned(mm, folio);
 	folio_unlock(folio);
 	if (dax) {

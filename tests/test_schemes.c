@@ -2294,6 +2294,103 @@ static void case_unpin_dirty(void *arg)
 	fx_teardown(&f);
 }
 
+/* ---- the file's i_pages lock ---- */
+
+struct xa_call {
+	void (*fn)(void *arg);
+	void *arg;
+	int done;
+	pthread_t thr;
+};
+
+static void *xa_call_thread(void *arg)
+{
+	struct xa_call *c = arg;
+
+	c->fn(c->arg);
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void mark_dirty(void *folio)
+{
+	folio_mark_dirty(folio);
+}
+
+static void end_writeback(void *folio)
+{
+	folio_end_writeback(folio);
+}
+
+struct wb_start {
+	struct fx *f;
+	struct folio *wb;
+	int rc;
+};
+
+/* (checked by the caller: a CHECK must not longjmp out of a thread) */
+static void start_writeback(void *arg)
+{
+	struct wb_start *w = arg;
+
+	w->rc = mm_writeback_start(w->f->mm, FX_SHARED, &w->wb, NULL, NULL);
+}
+
+/* Does @fn(@arg) wait for the i_pages lock the test holds? */
+static void xa_check(struct fx *f, void (*fn)(void *), void *arg, bool waits,
+		     const char *what)
+{
+	struct xa_call c = { .fn = fn, .arg = arg };
+
+	spin_lock(&f->mm->i_pages_lock);
+	pthread_create(&c.thr, NULL, xa_call_thread, &c);
+	if (waits)
+		CHECK_MSG(!done_within(&c.done, 30),
+			  "%s: did not take the i_pages lock", what);
+	else
+		CHECK_MSG(done_within(&c.done, 5000),
+			  "%s: waited for the i_pages lock", what);
+	spin_unlock(&f->mm->i_pages_lock);
+	CHECK(done_within(&c.done, 10000));
+	pthread_join(c.thr, NULL);
+}
+
+/*
+ * The file's i_pages lock (mapping->i_pages' xa_lock): a file folio
+ * that becomes dirty takes it (__folio_mark_dirty(): tags and
+ * accounting), one already dirty does not (filemap_dirty_folio()'s
+ * folio_test_set_dirty() first); an anon folio has no page cache; a
+ * writeback's start and end take it (__folio_start_writeback(),
+ * __folio_end_writeback()).
+ */
+static void case_i_pages_lock(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct wb_start w = { .f = NULL };
+	struct folio *shared, *anon;
+	struct fx f;
+
+	fx_setup(&f, s);
+	w.f = &f;
+	shared = page_folio(fx_page(&f, FX_SHARED));
+	anon = page_folio(fx_page(&f, FX_ANON));
+	CHECK(folio_test_dirty(shared));
+	xa_check(&f, mark_dirty, shared, false, "dirty file folio");
+	xa_check(&f, mark_dirty, anon, false, "anon folio");
+	CHECK(folio_test_dirty(anon));
+	clear_bit(PG_dirty, folio_flags(shared));
+	xa_check(&f, mark_dirty, shared, true, "clean file folio");
+	CHECK(folio_test_dirty(shared));
+	xa_check(&f, start_writeback, &w, true, "start of writeback");
+	CHECK_EQ(w.rc, 0);
+	CHECK(w.wb == shared);
+	CHECK(test_bit(PG_writeback, folio_flags(shared)));
+	CHECK(!folio_test_locked(shared));
+	xa_check(&f, end_writeback, shared, true, "end of writeback");
+	CHECK(!test_bit(PG_writeback, folio_flags(shared)));
+	fx_teardown(&f);
+}
+
 static void cleaned_hook(struct mm_struct *mm, enum gup_debug_point dp,
 			 unsigned long addr, void *arg)
 {
@@ -2450,6 +2547,7 @@ static const struct {
 	{ "writeback_pin_stable", case_writeback_pin_stable, real },
 	{ "writeback_dax", case_writeback_dax, devmap },
 	{ "unpin_dirty", case_unpin_dirty, real },
+	{ "i_pages_lock", case_i_pages_lock, all },
 	{ "mprotect_ro", case_mprotect_ro, real },
 	{ "vmstat", case_vmstat, pins },
 	{ "devmap_balance", case_devmap_balance, devmap },
