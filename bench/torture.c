@@ -1541,6 +1541,9 @@ static const struct mutant mutants[] = {
 	{ GUP_MUT_NO_PMD_RECHECK, "no_pmd_recheck", "bias", INV_PINNED_MOVED,
 	  "gup_fast skips the PMD recheck and collapse waits for no walker "
 	  "(RCU GUP-fast before 70cbc3cc78a9 and 2ba99c5e0881)" },
+	{ GUP_MUT_FORK_COPIES_MIG_ENTRY, "fork_copies_mig_entry", "bias",
+	  INV_COW, "fork copies a migration entry with no exclusive bit: "
+	  "5.x's COW-after-fork of a pinned page under a failed migration" },
 };
 
 static const char *mutant_name(int m)
@@ -1710,7 +1713,7 @@ int torture_main(int argc, char **argv)
 		if (!strcmp(mutant, "list")) {
 			for (i = 0; i < sizeof(mutants) / sizeof(mutants[0]);
 			     i++)
-				printf("%-20s %-9s %-20s %s\n", mutants[i].name,
+				printf("%-22s %-9s %-18s %s\n", mutants[i].name,
 				       mutants[i].scheme,
 				       torture_inv_names[mutants[i].inv],
 				       mutants[i].desc);

@@ -1097,6 +1097,22 @@ void mm_free(struct mm_struct *mm)
 	for (i = 0; i < mm->nr_vmas; i++)
 		mm_zap_range(mm, mm->vmas[i].vm_start,
 			     mm->vmas[i].vm_end - mm->vmas[i].vm_start);
+	/*
+	 * free_pgtables(): unlink_anon_vmas() before the tables go, so no
+	 * rmap walk is still in them; after the zap, which took away every
+	 * entry a walk would touch (migration only replaces what it finds)
+	 */
+	if (mm->anon_parent) {
+		struct mm_struct *parent = mm->anon_parent, **pp;
+
+		anon_vma_lock_write(parent);
+		for (pp = &parent->anon_children; *pp != mm;
+		     pp = &(*pp)->anon_sibling)
+			;
+		*pp = mm->anon_sibling;
+		anon_vma_unlock_write(parent);
+	}
+	WARN_ON_ONCE(mm->anon_children);	/* children exit first */
 	free_tables(mm->pgd, 4);
 	pthread_rwlock_destroy(&mm->mmap_lock);
 	pthread_rwlock_destroy(&mm->anon_vma_lock);

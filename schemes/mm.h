@@ -572,6 +572,17 @@ struct mm_struct {
 	 * collapse takes it exclusive while the PMD is cleared.
 	 */
 	pthread_rwlock_t anon_vma_lock;
+	/*
+	 * The anon_vma chain, one level deep: the mms forked from this one
+	 * (anon_vma_fork()), whose PTEs may map its anon folios, linked
+	 * under this mm's anon_vma_lock for write and walked under it for
+	 * read by migration's rmap walks (try_to_migrate(),
+	 * remove_migration_ptes()). A child is unlinked when it exits,
+	 * after its PTEs are zapped and before its tables are freed.
+	 */
+	struct mm_struct *anon_parent;
+	struct mm_struct *anon_children;
+	struct mm_struct *anon_sibling;
 	atomic_long_t nr_tables;	/* page-table pages allocated */
 	/*
 	 * Other threads walk this mm (mm_cpumask has CPUs besides the
@@ -617,6 +628,7 @@ enum gup_mutant {
 	GUP_MUT_MIGRATE_NO_FREEZE,	/* migration moves without freezing */
 	GUP_MUT_PAGELOCK_NO_TRYLOCK,	/* pagelock ignores a failed trylock */
 	GUP_MUT_NO_PMD_RECHECK,		/* no PMD recheck, no collapse sync */
+	GUP_MUT_FORK_COPIES_MIG_ENTRY,	/* 5.x fork copies migration entries */
 	GUP_MUT_MAX,
 };
 
@@ -662,6 +674,11 @@ static inline void mmap_write_unlock(struct mm_struct *mm)
 {
 	pthread_rwlock_unlock(&mm->mmap_lock);
 }
+/* Each mm an rmap walk of @mm's anon folios visits: @mm, then its children. */
+#define for_each_rmap_mm(m, mm)						\
+	for ((m) = (mm); (m);						\
+	     (m) = (m) == (mm) ? (mm)->anon_children : (m)->anon_sibling)
+
 static inline void anon_vma_lock_read(struct mm_struct *mm)
 {
 	pthread_rwlock_rdlock(&mm->anon_vma_lock);

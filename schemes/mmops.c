@@ -89,9 +89,9 @@ static void pmdp_set_wrprotect(pmd_t *pmdp)
  * taken once per table as the kernel takes them. A pinned page needs a
  * copy: without a preallocated folio the locks are dropped, one is
  * allocated and the table is taken again from that entry (-EAGAIN,
- * folio_prealloc(), "goto again"). A migration entry is waited out
- * (the model's single rmap cannot give the child a migration entry),
- * then the table is taken again from that entry.
+ * folio_prealloc(), "goto again"). A migration entry is copied
+ * (anonexcl), or waited out (the other schemes, see below), then the
+ * table is taken again from that entry.
  */
 static int copy_pte_range(struct mm_struct *dst_mm, struct mm_struct *src_mm,
 			  struct vm_area_struct *vma, unsigned long addr,
@@ -126,12 +126,47 @@ static int copy_pte_range(struct mm_struct *dst_mm, struct mm_struct *src_mm,
 
 			if (pte_none(pte))
 				continue;
-			if (is_migration_entry(pte)) {
-				/* drops src_ptl; then this table again */
+			if (is_migration_entry(pte) &&
+			    !mm_anonexcl(src_mm) &&
+			    !GUP_MUTANT(FORK_COPIES_MIG_ENTRY)) {
+				/*
+				 * Before PG_anon_exclusive, migration
+				 * unmapped a pinned page too and learnt of
+				 * the pin only at the freeze; a fork that
+				 * copied its entry made both readable, the
+				 * failed migration put them back so, and
+				 * the parent's next write COWed away from
+				 * the pin (the fork_copies_mig_entry
+				 * mutant). The model waits the entry out
+				 * for those schemes (drops src_ptl; then
+				 * this table again).
+				 */
 				spin_unlock(dst_ptl);
 				migration_entry_wait_on_locked(
 					page_folio(pte_page(pte)), src_ptl);
 				goto next_table;
+			}
+			if (is_migration_entry(pte)) {
+				/*
+				 * copy_nonpresent_pte(): the child gets the
+				 * entry (no reference: the entry holds none);
+				 * in a COW mapping a writable or exclusive
+				 * one becomes readable in both, as the
+				 * present PTE would be write-protected (a
+				 * pinned exclusive page never got an entry:
+				 * folio_try_share_anon_rmap_pte() refused).
+				 * remove_migration_ptes() finds the child's
+				 * through the anon_vma chain.
+				 */
+				if (pte_val(pte) & (_SWP_MIG_WRITE |
+						    _SWP_MIG_EXCL)) {
+					pte = __pte(pte_val(pte) &
+						    ~(_SWP_MIG_WRITE |
+						      _SWP_MIG_EXCL));
+					set_pte(src_ptep, pte);
+				}
+				set_pte(dst_ptep, pte);
+				continue;
 			}
 			if (!pte_present(pte) || pte_special(pte))
 				continue;
@@ -237,6 +272,15 @@ struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,
 	if (!child)
 		return NULL;
 	mmap_write_lock(parent);
+	/*
+	 * anon_vma_fork(), before any PTE is copied: from here migration's
+	 * rmap walks visit the child too
+	 */
+	anon_vma_lock_write(parent);
+	child->anon_parent = parent;
+	child->anon_sibling = parent->anon_children;
+	parent->anon_children = child;
+	anon_vma_unlock_write(parent);
 	child->nr_vmas = parent->nr_vmas;
 	memcpy(child->vmas, parent->vmas,
 	       parent->nr_vmas * sizeof(*parent->vmas));
@@ -305,34 +349,96 @@ static int folio_try_share_anon_rmap(struct mm_struct *mm, struct folio *folio,
 }
 
 /*
- * remove_migration_ptes(): install @to where our entry still is. The new
- * mapping's reference is taken before the PTE is visible, under the PT
- * lock, as mm/migrate.c does: once the PTE is there a zap or a COW may
- * drop that reference at any moment.
+ * remove_migration_pte(): in @mm, where a migration entry to @from still
+ * is, install @to with the entry's own bits (fork may have made a
+ * writable entry readable). The new mapping's reference is taken before
+ * the PTE is visible, under the PT lock, as mm/migrate.c does: once the
+ * PTE is there a zap or a COW may drop that reference at any moment.
  */
 static void remove_migration_pte(struct mm_struct *mm, unsigned long addr,
-				 pte_t entry, struct folio *to)
+				 struct folio *from, struct folio *to)
 {
 	unsigned long prot = _PAGE_PRESENT;
 	spinlock_t *ptl;
 	pte_t *ptep;
+	pte_t entry;
 
-	if (pte_val(entry) & _SWP_MIG_WRITE)
-		prot |= _PAGE_RW | _PAGE_DIRTY;
-	anon_vma_lock_read(mm);		/* rmap_walk() */
 	ptep = mm_find_pte(mm, addr, false, &ptl);
-	if (ptep) {
-		spin_lock(ptl);
-		if (pte_val(ptep_get(ptep)) == pte_val(entry)) {
-			if (pte_val(entry) & _SWP_MIG_EXCL)
-				set_bit(PG_anon_exclusive, &to->page.flags);
-			folio_get(to);
-			atomic_inc(&to->page._mapcount);
-			set_pte(ptep, pfn_pte(page_to_pfn(&to->page), prot));
-		}
-		spin_unlock(ptl);
+	if (!ptep)
+		return;
+	spin_lock(ptl);
+	entry = ptep_get(ptep);
+	if (is_migration_entry(entry) && pte_page(entry) == &from->page) {
+		if (pte_val(entry) & _SWP_MIG_WRITE)
+			prot |= _PAGE_RW | _PAGE_DIRTY;
+		if (pte_val(entry) & _SWP_MIG_EXCL)
+			set_bit(PG_anon_exclusive, &to->page.flags);
+		folio_get(to);
+		atomic_inc(&to->page._mapcount);
+		set_pte(ptep, pfn_pte(page_to_pfn(&to->page), prot));
 	}
+	spin_unlock(ptl);
+}
+
+/* remove_migration_ptes(): the rmap walk, @mm and the mms forked from it */
+static void remove_migration_ptes(struct mm_struct *mm, unsigned long addr,
+				  struct folio *from, struct folio *to)
+{
+	struct mm_struct *m;
+
+	anon_vma_lock_read(mm);
+	for_each_rmap_mm(m, mm)
+		remove_migration_pte(m, addr, from, to);
 	anon_vma_unlock_read(mm);
+}
+
+/*
+ * try_to_migrate_one() in @mm: replace a PTE that maps @page with a
+ * migration entry, moving its dirt to the folio and dropping its
+ * mapcount and reference. An exclusive page that may be pinned keeps its
+ * PTE (-EBUSY); a PTE that maps something else, or none, is left alone.
+ */
+static int try_to_migrate_one(struct mm_struct *mm, unsigned long addr,
+			      struct folio *folio, struct page *page,
+			      bool *unmapped)
+{
+	bool excl = false;
+	spinlock_t *ptl;
+	pte_t *ptep;
+	pte_t pte;
+
+	*unmapped = false;
+	ptep = mm_find_pte(mm, addr, false, &ptl);
+	if (!ptep)
+		return 0;
+	spin_lock(ptl);
+	pte = ptep_get(ptep);
+	if (!pte_present(pte) || pte_page(pte) != page) {
+		spin_unlock(ptl);
+		return 0;
+	}
+	ptep_get_and_clear(ptep);	/* ptep_clear_flush() */
+	flush_tlb_mm(mm);	/* sync migration: the flush is not deferred */
+	/* the folio takes the PTE's dirt, and folio_migrate_flags() copies it */
+	if (pte_dirty(pte))
+		folio_mark_dirty(folio);
+	if (mm_anonexcl(mm)) {
+		excl = test_bit(PG_anon_exclusive, &page->flags);
+		if (excl && folio_try_share_anon_rmap(mm, folio, page)) {
+			set_pte(ptep, pte);
+			spin_unlock(ptl);
+			return -EBUSY;
+		}
+	}
+	set_pte(ptep, __pte((page_to_pfn(page) << PTE_PFN_SHIFT) |
+			    _SWP_MIGRATION |
+			    (pte_write(pte) ? _SWP_MIG_WRITE : 0) |
+			    (excl ? _SWP_MIG_EXCL : 0)));
+	atomic_dec(&page->_mapcount);	/* folio_remove_rmap_pte() */
+	folio_put(folio);		/* the mapping's reference */
+	spin_unlock(ptl);
+	*unmapped = true;
+	return 0;
 }
 
 /*
@@ -343,16 +449,19 @@ static void remove_migration_pte(struct mm_struct *mm, unsigned long addr,
  * fails (-EAGAIN) and keeps its PTE. Without mmap_lock the PTE is found
  * again, under the anon_vma lock, for the unmap and for the remap, as the
  * kernel's rmap walks find it: a collapse may have taken the table away
- * meanwhile (then -EAGAIN).
+ * meanwhile (then -EAGAIN). The walks visit the mms forked from @mm too
+ * (their PTEs that still share the page are unmapped and remapped with
+ * @mm's), and a fork while the entry is in place copies it.
  */
 int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 {
+	bool unmapped, mapped_here = false;
 	struct folio *folio, *dst;
+	struct mm_struct *m;
 	struct page *page;
 	spinlock_t *ptl;
 	pte_t *ptep;
-	pte_t pte, entry;
-	bool excl = false;
+	pte_t pte;
 	int rc = 0;
 
 	mmap_read_lock(mm);
@@ -394,51 +503,32 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 		goto out_put_dst;
 	}
 
-	/* try_to_migrate(): rmap_walk() to try_to_migrate_one() */
+	/*
+	 * try_to_migrate(): rmap_walk() to try_to_migrate_one() in this mm,
+	 * which must still map the page here, and in the mms forked from it
+	 * that share it; a failure puts back what was unmapped
+	 */
 	anon_vma_lock_read(mm);
-	ptep = mm_find_pte(mm, addr, false, &ptl);
-	if (!ptep) {
-		anon_vma_unlock_read(mm);
-		rc = -EAGAIN;
-		goto out_unlock_dst;
+	for_each_rmap_mm(m, mm) {
+		rc = try_to_migrate_one(m, addr, folio, page, &unmapped);
+		if (m == mm)
+			mapped_here = unmapped;
+		if (rc || !mapped_here)
+			break;
 	}
-	spin_lock(ptl);
-	pte = ptep_get(ptep);
-	if (!pte_present(pte) || pte_page(pte) != page) {
-		spin_unlock(ptl);
-		anon_vma_unlock_read(mm);
-		rc = -EAGAIN;
-		goto out_unlock_dst;
-	}
-	ptep_get_and_clear(ptep);	/* ptep_clear_flush() */
-	flush_tlb_mm(mm);	/* sync migration: the flush is not deferred */
-	/* the folio takes the PTE's dirt, and folio_migrate_flags() copies it */
-	if (pte_dirty(pte))
-		folio_mark_dirty(folio);
-	if (mm_anonexcl(mm)) {
-		excl = test_bit(PG_anon_exclusive, &page->flags);
-		if (excl && folio_try_share_anon_rmap(mm, folio, page)) {
-			set_pte(ptep, pte);
-			spin_unlock(ptl);
-			anon_vma_unlock_read(mm);
-			rc = -EAGAIN;
-			goto out_unlock_dst;
-		}
-	}
-	entry = __pte((page_to_pfn(page) << PTE_PFN_SHIFT) | _SWP_MIGRATION |
-		      (pte_write(pte) ? _SWP_MIG_WRITE : 0) |
-		      (excl ? _SWP_MIG_EXCL : 0));
-	set_pte(ptep, entry);
-	atomic_dec(&page->_mapcount);	/* folio_remove_rmap_pte() */
-	folio_put(folio);		/* the mapping's reference */
-	spin_unlock(ptl);
 	anon_vma_unlock_read(mm);
+	if (rc || !mapped_here) {
+		if (mapped_here)	/* a later mm kept its PTE */
+			remove_migration_ptes(mm, addr, folio, folio);
+		rc = -EAGAIN;
+		goto out_unlock_dst;
+	}
 	mm_debug(mm, GUP_DP_MIGRATE_UNMAPPED, addr);
 
 	/* folio_migrate_mapping(): only our isolation ref may remain */
 	if (!GUP_MUTANT(MIGRATE_NO_FREEZE) && !folio_ref_freeze(folio, 1)) {
-		/* restore: the PTE maps the old folio again */
-		remove_migration_pte(mm, addr, entry, folio);
+		/* restore: the PTEs map the old folio again */
+		remove_migration_ptes(mm, addr, folio, folio);
 		mm_debug(mm, GUP_DP_MIGRATE_RESTORED, addr);
 		rc = -EAGAIN;
 		goto out_unlock_dst;
@@ -458,7 +548,7 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	__folio_mark_uptodate(dst);		/* folio_migrate_flags() */
 	if (!GUP_MUTANT(MIGRATE_NO_FREEZE))
 		folio_ref_unfreeze(folio, 1);
-	remove_migration_pte(mm, addr, entry, dst);
+	remove_migration_ptes(mm, addr, folio, dst);
 	mm_debug(mm, GUP_DP_MIGRATE_REMAPPED, addr);
 	folio_unlock(dst);
 	folio_put(dst);		/* the allocation's ref (putback) */

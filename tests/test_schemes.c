@@ -224,6 +224,14 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* *@done set within @ms? */
+static bool done_within(int *done, int ms)
+{
+	while (ms-- > 0 && !__atomic_load_n(done, __ATOMIC_ACQUIRE))
+		sleep_ms(1);
+	return __atomic_load_n(done, __ATOMIC_ACQUIRE);
+}
+
 static void freeze_hook(struct mm_struct *mm, enum gup_debug_point dp,
 			unsigned long addr, void *arg)
 {
@@ -408,11 +416,31 @@ static void case_migrate_restore(void *arg)
 	fx_teardown(&f);
 }
 
+/* The raw PTE at @addr (a migration entry too), or 0 without a table. */
+static pte_t raw_pte(struct mm_struct *mm, unsigned long addr)
+{
+	spinlock_t *ptl;
+	pte_t *ptep = mm_find_pte(mm, addr, false, &ptl);
+	pte_t pte = __pte(0);
+
+	if (ptep) {
+		spin_lock(ptl);
+		pte = ptep_get(ptep);
+		spin_unlock(ptl);
+	}
+	return pte;
+}
+
 /*
  * Migration drops mmap_lock once it has isolated the folio, as
  * migrate_to_node() (6.7+) and compaction run: with the migration entry
- * installed the lock is free, and a fork that starts then takes it,
- * finds the entry, waits for the migration and copies what it left.
+ * installed the lock is free, and a fork that starts then takes it and
+ * (anonexcl) copies the entry (copy_nonpresent_pte()): the writable,
+ * exclusive entry becomes readable in parent and child, and the remap,
+ * whose rmap walk now visits the child, maps the new page read-only in
+ * both. The schemes before PG_anon_exclusive wait the entry out instead
+ * (see copy_pte_range(): copying it is the fork_copies_mig_entry
+ * mutant), then copy what the migration left.
  */
 struct mig_fork {
 	unsigned long addr;
@@ -420,6 +448,8 @@ struct mig_fork {
 	pthread_t thr;
 	int hits, lock_free, fork_done_early;
 	int fork_done;
+	bool expect_copy;
+	pte_t parent_entry, child_entry;
 };
 
 static void *mig_forker(void *arg)
@@ -445,15 +475,23 @@ static void mig_fork_hook(struct mm_struct *mm, enum gup_debug_point dp,
 	}
 	m->mm = mm;
 	pthread_create(&m->thr, NULL, mig_forker, m);
-	usleep(50000);	/* let the fork reach the migration entry */
-	m->fork_done_early = __atomic_load_n(&m->fork_done, __ATOMIC_ACQUIRE);
+	/* a fork that waits for the entry cannot finish here */
+	m->fork_done_early = done_within(&m->fork_done,
+					 m->expect_copy ? 10000 : 50);
+	m->parent_entry = raw_pte(mm, addr);
+	if (m->fork_done_early && m->child)
+		m->child_entry = raw_pte(m->child, addr);
 }
 
 static void case_migrate_vs_fork(void *arg)
 {
 	const struct gup_scheme *s = arg;
-	struct mig_fork m = { .addr = FX_ANON + 7 * PAGE_SIZE };
+	struct mig_fork m = {
+		.addr = FX_ANON + 7 * PAGE_SIZE,
+		.expect_copy = s->features & SF_ANON_EXCL,
+	};
 	struct page *old, *now, *in_child;
+	pte_t pte, cpte;
 	struct fx f;
 
 	fx_setup(&f, s);
@@ -466,15 +504,88 @@ static void case_migrate_vs_fork(void *arg)
 	pthread_join(m.thr, NULL);
 	CHECK_MSG(m.lock_free, "migration held mmap_lock with its entry "
 		  "installed");
-	CHECK_MSG(!m.fork_done_early, "fork copied past a migration entry "
-		  "without waiting for it");
+	CHECK(is_migration_entry(m.parent_entry));
+	if (!m.expect_copy) {
+		CHECK_MSG(!m.fork_done_early, "fork copied past a migration "
+			  "entry without waiting for it");
+		CHECK(m.child);
+		now = mm_lookup_page(f.mm, m.addr, NULL);
+		in_child = mm_lookup_page(m.child, m.addr, NULL);
+		CHECK(now && now != old);
+		CHECK_MSG(in_child == now, "the child maps %p, the parent %p",
+			  (void *)in_child, (void *)now);
+		mm_free(m.child);
+		fx_teardown(&f);
+		return;
+	}
+	CHECK_MSG(m.fork_done_early, "fork waited for a migration entry "
+		  "(copy_nonpresent_pte() copies it)");
 	CHECK(m.child);
-	now = mm_lookup_page(f.mm, m.addr, NULL);
-	in_child = mm_lookup_page(m.child, m.addr, NULL);
+	CHECK(is_migration_entry(m.child_entry));
+	CHECK_EQ(pte_val(m.child_entry), pte_val(m.parent_entry));
+	CHECK(pte_page(m.child_entry) == old);
+	CHECK_MSG(!(pte_val(m.child_entry) & (_SWP_MIG_WRITE | _SWP_MIG_EXCL)),
+		  "the copied entry is still writable or exclusive");
+	now = mm_lookup_page(f.mm, m.addr, &pte);
+	in_child = mm_lookup_page(m.child, m.addr, &cpte);
 	CHECK(now && now != old);
 	CHECK_MSG(in_child == now, "the child maps %p, the parent %p",
 		  (void *)in_child, (void *)now);
+	CHECK(!pte_write(pte) && !pte_write(cpte));
+	CHECK(!test_bit(PG_anon_exclusive, &now->flags));
+	CHECK(page_is_poisoned(old));
+	CHECK_EQ(atomic_read(&now->_mapcount), 1);	/* two mappings */
+	CHECK_EQ(folio_ref_count(page_folio(now)), 2);
 	mm_free(m.child);
+	CHECK_EQ(atomic_read(&now->_mapcount), 0);
+	CHECK_EQ(folio_ref_count(page_folio(now)), 1);
+	fx_teardown(&f);
+}
+
+/*
+ * A page a child shares (COW after fork) is migrated in both: the rmap
+ * walk unmaps the child's PTE too, so the freeze finds no mapping's
+ * reference, and both map the new page. A reference that is not a
+ * mapping's (a FOLL_GET) fails the freeze: both PTEs map the old page
+ * again, and every count is back.
+ */
+static void case_migrate_shared(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	unsigned long addr = FX_ANON + 9 * PAGE_SIZE;
+	struct mm_struct *child;
+	struct page *old, *now, *got;
+	int ref;
+	struct fx f;
+
+	fx_setup(&f, s);
+	child = mm_fork(f.mm, NULL, NULL);
+	CHECK(child);
+	old = fx_page(&f, addr);
+	CHECK(mm_lookup_page(child, addr, NULL) == old);
+	CHECK_EQ(atomic_read(&old->_mapcount), 1);
+	ref = folio_ref_count(page_folio(old));
+
+	CHECK_EQ(s->gup_fast(f.mm, addr, 1, FOLL_GET, &got, &f.st), 1);
+	CHECK(got == old);
+	CHECK_EQ(mm_migrate_page(f.mm, addr), -EAGAIN);
+	CHECK(mm_lookup_page(f.mm, addr, NULL) == old);
+	CHECK(mm_lookup_page(child, addr, NULL) == old);
+	CHECK_EQ(atomic_read(&old->_mapcount), 1);
+	CHECK_EQ(folio_ref_count(page_folio(old)), ref + 1);
+	s->release_pages(&got, 1, FOLL_GET);
+
+	CHECK_EQ(mm_migrate_page(f.mm, addr), 0);
+	now = mm_lookup_page(f.mm, addr, NULL);
+	CHECK(now && now != old);
+	CHECK_MSG(mm_lookup_page(child, addr, NULL) == now,
+		  "the child still maps the old page");
+	CHECK(page_is_poisoned(old));
+	CHECK_EQ(atomic_read(&now->_mapcount), 1);
+	CHECK_EQ(folio_ref_count(page_folio(now)), 2);
+	mm_free(child);
+	CHECK_EQ(folio_ref_count(page_folio(now)), 1);
+	CHECK(!f.mm->anon_children);
 	fx_teardown(&f);
 }
 
@@ -2056,14 +2167,6 @@ static void *wb_pin_thread(void *arg)
 	return NULL;
 }
 
-/* *@done set within @ms? */
-static bool done_within(int *done, int ms)
-{
-	while (ms-- > 0 && !__atomic_load_n(done, __ATOMIC_ACQUIRE))
-		sleep_ms(1);
-	return __atomic_load_n(done, __ATOMIC_ACQUIRE);
-}
-
 static bool wb_pinned_within(struct wb_pinner *p, int ms)
 {
 	return done_within(&p->done, ms);
@@ -2524,6 +2627,7 @@ static const struct {
 	{ "thp_one_grab", case_thp_one_grab, real },
 	{ "migrate_restore", case_migrate_restore, all },
 	{ "migrate_vs_fork", case_migrate_vs_fork, real },
+	{ "migrate_shared", case_migrate_shared, real },
 	{ "thp_vs_pte_table", case_thp_vs_pte_table, all },
 	{ "thp_tail_unshare", case_thp_tail_unshare, all },
 	{ "thp_fallback_fault", case_thp_fallback_fault, all },
