@@ -528,7 +528,7 @@ static struct page *pt_read(struct mm_struct *mm, unsigned long addr,
 
 /*
  * A CPU store to @addr: fault it in for write (COW, unshare of a shared
- * page, migration wait) and dirty the page. Returns the pfn written and
+ * page, migration wait). Returns the pfn written and
  * in *old the pfn mapped before, if any.
  */
 static unsigned long pt_write(struct mm_struct *mm, unsigned long addr,
@@ -548,11 +548,12 @@ static unsigned long pt_write(struct mm_struct *mm, unsigned long addr,
 			if (pte_present(pte)) {
 				if (!*old)
 					*old = page_to_pfn(page);
-				if (pte_write(pte)) {
-					set_bit(PG_dirty,
-						folio_flags(page_folio(page)));
+				/*
+				 * the store dirties the PTE, not the folio;
+				 * the model's writable PTEs are dirty already
+				 */
+				if (pte_write(pte))
 					done = page_to_pfn(page);
-				}
 			}
 			spin_unlock(ptl);
 			if (done)

@@ -263,23 +263,22 @@ static spinlock_t *folio_i_pages_lock(struct folio *folio)
 
 /*
  * folio_mark_dirty(), under the folio lock or the PT lock of a PTE that
- * maps it. An anon folio has no mapping: PG_dirty, set only if clear. A
- * file folio's ->dirty_folio() is filemap_dirty_folio(): PG_dirty, and
- * if it was clean __folio_mark_dirty() under the file's i_pages lock
- * (the dirty tag and the dirty accounting, which the model does not
- * keep: its writeback finds dirty folios by PG_dirty; then the inode,
- * already dirty). A ZONE_DEVICE page's (fsdax, device-dax) is
- * noop_dirty_folio(): DAX keeps its dirt in its own entries and never
- * sets PG_dirty, so every unpin_user_pages_dirty_lock() of one finds it
- * clean and locks it.
+ * maps it. An anon folio has no mapping, and a ZONE_DEVICE page's
+ * (fsdax, device-dax) ->dirty_folio() is noop_dirty_folio(): PG_dirty,
+ * set only if clear (DAX keeps its writeback state in its own entries,
+ * not here). A file folio's is filemap_dirty_folio(): PG_dirty, and if
+ * it was clean __folio_mark_dirty() under the file's i_pages lock (the
+ * dirty tag and the dirty accounting, which the model does not keep:
+ * its writeback finds dirty folios by PG_dirty; then the inode, already
+ * dirty). Returns true if the folio became dirty.
  */
 bool folio_mark_dirty(struct folio *folio)
 {
 	spinlock_t *xa_lock;
 
-	if (test_bit(PG_device, folio_flags(folio)))
-		return false;
-	if (test_bit(PG_anon, folio_flags(folio))) {
+	if (test_bit(PG_anon, folio_flags(folio)) ||
+	    test_bit(PG_device, folio_flags(folio)) ||
+	    !READ_ONCE(folio->page.mapping)) {
 		if (folio_test_dirty(folio))
 			return false;
 		return !test_and_set_bit(PG_dirty, folio_flags(folio));

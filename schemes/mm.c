@@ -1103,16 +1103,24 @@ void mm_free(struct mm_struct *mm)
 	 * entry a walk would touch (migration only replaces what it finds)
 	 */
 	if (mm->anon_parent) {
-		struct mm_struct *parent = mm->anon_parent, **pp;
+		struct mm_struct *root = mm->anon_parent, **pp;
 
-		anon_vma_lock_write(parent);
-		for (pp = &parent->anon_children; *pp != mm;
+		anon_vma_lock_write(root);
+		for (pp = &root->anon_children; *pp != mm;
 		     pp = &(*pp)->anon_sibling)
 			;
 		*pp = mm->anon_sibling;
-		anon_vma_unlock_write(parent);
+		anon_vma_unlock_write(root);
+	} else if (WARN_ON_ONCE(mm->anon_children)) {
+		/* children exit first; one that did not becomes a root */
+		struct mm_struct *c;
+
+		anon_vma_lock_write(mm);
+		for (c = mm->anon_children; c; c = c->anon_sibling)
+			WRITE_ONCE(c->anon_parent, NULL);
+		mm->anon_children = NULL;
+		anon_vma_unlock_write(mm);
 	}
-	WARN_ON_ONCE(mm->anon_children);	/* children exit first */
 	free_tables(mm->pgd, 4);
 	pthread_rwlock_destroy(&mm->mmap_lock);
 	pthread_rwlock_destroy(&mm->anon_vma_lock);
@@ -1345,6 +1353,7 @@ static int do_shared_wp(struct mm_struct *mm, unsigned long addr,
 			pte_t *ptep, spinlock_t *ptl, pte_t pte)
 {
 	struct folio *folio = page_folio(pte_page(pte));
+	bool made;
 
 	folio_get(folio);
 	spin_unlock(ptl);
@@ -1354,11 +1363,16 @@ static int do_shared_wp(struct mm_struct *mm, unsigned long addr,
 	    !test_bit(PG_device, folio_flags(folio)))
 		folio_wait_writeback(folio);	/* folio_wait_stable() */
 	spin_lock(ptl);
-	if (pte_val(ptep_get(ptep)) == pte_val(pte)) {
-		folio_mark_dirty(folio);	/* fault_dirty_shared_page() */
+	made = pte_val(ptep_get(ptep)) == pte_val(pte);
+	if (made)	/* finish_mkwrite_fault() */
 		set_pte(ptep, __pte(pte_val(pte) | _PAGE_RW | _PAGE_DIRTY));
-	}
 	spin_unlock(ptl);
+	/*
+	 * fault_dirty_shared_page(), under the folio lock alone; fsdax's
+	 * ->pfn_mkwrite() tags its entry and leaves the folio alone
+	 */
+	if (made && !test_bit(PG_device, folio_flags(folio)))
+		folio_mark_dirty(folio);
 	folio_unlock(folio);
 	folio_put(folio);
 	return 0;

@@ -573,12 +573,13 @@ struct mm_struct {
 	 */
 	pthread_rwlock_t anon_vma_lock;
 	/*
-	 * The anon_vma chain, one level deep: the mms forked from this one
-	 * (anon_vma_fork()), whose PTEs may map its anon folios, linked
-	 * under this mm's anon_vma_lock for write and walked under it for
-	 * read by migration's rmap walks (try_to_migrate(),
-	 * remove_migration_ptes()). A child is unlinked when it exits,
-	 * after its PTEs are zapped and before its tables are freed.
+	 * The anon_vma chain: a root mm (anon_parent NULL) lists every mm
+	 * forked from it or from its descendants (anon_vma_fork()), whose
+	 * PTEs may map its anon folios, linked under the root's
+	 * anon_vma_lock for write and walked under it for read by
+	 * migration's rmap walks (try_to_migrate(), remove_migration_ptes()).
+	 * A child is unlinked when it exits, after its PTEs are zapped and
+	 * before its tables are freed.
 	 */
 	struct mm_struct *anon_parent;
 	struct mm_struct *anon_children;
@@ -674,26 +675,39 @@ static inline void mmap_write_unlock(struct mm_struct *mm)
 {
 	pthread_rwlock_unlock(&mm->mmap_lock);
 }
-/* Each mm an rmap walk of @mm's anon folios visits: @mm, then its children. */
-#define for_each_rmap_mm(m, mm)						\
-	for ((m) = (mm); (m);						\
-	     (m) = (m) == (mm) ? (mm)->anon_children : (m)->anon_sibling)
+/*
+ * The mm whose anon_vma is the root of @mm's chain: every fork links its
+ * child to the root (anon_vma_fork() links the child's VMA into each
+ * anon_vma of the parent's chain, the root's included), and the root's
+ * lock is the chain's (anon_vma_lock_*() take anon_vma->root's rwsem).
+ */
+static inline struct mm_struct *anon_vma_root(struct mm_struct *mm)
+{
+	struct mm_struct *root = READ_ONCE(mm->anon_parent);
+
+	return root ? root : mm;
+}
+
+/* Each mm an rmap walk visits: the root @root, then every mm forked from it. */
+#define for_each_rmap_mm(m, root)					\
+	for ((m) = (root); (m);						\
+	     (m) = (m) == (root) ? (root)->anon_children : (m)->anon_sibling)
 
 static inline void anon_vma_lock_read(struct mm_struct *mm)
 {
-	pthread_rwlock_rdlock(&mm->anon_vma_lock);
+	pthread_rwlock_rdlock(&anon_vma_root(mm)->anon_vma_lock);
 }
 static inline void anon_vma_unlock_read(struct mm_struct *mm)
 {
-	pthread_rwlock_unlock(&mm->anon_vma_lock);
+	pthread_rwlock_unlock(&anon_vma_root(mm)->anon_vma_lock);
 }
 static inline void anon_vma_lock_write(struct mm_struct *mm)
 {
-	pthread_rwlock_wrlock(&mm->anon_vma_lock);
+	pthread_rwlock_wrlock(&anon_vma_root(mm)->anon_vma_lock);
 }
 static inline void anon_vma_unlock_write(struct mm_struct *mm)
 {
-	pthread_rwlock_unlock(&mm->anon_vma_lock);
+	pthread_rwlock_unlock(&anon_vma_root(mm)->anon_vma_lock);
 }
 
 /* ---- GUP flags and per-thread statistics ---- */

@@ -265,7 +265,7 @@ static int copy_huge_pmd(struct mm_struct *dst_mm, struct mm_struct *src_mm,
 struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,
 			  unsigned long *shared)
 {
-	struct mm_struct *child = mm_alloc(parent->scheme);
+	struct mm_struct *child = mm_alloc(parent->scheme), *root;
 	unsigned long c = 0, s = 0;
 	int i, err = 0;
 
@@ -276,11 +276,12 @@ struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,
 	 * anon_vma_fork(), before any PTE is copied: from here migration's
 	 * rmap walks visit the child too
 	 */
-	anon_vma_lock_write(parent);
-	child->anon_parent = parent;
-	child->anon_sibling = parent->anon_children;
-	parent->anon_children = child;
-	anon_vma_unlock_write(parent);
+	root = anon_vma_root(parent);
+	anon_vma_lock_write(root);
+	child->anon_parent = root;
+	child->anon_sibling = root->anon_children;
+	root->anon_children = child;
+	anon_vma_unlock_write(root);
 	child->nr_vmas = parent->nr_vmas;
 	memcpy(child->vmas, parent->vmas,
 	       parent->nr_vmas * sizeof(*parent->vmas));
@@ -380,14 +381,14 @@ static void remove_migration_pte(struct mm_struct *mm, unsigned long addr,
 	spin_unlock(ptl);
 }
 
-/* remove_migration_ptes(): the rmap walk, @mm and the mms forked from it */
+/* remove_migration_ptes(): the rmap walk over @mm's anon_vma chain */
 static void remove_migration_ptes(struct mm_struct *mm, unsigned long addr,
 				  struct folio *from, struct folio *to)
 {
 	struct mm_struct *m;
 
 	anon_vma_lock_read(mm);
-	for_each_rmap_mm(m, mm)
+	for_each_rmap_mm(m, anon_vma_root(mm))
 		remove_migration_pte(m, addr, from, to);
 	anon_vma_unlock_read(mm);
 }
@@ -509,12 +510,16 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	 * that share it; a failure puts back what was unmapped
 	 */
 	anon_vma_lock_read(mm);
-	for_each_rmap_mm(m, mm) {
-		rc = try_to_migrate_one(m, addr, folio, page, &unmapped);
-		if (m == mm)
-			mapped_here = unmapped;
-		if (rc || !mapped_here)
-			break;
+	rc = try_to_migrate_one(mm, addr, folio, page, &mapped_here);
+	if (!rc && mapped_here) {
+		for_each_rmap_mm(m, anon_vma_root(mm)) {
+			if (m == mm)
+				continue;
+			rc = try_to_migrate_one(m, addr, folio, page,
+						&unmapped);
+			if (rc)
+				break;
+		}
 	}
 	anon_vma_unlock_read(mm);
 	if (rc || !mapped_here) {
@@ -604,19 +609,22 @@ int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
 	spinlock_t *ptl;
 	pte_t *ptep;
 	pte_t pte;
+	bool dax, tagged = false;
 	int pinned;
-	bool dax;
 
 	if (!vma || !(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 	/*
-	 * filemap_get_folios_tag(PAGECACHE_TAG_DIRTY): dirty folios only.
-	 * A device (fsdax) page is tagged by its write fault, which leaves
-	 * PG_dirty alone: its dirty PTE says it here.
+	 * filemap_get_folios_tag(PAGECACHE_TAG_DIRTY): dirty folios only
+	 * (PG_dirty, or a dirty PTE that folio_mkclean() will move to it).
+	 * A device (fsdax) page's entry is tagged by its write fault and
+	 * cleaned by dax_writeback_one(), neither of which looks at
+	 * PG_dirty: its dirty PTE stands for the tag here.
 	 */
 	page = mm_lookup_page(mm, addr, &pte);
-	if (page && !test_bit(PG_dirty, folio_flags(page_folio(page))) &&
-	    !pte_dirty(pte))
+	dax = page && test_bit(PG_device, folio_flags(page_folio(page)));
+	if (page && !pte_dirty(pte) &&
+	    (dax || !folio_test_dirty(page_folio(page))))
 		return -ENODATA;
 	folio = spec_get_folio(mm, addr);	/* the page cache's ref */
 	if (!folio)
@@ -651,18 +659,22 @@ int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
 		    (pte_write(pte) || pte_dirty(pte))) {
 			ptep_get_and_clear(ptep);	/* ptep_clear_flush() */
 			flush_tlb_mm(mm);
-			/*
-			 * folio_mark_dirty(); for a DAX page PG_dirty
-			 * stands for its entry's dirty tag here and is
-			 * cleared below (its folio_mark_dirty() is a no-op)
-			 */
-			if (pte_dirty(pte))
-				set_bit(PG_dirty, folio_flags(folio));
 			set_pte(ptep, pte_mkclean(pte_wrprotect(pte)));
+			/*
+			 * folio_mkclean() counts a dirty or writable PTE;
+			 * DAX: the tag, written by a dirtying write fault
+			 */
+			tagged = !dax || pte_dirty(pte);
 		}
 		spin_unlock(ptl);
 	}
-	if (!test_and_clear_bit(PG_dirty, folio_flags(folio))) {
+	/*
+	 * folio_clear_dirty_for_io(): if (folio_mkclean()) folio_mark_dirty(),
+	 * then test and clear PG_dirty; DAX: the tag alone
+	 */
+	if (!dax && tagged)
+		folio_mark_dirty(folio);
+	if (dax ? !tagged : !test_and_clear_bit(PG_dirty, folio_flags(folio))) {
 		/* folio_clear_dirty_for_io() false: another writeback won */
 		folio_unlock(folio);
 		folio_put(folio);
@@ -673,7 +685,6 @@ int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
 	 * entry lock, here the page lock): no PG_writeback, no I/O to wait
 	 * for
 	 */
-	dax = test_bit(PG_device, folio_flags(folio));
 	if (!dax)
 		folio_start_writeback(folio);
 	pinned = mm_maybe_pinned(mm, folio);

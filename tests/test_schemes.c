@@ -543,6 +543,50 @@ static void case_migrate_vs_fork(void *arg)
 }
 
 /*
+ * anonexcl: the fork copies the entry of a page that a FOLL_GET holds,
+ * so the freeze fails and remove_migration_ptes() puts the old page back
+ * in both, read-only and no longer exclusive, with the child's mapping
+ * counted (a GET is no pin: the unmap's pin check let it through).
+ */
+static void case_migrate_vs_fork_fail(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct mig_fork m = {
+		.addr = FX_ANON + 7 * PAGE_SIZE,
+		.expect_copy = true,
+	};
+	struct page *old, *got;
+	pte_t pte, cpte;
+	int ref0;
+	struct fx f;
+
+	fx_setup(&f, s);
+	old = fx_page(&f, m.addr);
+	CHECK_EQ(s->gup_fast(f.mm, m.addr, 1, FOLL_GET, &got, &f.st), 1);
+	CHECK(got == old);
+	ref0 = folio_ref_count(page_folio(old));
+	f.mm->debug_arg = &m;
+	f.mm->debug_hook = mig_fork_hook;
+	CHECK_EQ(mm_migrate_page(f.mm, m.addr), -EAGAIN);
+	f.mm->debug_hook = NULL;
+	pthread_join(m.thr, NULL);
+	CHECK(m.fork_done_early && m.child);
+	CHECK(is_migration_entry(m.child_entry));
+	CHECK(mm_lookup_page(f.mm, m.addr, &pte) == old);
+	CHECK_MSG(mm_lookup_page(m.child, m.addr, &cpte) == old,
+		  "the failed migration did not restore the child's entry");
+	CHECK(!pte_write(pte) && !pte_write(cpte));
+	CHECK(!test_bit(PG_anon_exclusive, &old->flags));
+	CHECK_EQ(atomic_read(&old->_mapcount), 1);
+	CHECK_EQ(folio_ref_count(page_folio(old)), ref0 + 1);
+	s->release_pages(&got, 1, FOLL_GET);
+	mm_free(m.child);
+	CHECK_EQ(atomic_read(&old->_mapcount), 0);
+	CHECK_EQ(folio_ref_count(page_folio(old)), ref0 - 1);
+	fx_teardown(&f);
+}
+
+/*
  * A page a child shares (COW after fork) is migrated in both: the rmap
  * walk unmaps the child's PTE too, so the freeze finds no mapping's
  * reference, and both map the new page. A reference that is not a
@@ -2245,8 +2289,9 @@ static void case_writeback_pin_stable(void *arg)
 
 /*
  * Writeback of a shared device (fsdax) page is dax_writeback_one()'s
- * cache flush: the PTE is write-protected and cleaned, but the folio
- * never goes under PG_writeback, so there is no I/O for the caller to
+ * cache flush, found by its entry's dirty tag (the dirty PTE here) and
+ * blind to PG_dirty: the PTE is write-protected and cleaned, PG_dirty
+ * stays as it was, and the folio never goes under PG_writeback, so there is no I/O for the caller to
  * end (*wb NULL) and no reference held; with stable pages too, the
  * write fault that follows does not wait.
  */
@@ -2267,9 +2312,16 @@ static void case_writeback_dax(void *arg)
 	CHECK_EQ(mm_populate(f.mm, FX_DAX, PAGE_SIZE), 0);
 	folio = page_folio(fx_page(&f, FX_DAX));
 	CHECK(test_bit(PG_device, folio_flags(folio)));
+	/* the write fault tagged the entry (the dirty PTE), not the folio */
+	CHECK(!folio_test_dirty(folio));
+	folio_mark_dirty(folio);	/* as a dirty unpin would */
 	ref0 = folio_ref_count(folio);
 	CHECK_EQ(mm_writeback_start(f.mm, FX_DAX, &wb, NULL, NULL), 0);
 	CHECK(wb == NULL);
+	/* dax_writeback_one() cleans the entry, never PG_dirty */
+	CHECK(folio_test_dirty(folio));
+	/* and a clean entry is not found, PG_dirty or not */
+	CHECK_EQ(mm_writeback_start(f.mm, FX_DAX, &wb, NULL, NULL), -ENODATA);
 	CHECK(!test_bit(PG_writeback, folio_flags(folio)));
 	CHECK(!folio_test_locked(folio));
 	CHECK_EQ(folio_ref_count(folio), ref0);
@@ -2325,10 +2377,12 @@ static void unpin_check(struct fx *f, unsigned long addr, unsigned int flags,
 	CHECK(page_folio(u.page) == folio);
 	folio_lock(folio);
 	pthread_create(&u.thr, NULL, unpin_thread, &u);
-	if (waits)
+	if (waits) {
 		CHECK_MSG(!done_within(&u.done, 30),
 			  "%s: the release did not take the folio lock", what);
-	else
+		/* marked under the lock, not before it */
+		CHECK(!folio_test_dirty(folio));
+	} else
 		CHECK_MSG(done_within(&u.done, 5000),
 			  "%s: the release waited for the folio lock", what);
 	folio_unlock(folio);
@@ -2347,9 +2401,10 @@ static void unpin_check(struct fx *f, unsigned long addr, unsigned int flags,
  * locked; unpin_user_pages() never locks. An anon folio starts clean
  * (its dirt is in the PTE: do_anonymous_page() leaves PG_dirty alone)
  * and stays dirty after its first such release. A shared file page that
- * writeback cleaned under a pin is dirtied again (§3.11). A DAX page's
- * folio_mark_dirty() is a no-op (noop_dirty_folio()): it is never
- * dirty, so every such release locks it.
+ * writeback cleaned under a pin is dirtied again (§3.11). A DAX page
+ * starts clean too (its write fault tags its entry, not the folio) and
+ * is dirtied by its first such release (noop_dirty_folio() sets
+ * PG_dirty, 5.14+), which its writeback never clears.
  */
 static void case_unpin_dirty(void *arg)
 {
@@ -2390,10 +2445,10 @@ static void case_unpin_dirty(void *arg)
 
 	dev = page_folio(fx_page(&f, FX_DEV));
 	CHECK(!folio_test_dirty(dev));
-	unpin_check(&f, FX_DEV, flags, true, true, "dax, first");
-	CHECK(!folio_test_dirty(dev));
-	unpin_check(&f, FX_DEV, flags, true, true, "dax, again");
 	unpin_check(&f, FX_DEV, flags, false, false, "dax, unpin");
+	unpin_check(&f, FX_DEV, flags, true, true, "dax, clean");
+	CHECK(folio_test_dirty(dev));
+	unpin_check(&f, FX_DEV, flags, true, false, "dax, dirty");
 	fx_teardown(&f);
 }
 
@@ -2462,15 +2517,16 @@ static void xa_check(struct fx *f, void (*fn)(void *), void *arg, bool waits,
  * The file's i_pages lock (mapping->i_pages' xa_lock): a file folio
  * that becomes dirty takes it (__folio_mark_dirty(): tags and
  * accounting), one already dirty does not (filemap_dirty_folio()'s
- * folio_test_set_dirty() first); an anon folio has no page cache; a
- * writeback's start and end take it (__folio_start_writeback(),
+ * folio_test_set_dirty() first); an anon folio has no page cache, and a
+ * DAX folio's noop_dirty_folio() sets the flag alone; a writeback's
+ * start and end take it (__folio_start_writeback(),
  * __folio_end_writeback()).
  */
 static void case_i_pages_lock(void *arg)
 {
 	const struct gup_scheme *s = arg;
 	struct wb_start w = { .f = NULL };
-	struct folio *shared, *anon;
+	struct folio *shared, *anon, *dev;
 	struct fx f;
 
 	fx_setup(&f, s);
@@ -2481,6 +2537,10 @@ static void case_i_pages_lock(void *arg)
 	xa_check(&f, mark_dirty, shared, false, "dirty file folio");
 	xa_check(&f, mark_dirty, anon, false, "anon folio");
 	CHECK(folio_test_dirty(anon));
+	dev = page_folio(fx_page(&f, FX_DEV));
+	CHECK(!folio_test_dirty(dev));
+	xa_check(&f, mark_dirty, dev, false, "dax folio");
+	CHECK(folio_test_dirty(dev));
 	clear_bit(PG_dirty, folio_flags(shared));
 	xa_check(&f, mark_dirty, shared, true, "clean file folio");
 	CHECK(folio_test_dirty(shared));
@@ -2628,6 +2688,7 @@ static const struct {
 	{ "migrate_restore", case_migrate_restore, all },
 	{ "migrate_vs_fork", case_migrate_vs_fork, real },
 	{ "migrate_shared", case_migrate_shared, real },
+	{ "migrate_vs_fork_fail", case_migrate_vs_fork_fail, anonexcl },
 	{ "thp_vs_pte_table", case_thp_vs_pte_table, all },
 	{ "thp_tail_unshare", case_thp_tail_unshare, all },
 	{ "thp_fallback_fault", case_thp_fallback_fault, all },
