@@ -1152,7 +1152,8 @@ extern void (*mem_page_hook)(struct page *page, bool alloc);
 /* ---- mm set-up, mapping, faults ---- */
 
 struct mm_struct *mm_alloc(const struct gup_scheme *scheme);
-void mm_free(struct mm_struct *mm);	/* zaps everything, frees tables */
+/* zaps everything, leaves the anon_vma chain, frees tables (children first) */
+void mm_free(struct mm_struct *mm);
 /*
  * __split_huge_pmd(): turn the anon THP leaf at *pmdp into a PTE table
  * that maps the same 512 subpages with the same rights (the folio stays
@@ -1213,10 +1214,16 @@ struct page *mm_lookup_page(struct mm_struct *mm, unsigned long addr,
  * then the entry must still map it; the caller folio_put()s it.
  */
 struct folio *spec_get_folio(struct mm_struct *mm, unsigned long addr);
-/* fork: copy_page_range of every COW VMA into a new child mm. */
+/*
+ * fork: copy_page_range of every COW VMA into a new child mm, linked to
+ * the parent's anon_vma chain (migration's rmap walks visit it).
+ */
 struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,
 			  unsigned long *shared);
-/* migrate one page (migrate_pages for the folio at addr); 0/-EAGAIN/-EBUSY */
+/*
+ * migrate one page (migrate_pages for the folio at addr), in @mm and every
+ * mm of its anon_vma chain that shares it; 0/-EAGAIN/-EBUSY
+ */
 int mm_migrate_page(struct mm_struct *mm, unsigned long addr);
 /*
  * madvise(MADV_COLLAPSE) of the PMD range around @addr (mmops.c): 0,
