@@ -1112,7 +1112,12 @@ void mm_free(struct mm_struct *mm)
 		*pp = mm->anon_sibling;
 		anon_vma_unlock_write(root);
 	} else if (WARN_ON_ONCE(mm->anon_children)) {
-		/* children exit first; one that did not becomes a root */
+		/*
+		 * Children exit first (the kernel keeps the root anon_vma
+		 * alive until they do; the model does not). Unsupported:
+		 * each survivor becomes a root of its own, and a walk or a
+		 * lock waiter already in this mm's chain is not safe.
+		 */
 		struct mm_struct *c;
 
 		anon_vma_lock_write(mm);
@@ -1191,7 +1196,12 @@ static int do_pte_none(struct mm_struct *mm, struct vm_area_struct *vma,
 		pfn = vma->dev_pfn + ((addr - vma->vm_start) >> PAGE_SHIFT);
 		folio = (struct folio *)pfn_to_page(pfn);
 		prot |= _PAGE_DEVMAP | _PAGE_SPECIAL;
-		if (vma->vm_flags & VM_WRITE)
+		/*
+		 * fsdax (shared): a read fault maps the pfn read-only and
+		 * clean (dax_insert_entry(dirty=false): no tag)
+		 */
+		if ((vma->vm_flags & VM_WRITE) &&
+		    (!(vma->vm_flags & VM_SHARED) || (ff & FAULT_FLAG_WRITE)))
 			prot |= _PAGE_RW | _PAGE_DIRTY;
 		spin_lock(ptl);
 		/* dev_dax_huge_fault()/dax_iomap_fault(): VM_FAULT_SIGBUS */

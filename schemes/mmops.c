@@ -619,7 +619,8 @@ int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
 	 * (PG_dirty, or a dirty PTE that folio_mkclean() will move to it).
 	 * A device (fsdax) page's entry is tagged by its write fault and
 	 * cleaned by dax_writeback_one(), neither of which looks at
-	 * PG_dirty: its dirty PTE stands for the tag here.
+	 * PG_dirty: its dirty PTE stands for the tag here (so a zap, which
+	 * keeps the kernel's tag, drops the model's).
 	 */
 	page = mm_lookup_page(mm, addr, &pte);
 	dax = page && test_bit(PG_device, folio_flags(page_folio(page)));
@@ -629,6 +630,7 @@ int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
 	folio = spec_get_folio(mm, addr);	/* the page cache's ref */
 	if (!folio)
 		return -EAGAIN;
+	dax = test_bit(PG_device, folio_flags(folio));	/* what was looked up */
 	if (poll) {
 		/*
 		 * A page-lock holder may be waiting for an I/O of the

@@ -589,7 +589,8 @@ static void case_migrate_vs_fork_fail(void *arg)
 /*
  * A page a child shares (COW after fork) is migrated in both: the rmap
  * walk unmaps the child's PTE too, so the freeze finds no mapping's
- * reference, and both map the new page. A reference that is not a
+ * reference, and both map the new page; a grandchild's too (every fork
+ * links to the root's chain). A reference that is not a
  * mapping's (a FOLL_GET) fails the freeze: both PTEs map the old page
  * again, and every count is back.
  */
@@ -597,7 +598,7 @@ static void case_migrate_shared(void *arg)
 {
 	const struct gup_scheme *s = arg;
 	unsigned long addr = FX_ANON + 9 * PAGE_SIZE;
-	struct mm_struct *child;
+	struct mm_struct *child, *grandchild;
 	struct page *old, *now, *got;
 	int ref;
 	struct fx f;
@@ -627,6 +628,21 @@ static void case_migrate_shared(void *arg)
 	CHECK(page_is_poisoned(old));
 	CHECK_EQ(atomic_read(&now->_mapcount), 1);
 	CHECK_EQ(folio_ref_count(page_folio(now)), 2);
+
+	/* a grandchild is in the root's chain too: all three move */
+	grandchild = mm_fork(child, NULL, NULL);
+	CHECK(grandchild && grandchild->anon_parent == f.mm);
+	CHECK(mm_lookup_page(grandchild, addr, NULL) == now);
+	CHECK_EQ(mm_migrate_page(f.mm, addr), 0);
+	old = now;
+	now = mm_lookup_page(f.mm, addr, NULL);
+	CHECK(now && now != old);
+	CHECK(mm_lookup_page(child, addr, NULL) == now);
+	CHECK_MSG(mm_lookup_page(grandchild, addr, NULL) == now,
+		  "the grandchild still maps the old page");
+	CHECK_EQ(atomic_read(&now->_mapcount), 2);
+	CHECK_EQ(folio_ref_count(page_folio(now)), 3);
+	mm_free(grandchild);
 	mm_free(child);
 	CHECK_EQ(folio_ref_count(page_folio(now)), 1);
 	CHECK(!f.mm->anon_children);
