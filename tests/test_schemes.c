@@ -2307,9 +2307,10 @@ static void case_writeback_pin_stable(void *arg)
  * Writeback of a shared device (fsdax) page is dax_writeback_one()'s
  * cache flush, found by its entry's dirty tag (the dirty PTE here) and
  * blind to PG_dirty: the PTE is write-protected and cleaned, PG_dirty
- * stays as it was, and the folio never goes under PG_writeback, so there is no I/O for the caller to
- * end (*wb NULL) and no reference held; with stable pages too, the
- * write fault that follows does not wait.
+ * stays as it was, and the folio never goes under PG_writeback, so
+ * there is no I/O for the caller to end (*wb NULL) and no reference
+ * held; with stable pages too, the write fault that follows does not
+ * wait.
  */
 static void case_writeback_dax(void *arg)
 {
