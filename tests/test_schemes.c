@@ -2561,6 +2561,38 @@ static void case_i_pages_lock(void *arg)
 	clear_bit(PG_dirty, folio_flags(shared));
 	xa_check(&f, mark_dirty, shared, true, "clean file folio");
 	CHECK(folio_test_dirty(shared));
+	/*
+	 * The write fault on the cleaned page dirties it after dropping
+	 * the PT lock (finish_mkwrite_fault(), then
+	 * fault_dirty_shared_page()): while it waits for the i_pages lock
+	 * the PT lock is free.
+	 */
+	CHECK_EQ(mm_mkclean_page(f.mm, FX_SHARED), 0);
+	CHECK(!folio_test_dirty(shared));
+	{
+		struct wb_pinner p = { .f = &f, .s = s, .flags = PIN_W };
+		spinlock_t *ptl;
+		bool ptl_free;
+
+		if (!fx_has_pins(s))
+			p.flags = FOLL_GET | FOLL_WRITE;
+		CHECK(mm_find_pte(f.mm, FX_SHARED, false, &ptl));
+		spin_lock(&f.mm->i_pages_lock);
+		pthread_create(&p.thr, NULL, wb_pin_thread, &p);
+		CHECK_MSG(!wb_pinned_within(&p, 30),
+			  "the write fault did not take the i_pages lock");
+		ptl_free = spin_trylock(ptl);
+		if (ptl_free)
+			spin_unlock(ptl);
+		spin_unlock(&f.mm->i_pages_lock);
+		CHECK(wb_pinned_within(&p, 10000));
+		pthread_join(p.thr, NULL);
+		CHECK_MSG(ptl_free, "the write fault dirtied the folio under "
+			  "the PT lock");
+		CHECK_EQ(p.got, 1);
+		CHECK(folio_test_dirty(shared));
+		s->release_pages(&p.page, 1, p.flags);
+	}
 	xa_check(&f, start_writeback, &w, true, "start of writeback");
 	CHECK_EQ(w.rc, 0);
 	CHECK(w.wb == shared);
