@@ -232,6 +232,54 @@ static bool done_within(int *done, int ms)
 	return __atomic_load_n(done, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * @fn(@arg) in a thread of its own, that says when it is done. @fn must
+ * not CHECK (a failure would longjmp out of the thread): it leaves its
+ * results for the test to check after bg_finish().
+ */
+struct bg_call {
+	void (*fn)(void *arg);
+	void *arg;
+	int done;
+	pthread_t thr;
+};
+
+static void *bg_thread(void *arg)
+{
+	struct bg_call *c = arg;
+
+	c->fn(c->arg);
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void bg_start(struct bg_call *c)
+{
+	pthread_create(&c->thr, NULL, bg_thread, c);
+}
+
+/*
+ * While the test holds @what: the call must wait for it (not done in
+ * 30 ms) or must not (done in 5 s).
+ */
+static void bg_check_waits(struct bg_call *c, bool waits, const char *call,
+			   const char *what)
+{
+	if (waits)
+		CHECK_MSG(!done_within(&c->done, 30), "%s: did not take %s",
+			  call, what);
+	else
+		CHECK_MSG(done_within(&c->done, 5000), "%s: waited for %s",
+			  call, what);
+}
+
+/* After the test let go of what the call waited for: it ends. */
+static void bg_finish(struct bg_call *c, const char *call)
+{
+	CHECK_MSG(done_within(&c->done, 10000), "%s: never woken", call);
+	pthread_join(c->thr, NULL);
+}
+
 static void freeze_hook(struct mm_struct *mm, enum gup_debug_point dp,
 			unsigned long addr, void *arg)
 {
@@ -445,21 +493,18 @@ static pte_t raw_pte(struct mm_struct *mm, unsigned long addr)
 struct mig_fork {
 	unsigned long addr;
 	struct mm_struct *mm, *child;
-	pthread_t thr;
+	struct bg_call fork;		/* mig_fork() */
 	int hits, lock_free, fork_done_early;
-	int fork_done;
 	bool expect_copy;
 	pte_t parent_entry, child_entry;
 };
 
-static void *mig_forker(void *arg)
+static void mig_fork(void *arg)
 {
 	struct mig_fork *m = arg;
 
 	gup_thread_register();
 	m->child = mm_fork(m->mm, NULL, NULL);
-	__atomic_store_n(&m->fork_done, 1, __ATOMIC_RELEASE);
-	return NULL;
 }
 
 static void mig_fork_hook(struct mm_struct *mm, enum gup_debug_point dp,
@@ -474,9 +519,10 @@ static void mig_fork_hook(struct mm_struct *mm, enum gup_debug_point dp,
 		pthread_rwlock_unlock(&mm->mmap_lock);
 	}
 	m->mm = mm;
-	pthread_create(&m->thr, NULL, mig_forker, m);
+	m->fork = (struct bg_call){ .fn = mig_fork, .arg = m };
+	bg_start(&m->fork);
 	/* a fork that waits for the entry cannot finish here */
-	m->fork_done_early = done_within(&m->fork_done,
+	m->fork_done_early = done_within(&m->fork.done,
 					 m->expect_copy ? 10000 : 50);
 	m->parent_entry = raw_pte(mm, addr);
 	if (m->fork_done_early && m->child)
@@ -501,7 +547,7 @@ static void case_migrate_vs_fork(void *arg)
 	CHECK_EQ(mm_migrate_page(f.mm, m.addr), 0);
 	f.mm->debug_hook = NULL;
 	CHECK_EQ(m.hits, 1);
-	pthread_join(m.thr, NULL);
+	pthread_join(m.fork.thr, NULL);
 	CHECK_MSG(m.lock_free, "migration held mmap_lock with its entry "
 		  "installed");
 	CHECK(is_migration_entry(m.parent_entry));
@@ -569,7 +615,7 @@ static void case_migrate_vs_fork_fail(void *arg)
 	f.mm->debug_hook = mig_fork_hook;
 	CHECK_EQ(mm_migrate_page(f.mm, m.addr), -EAGAIN);
 	f.mm->debug_hook = NULL;
-	pthread_join(m.thr, NULL);
+	pthread_join(m.fork.thr, NULL);
 	CHECK(m.fork_done_early && m.child);
 	CHECK(is_migration_entry(m.child_entry));
 	CHECK(mm_lookup_page(f.mm, m.addr, &pte) == old);
@@ -2203,18 +2249,16 @@ static void case_mkclean(void *arg)
 	fx_teardown(&f);
 }
 
-/* A writable pin of the shared page, in a thread, that says when done. */
+/* A writable pin of the shared page (a bg_call). */
 struct wb_pinner {
 	struct fx *f;
 	const struct gup_scheme *s;
 	unsigned int flags;
 	struct page *page;
 	long got;
-	int done;
-	pthread_t thr;
 };
 
-static void *wb_pin_thread(void *arg)
+static void wb_pin(void *arg)
 {
 	struct wb_pinner *p = arg;
 	struct gup_stats st = { 0 };
@@ -2223,13 +2267,6 @@ static void *wb_pin_thread(void *arg)
 	p->got = p->s->gup_fast(p->f->mm, FX_SHARED, 1, p->flags, &p->page,
 				&st);
 	vmstat_flush_thread();
-	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static bool wb_pinned_within(struct wb_pinner *p, int ms)
-{
-	return done_within(&p->done, ms);
 }
 
 /*
@@ -2246,6 +2283,7 @@ static void wb_pin_case(const struct gup_scheme *s, bool stable)
 	unsigned int flags = fx_has_pins(s) ? PIN_W : FOLL_GET | FOLL_WRITE;
 	bool waits = stable || (s->features & SF_PAGELOCK);
 	struct wb_pinner p = { .s = s, .flags = flags };
+	struct bg_call c = { .fn = wb_pin, .arg = &p };
 	struct folio *folio, *wb = NULL;
 	long lost0 = folio_wait_lost();
 	int ref0;
@@ -2268,19 +2306,10 @@ static void wb_pin_case(const struct gup_scheme *s, bool stable)
 	CHECK(!folio_test_locked(folio));
 	CHECK_EQ(folio_ref_count(folio), ref0 + 1);
 
-	pthread_create(&p.thr, NULL, wb_pin_thread, &p);
-	if (waits) {
-		CHECK_MSG(!wb_pinned_within(&p, 30),
-			  "the pin did not wait for the writeback");
-		folio_end_writeback(folio);
-		CHECK_MSG(wb_pinned_within(&p, 10000),
-			  "the end of the writeback did not wake the pin");
-	} else {
-		CHECK_MSG(wb_pinned_within(&p, 5000),
-			  "the pin waited for the writeback");
-		folio_end_writeback(folio);
-	}
-	pthread_join(p.thr, NULL);
+	bg_start(&c);
+	bg_check_waits(&c, waits, "the pin", "the writeback");
+	folio_end_writeback(folio);
+	bg_finish(&c, "the pin");
 	CHECK_EQ(p.got, 1);
 	CHECK(!test_bit(PG_writeback, folio_flags(folio)));
 	CHECK(!test_bit(PG_waiters, folio_flags(folio)));
@@ -2359,11 +2388,9 @@ struct unpinner {
 	struct page *page;
 	unsigned int flags;
 	bool dirty;
-	int done;
-	pthread_t thr;
 };
 
-static void *unpin_thread(void *arg)
+static void unpin(void *arg)
 {
 	struct unpinner *u = arg;
 
@@ -2373,8 +2400,6 @@ static void *unpin_thread(void *arg)
 	else
 		u->s->release_pages(&u->page, 1, u->flags);
 	vmstat_flush_thread();
-	__atomic_store_n(&u->done, 1, __ATOMIC_RELEASE);
-	return NULL;
 }
 
 /*
@@ -2387,25 +2412,19 @@ static void unpin_check(struct fx *f, unsigned long addr, unsigned int flags,
 			bool dirty, bool waits, const char *what)
 {
 	struct unpinner u = { .s = f->s, .flags = flags, .dirty = dirty };
+	struct bg_call c = { .fn = unpin, .arg = &u };
 	struct folio *folio = page_folio(fx_page(f, addr));
 	int ref0 = folio_ref_count(folio);
 
 	CHECK_EQ(f->s->gup_fast(f->mm, addr, 1, flags, &u.page, &f->st), 1);
 	CHECK(page_folio(u.page) == folio);
 	folio_lock(folio);
-	pthread_create(&u.thr, NULL, unpin_thread, &u);
-	if (waits) {
-		CHECK_MSG(!done_within(&u.done, 30),
-			  "%s: the release did not take the folio lock", what);
-		/* marked under the lock, not before it */
-		CHECK(!folio_test_dirty(folio));
-	} else
-		CHECK_MSG(done_within(&u.done, 5000),
-			  "%s: the release waited for the folio lock", what);
+	bg_start(&c);
+	bg_check_waits(&c, waits, what, "the folio lock");
+	if (waits)
+		CHECK(!folio_test_dirty(folio));  /* marked under the lock */
 	folio_unlock(folio);
-	CHECK_MSG(done_within(&u.done, 10000),
-		  "%s: the unlock did not wake the release", what);
-	pthread_join(u.thr, NULL);
+	bg_finish(&c, what);
 	CHECK(!folio_test_locked(folio));
 	CHECK_EQ(folio_ref_count(folio), ref0);
 	CHECK(!f->s->maybe_pinned(folio));
@@ -2455,7 +2474,7 @@ static void case_unpin_dirty(void *arg)
 		CHECK_EQ(mm_mkclean_page(f.mm, FX_SHARED),
 			 fx_has_pins(s) ? 1 : 0);
 		CHECK(!folio_test_dirty(shared));
-		unpin_thread(&u);
+		unpin(&u);
 		CHECK(folio_test_dirty(shared));
 		CHECK(!folio_test_locked(shared));
 	}
@@ -2470,22 +2489,6 @@ static void case_unpin_dirty(void *arg)
 }
 
 /* ---- the file's i_pages lock ---- */
-
-struct xa_call {
-	void (*fn)(void *arg);
-	void *arg;
-	int done;
-	pthread_t thr;
-};
-
-static void *xa_call_thread(void *arg)
-{
-	struct xa_call *c = arg;
-
-	c->fn(c->arg);
-	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
 
 static void mark_dirty(void *folio)
 {
@@ -2503,7 +2506,6 @@ struct wb_start {
 	int rc;
 };
 
-/* (checked by the caller: a CHECK must not longjmp out of a thread) */
 static void start_writeback(void *arg)
 {
 	struct wb_start *w = arg;
@@ -2515,19 +2517,13 @@ static void start_writeback(void *arg)
 static void xa_check(struct fx *f, void (*fn)(void *), void *arg, bool waits,
 		     const char *what)
 {
-	struct xa_call c = { .fn = fn, .arg = arg };
+	struct bg_call c = { .fn = fn, .arg = arg };
 
 	spin_lock(&f->mm->i_pages_lock);
-	pthread_create(&c.thr, NULL, xa_call_thread, &c);
-	if (waits)
-		CHECK_MSG(!done_within(&c.done, 30),
-			  "%s: did not take the i_pages lock", what);
-	else
-		CHECK_MSG(done_within(&c.done, 5000),
-			  "%s: waited for the i_pages lock", what);
+	bg_start(&c);
+	bg_check_waits(&c, waits, what, "the i_pages lock");
 	spin_unlock(&f->mm->i_pages_lock);
-	CHECK(done_within(&c.done, 10000));
-	pthread_join(c.thr, NULL);
+	bg_finish(&c, what);
 }
 
 /*
@@ -2571,6 +2567,7 @@ static void case_i_pages_lock(void *arg)
 	CHECK(!folio_test_dirty(shared));
 	{
 		struct wb_pinner p = { .f = &f, .s = s, .flags = PIN_W };
+		struct bg_call c = { .fn = wb_pin, .arg = &p };
 		spinlock_t *ptl;
 		bool ptl_free;
 
@@ -2578,15 +2575,13 @@ static void case_i_pages_lock(void *arg)
 			p.flags = FOLL_GET | FOLL_WRITE;
 		CHECK(mm_find_pte(f.mm, FX_SHARED, false, &ptl));
 		spin_lock(&f.mm->i_pages_lock);
-		pthread_create(&p.thr, NULL, wb_pin_thread, &p);
-		CHECK_MSG(!wb_pinned_within(&p, 30),
-			  "the write fault did not take the i_pages lock");
+		bg_start(&c);
+		bg_check_waits(&c, true, "the write fault", "the i_pages lock");
 		ptl_free = spin_trylock(ptl);
 		if (ptl_free)
 			spin_unlock(ptl);
 		spin_unlock(&f.mm->i_pages_lock);
-		CHECK(wb_pinned_within(&p, 10000));
-		pthread_join(p.thr, NULL);
+		bg_finish(&c, "the write fault");
 		CHECK_MSG(ptl_free, "the write fault dirtied the folio under "
 			  "the PT lock");
 		CHECK_EQ(p.got, 1);
