@@ -781,7 +781,7 @@ void folio_start_writeback(struct folio *folio);
 void folio_end_writeback(struct folio *folio);
 /* Waiters found queued with PG_locked and PG_waiters clear (never woken). */
 long folio_wait_lost(void);
-/* folio_mark_dirty(): true if the folio became dirty (no-op for DAX). */
+/* folio_mark_dirty(): true if the folio became dirty. */
 bool folio_mark_dirty(struct folio *folio);
 
 static __always_inline bool folio_test_dirty(struct folio *folio)

@@ -126,9 +126,7 @@ static int copy_pte_range(struct mm_struct *dst_mm, struct mm_struct *src_mm,
 
 			if (pte_none(pte))
 				continue;
-			if (is_migration_entry(pte) &&
-			    !mm_anonexcl(src_mm) &&
-			    !GUP_MUTANT(FORK_COPIES_MIG_ENTRY)) {
+			if (is_migration_entry(pte)) {
 				/*
 				 * Before PG_anon_exclusive, migration
 				 * unmapped a pinned page too and learnt of
@@ -141,12 +139,14 @@ static int copy_pte_range(struct mm_struct *dst_mm, struct mm_struct *src_mm,
 				 * for those schemes (drops src_ptl; then
 				 * this table again).
 				 */
-				spin_unlock(dst_ptl);
-				migration_entry_wait_on_locked(
-					page_folio(pte_page(pte)), src_ptl);
-				goto next_table;
-			}
-			if (is_migration_entry(pte)) {
+				if (!mm_anonexcl(src_mm) &&
+				    !GUP_MUTANT(FORK_COPIES_MIG_ENTRY)) {
+					spin_unlock(dst_ptl);
+					migration_entry_wait_on_locked(
+						page_folio(pte_page(pte)),
+						src_ptl);
+					goto next_table;
+				}
 				/*
 				 * copy_nonpresent_pte(): the child gets the
 				 * entry (no reference: the entry holds none);
@@ -396,19 +396,18 @@ static void remove_migration_ptes(struct mm_struct *mm, unsigned long addr,
 /*
  * try_to_migrate_one() in @mm: replace a PTE that maps @page with a
  * migration entry, moving its dirt to the folio and dropping its
- * mapcount and reference. An exclusive page that may be pinned keeps its
- * PTE (-EBUSY); a PTE that maps something else, or none, is left alone.
+ * mapcount and reference (1). An exclusive page that may be pinned keeps
+ * its PTE (-EBUSY); a PTE that maps something else, or none, is left
+ * alone (0).
  */
 static int try_to_migrate_one(struct mm_struct *mm, unsigned long addr,
-			      struct folio *folio, struct page *page,
-			      bool *unmapped)
+			      struct folio *folio, struct page *page)
 {
 	bool excl = false;
 	spinlock_t *ptl;
 	pte_t *ptep;
 	pte_t pte;
 
-	*unmapped = false;
 	ptep = mm_find_pte(mm, addr, false, &ptl);
 	if (!ptep)
 		return 0;
@@ -438,8 +437,7 @@ static int try_to_migrate_one(struct mm_struct *mm, unsigned long addr,
 	atomic_dec(&page->_mapcount);	/* folio_remove_rmap_pte() */
 	folio_put(folio);		/* the mapping's reference */
 	spin_unlock(ptl);
-	*unmapped = true;
-	return 0;
+	return 1;
 }
 
 /*
@@ -456,8 +454,8 @@ static int try_to_migrate_one(struct mm_struct *mm, unsigned long addr,
  */
 int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 {
-	bool unmapped, mapped_here = false;
 	struct folio *folio, *dst;
+	bool mapped_here;
 	struct mm_struct *m;
 	struct page *page;
 	spinlock_t *ptl;
@@ -510,15 +508,14 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	 * that share it; a failure puts back what was unmapped
 	 */
 	anon_vma_lock_read(mm);
-	rc = try_to_migrate_one(mm, addr, folio, page, &mapped_here);
-	if (!rc && mapped_here) {
+	mapped_here = try_to_migrate_one(mm, addr, folio, page) > 0;
+	if (mapped_here) {
 		for_each_rmap_mm(m, anon_vma_root(mm)) {
-			if (m == mm)
-				continue;
-			rc = try_to_migrate_one(m, addr, folio, page,
-						&unmapped);
-			if (rc)
+			if (m != mm &&
+			    try_to_migrate_one(m, addr, folio, page) < 0) {
+				rc = -EBUSY;
 				break;
+			}
 		}
 	}
 	anon_vma_unlock_read(mm);
@@ -623,14 +620,14 @@ int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
 	 * keeps the kernel's tag, drops the model's).
 	 */
 	page = mm_lookup_page(mm, addr, &pte);
-	dax = page && test_bit(PG_device, folio_flags(page_folio(page)));
 	if (page && !pte_dirty(pte) &&
-	    (dax || !folio_test_dirty(page_folio(page))))
+	    (test_bit(PG_device, folio_flags(page_folio(page))) ||
+	     !folio_test_dirty(page_folio(page))))
 		return -ENODATA;
 	folio = spec_get_folio(mm, addr);	/* the page cache's ref */
 	if (!folio)
 		return -EAGAIN;
-	dax = test_bit(PG_device, folio_flags(folio));	/* what was looked up */
+	dax = test_bit(PG_device, folio_flags(folio));
 	if (poll) {
 		/*
 		 * A page-lock holder may be waiting for an I/O of the
