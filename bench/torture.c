@@ -528,8 +528,8 @@ static struct page *pt_read(struct mm_struct *mm, unsigned long addr,
 
 /*
  * A CPU store to @addr: fault it in for write (COW, unshare of a shared
- * page, migration wait). Returns the pfn written and
- * in *old the pfn mapped before, if any.
+ * page, migration wait). Returns the pfn written and in *old the pfn
+ * mapped before, if any.
  */
 static unsigned long pt_write(struct mm_struct *mm, unsigned long addr,
 			      struct gup_stats *st, unsigned long *old)
