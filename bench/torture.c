@@ -622,7 +622,7 @@ static void torture_hook(struct mm_struct *mm, enum gup_debug_point dp,
 	 * The move is decided: log it now, before the new PTE can be seen,
 	 * so a check that finds the new page also finds this record.
 	 */
-	if (dp == GUP_DP_MIGRATE_FROZEN && me->mig_src)
+	if (dp == GUP_DP_MIGRATE_CHECKED && me->mig_src)
 		ring_log(me->t, me->mig_src, me->id, RL_MIGRATED, addr, 0, 0);
 	/* likewise the pages in play that a collapse is about to replace */
 	if (dp == GUP_DP_COLLAPSE_COPIED) {
@@ -1534,9 +1534,9 @@ static const struct mutant mutants[] = {
 	  "fork shares a maybe-pinned page instead of copying it" },
 	{ GUP_MUT_ANONEXCL_NO_SEQ, "anonexcl_no_seq", "anonexcl", INV_COW,
 	  "anonexcl's gup_fast ignores write_protect_seq" },
-	{ GUP_MUT_MIGRATE_NO_FREEZE, "migrate_no_freeze", "bias",
-	  INV_PINNED_MOVED, "migration moves the page without freezing "
-	  "its refcount" },
+	{ GUP_MUT_MIGRATE_IGNORES_REFS, "migrate_ignores_refs", "bias",
+	  INV_PINNED_MOVED, "migration moves the page without comparing "
+	  "its references with the expected ones" },
 	{ GUP_MUT_PAGELOCK_NO_TRYLOCK, "pagelock_no_trylock", "pagelock",
 	  INV_PAGELOCK, "pagelock's gup_fast pins after a failed trylock" },
 	{ GUP_MUT_NO_PMD_RECHECK, "no_pmd_recheck", "bias", INV_PINNED_MOVED,

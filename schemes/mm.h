@@ -543,8 +543,9 @@ enum gup_debug_point {
 	GUP_DP_FAST_AFTER_GRAB,		/* grabbed, before the recheck */
 	GUP_DP_FAST_END,		/* walk done, before seq retry */
 	GUP_DP_MIGRATE_UNMAPPED,	/* migration entries in place */
-	GUP_DP_MIGRATE_FROZEN,		/* old folio's refs frozen at 0 */
-	GUP_DP_MIGRATE_RESTORED,	/* freeze failed, old PTE back */
+	GUP_DP_MIGRATE_CHECKED,		/* refs as expected: it moves */
+	GUP_DP_MIGRATE_RESTORED,	/* no pass moved it, old PTE back */
+	GUP_DP_MIGRATE_RETRY,		/* a pass failed (-EAGAIN) */
 	GUP_DP_MIGRATE_REMAPPED,	/* new PTE to the still-locked dst */
 	GUP_DP_FORK_CHECKED,		/* fork decided to share, PTE still RW */
 	GUP_DP_FORK_COPIED,		/* fork inside write_protect_seq */
@@ -626,7 +627,7 @@ enum gup_mutant {
 	GUP_MUT_BIAS_UNPIN_SUB1,	/* unpin subtracts 1, not the bias */
 	GUP_MUT_FORK_SHARES_PINNED,	/* fork shares a maybe-pinned page */
 	GUP_MUT_ANONEXCL_NO_SEQ,	/* anonexcl ignores write_protect_seq */
-	GUP_MUT_MIGRATE_NO_FREEZE,	/* migration moves without freezing */
+	GUP_MUT_MIGRATE_IGNORES_REFS,	/* migration moves a referenced folio */
 	GUP_MUT_PAGELOCK_NO_TRYLOCK,	/* pagelock ignores a failed trylock */
 	GUP_MUT_NO_PMD_RECHECK,		/* no PMD recheck, no collapse sync */
 	GUP_MUT_FORK_COPIES_MIG_ENTRY,	/* 5.x fork copies migration entries */

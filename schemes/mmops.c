@@ -3,7 +3,8 @@
  * The mm operations that compete with a pin, each a real code path over
  * the same page tables: fork (copy_page_range/copy_present_pte with the
  * try-dup rule and write_protect_seq), migration (migration entries,
- * folio_try_share_anon_rmap_pte(), expected refs, folio_ref_freeze()),
+ * folio_try_share_anon_rmap_pte(), the expected-refs compare, the
+ * passes of migrate_pages()),
  * page_mkclean-style writeback, zap_pte_range(), mprotect and
  * khugepaged's collapse.
  */
@@ -130,8 +131,8 @@ static int copy_pte_range(struct mm_struct *dst_mm, struct mm_struct *src_mm,
 				/*
 				 * Before PG_anon_exclusive, migration
 				 * unmapped a pinned page too and learnt of
-				 * the pin only at the freeze; a fork that
-				 * copied its entry made both readable, the
+				 * the pin only at the refs compare; a fork
+				 * that copied its entry made both readable, the
 				 * failed migration put them back so, and
 				 * the parent's next write COWed away from
 				 * the pin (the fork_copies_mig_entry
@@ -398,10 +399,15 @@ static void remove_migration_ptes(struct mm_struct *mm, unsigned long addr,
  * migration entry, moving its dirt to the folio and dropping its
  * mapcount and reference (1). An exclusive page that may be pinned keeps
  * its PTE (-EBUSY); a PTE that maps something else, or none, is left
- * alone (0).
+ * alone (0). With @batch (MIGRATE_ASYNC's TTU_BATCH_FLUSH) the flush is
+ * deferred: should_defer_flush() defers it when other CPUs run the mm,
+ * and *@flush says one is owed (try_to_unmap_flush()). The exclusive
+ * page's pin check needs no flush first: folio_try_share_anon_rmap()'s
+ * barriers order it against GUP-fast's grab and recheck.
  */
 static int try_to_migrate_one(struct mm_struct *mm, unsigned long addr,
-			      struct folio *folio, struct page *page)
+			      struct folio *folio, struct page *page,
+			      bool batch, bool *flush)
 {
 	bool excl = false;
 	spinlock_t *ptl;
@@ -417,8 +423,11 @@ static int try_to_migrate_one(struct mm_struct *mm, unsigned long addr,
 		spin_unlock(ptl);
 		return 0;
 	}
-	ptep_get_and_clear(ptep);	/* ptep_clear_flush() */
-	flush_tlb_mm(mm);	/* sync migration: the flush is not deferred */
+	ptep_get_and_clear(ptep);
+	if (!batch)
+		flush_tlb_mm(mm);	/* ptep_clear_flush() */
+	else if (READ_ONCE(mm->ipi_flush))
+		*flush = true;		/* set_tlb_ubc_flush_pending() */
 	/* the folio takes the PTE's dirt, and folio_migrate_flags() copies it */
 	if (pte_dirty(pte))
 		folio_mark_dirty(folio);
@@ -441,101 +450,107 @@ static int try_to_migrate_one(struct mm_struct *mm, unsigned long addr,
 }
 
 /*
- * migrate_pages() for the order-0 anon folio mapped at @addr: isolate
- * under mmap_lock (queue_pages_range()), then, with mmap_lock dropped as
- * migrate_to_node() (6.7+) and compaction do, lock, unmap to a migration
- * entry, freeze the expected references, copy, remap. A pinned folio
- * fails (-EAGAIN) and keeps its PTE. Without mmap_lock the PTE is found
- * again, under the anon_vma lock, for the unmap and for the remap, as the
- * kernel's rmap walks find it: a collapse may have taken the table away
- * meanwhile (then -EAGAIN). The walks visit the mms forked from @mm too
- * (their PTEs that still share the page are unmapped and remapped with
- * @mm's), and a fork while the entry is in place copies it.
+ * try_to_migrate(): the rmap walk, @mm first, then the other mms of its
+ * anon_vma chain that still share the page; it stops at the first PTE
+ * that must stay (an exclusive page that may be pinned). True if @mm's
+ * own PTE at @addr became a migration entry.
  */
-int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
+static bool try_to_migrate(struct mm_struct *mm, unsigned long addr,
+			   struct folio *folio, struct page *page, bool batch,
+			   bool *flush)
 {
-	struct folio *folio, *dst;
-	bool mapped_here;
 	struct mm_struct *m;
-	struct page *page;
-	spinlock_t *ptl;
-	pte_t *ptep;
-	pte_t pte;
-	int rc = 0;
+	int here;
 
-	mmap_read_lock(mm);
-	ptep = mm_find_pte(mm, addr, false, &ptl);
-	if (!ptep) {
-		rc = -EBUSY;	/* not mapped, or a THP: not modelled */
-		goto out_unlock_mm;
-	}
-	spin_lock(ptl);
-	pte = ptep_get(ptep);
-	/* a PTE-mapped THP: large folio migration is not modelled */
-	if (!pte_present(pte) || pte_special(pte) ||
-	    !folio_test_anon(page_folio(pte_page(pte))) ||
-	    folio_test_large(page_folio(pte_page(pte)))) {
-		spin_unlock(ptl);
-		rc = -EBUSY;
-		goto out_unlock_mm;
-	}
-	page = pte_page(pte);
-	folio = page_folio(page);
-	folio_get(folio);		/* folio_isolate_lru() */
-	spin_unlock(ptl);
-	mmap_read_unlock(mm);
-
-	folio_lock(folio);
-	dst = folio_alloc();
-	if (!dst) {
-		rc = -ENOMEM;
-		goto out_unlock_folio;
-	}
-	/*
-	 * migrate_folio_unmap(): lock the destination before it can be
-	 * mapped; remove_migration_ptes() installs PTEs to a locked folio
-	 * and only the end of the move unlocks it. A page-lock pinner that
-	 * finds the new PTE in between backs off to the slow path.
-	 */
-	if (unlikely(!folio_trylock(dst))) {
-		rc = -EAGAIN;
-		goto out_put_dst;
-	}
-
-	/*
-	 * try_to_migrate(): rmap_walk() to try_to_migrate_one() in this mm,
-	 * which must still map the page here, and in the mms forked from it
-	 * that share it; a failure puts back what was unmapped
-	 */
 	anon_vma_lock_read(mm);
-	mapped_here = try_to_migrate_one(mm, addr, folio, page) > 0;
-	if (mapped_here) {
-		for_each_rmap_mm(m, anon_vma_root(mm)) {
-			if (m != mm &&
-			    try_to_migrate_one(m, addr, folio, page) < 0) {
-				rc = -EBUSY;
+	here = try_to_migrate_one(mm, addr, folio, page, batch, flush);
+	if (here >= 0) {
+		for_each_rmap_mm(m, anon_vma_root(mm))
+			if (m != mm && try_to_migrate_one(m, addr, folio, page,
+							  batch, flush) < 0)
 				break;
-			}
-		}
 	}
 	anon_vma_unlock_read(mm);
-	if (rc || !mapped_here) {
-		if (mapped_here)	/* a later mm kept its PTE */
-			remove_migration_ptes(mm, addr, folio, folio);
-		rc = -EAGAIN;
-		goto out_unlock_dst;
-	}
-	mm_debug(mm, GUP_DP_MIGRATE_UNMAPPED, addr);
+	return here > 0;
+}
 
-	/* folio_migrate_mapping(): only our isolation ref may remain */
-	if (!GUP_MUTANT(MIGRATE_NO_FREEZE) && !folio_ref_freeze(folio, 1)) {
-		/* restore: the PTEs map the old folio again */
-		remove_migration_ptes(mm, addr, folio, folio);
-		mm_debug(mm, GUP_DP_MIGRATE_RESTORED, addr);
-		rc = -EAGAIN;
-		goto out_unlock_dst;
+/* migrate_pages()' retry passes of one folio (mm/migrate.c) */
+#define NR_MAX_MIGRATE_ASYNC_RETRY	3
+#define NR_MAX_MIGRATE_SYNC_RETRY	7
+#define MIGRATEPAGE_UNMAP		1
+
+static bool folio_mapped(struct folio *folio)
+{
+	return atomic_read(folio_mapcount_ptr(folio)) >= 0;
+}
+
+/*
+ * migrate_folio_unmap(): 0 if only the isolation's reference is left
+ * (the folio was freed under us: done), MIGRATEPAGE_UNMAP with *@dst
+ * allocated and locked and the folio locked and mapped nowhere, or
+ * -EAGAIN with everything put back (a lock not got in async mode, a PTE
+ * that stayed). Each attempt allocates its own destination, as
+ * get_new_folio() does.
+ */
+static int migrate_folio_unmap(struct mm_struct *mm, unsigned long addr,
+			       struct folio *folio, struct page *page,
+			       bool async, struct folio **dstp,
+			       bool *was_mapped, bool *flush)
+{
+	struct folio *dst;
+
+	if (folio_ref_count(folio) == 1)
+		return 0;
+	dst = folio_alloc();
+	if (!dst)
+		return -ENOMEM;
+	if (!folio_trylock(folio)) {
+		if (async)
+			goto out_put_dst;
+		folio_lock(folio);
 	}
-	mm_debug(mm, GUP_DP_MIGRATE_FROZEN, addr);
+	/*
+	 * Lock the destination before it can be mapped: the remap installs
+	 * PTEs to a locked folio and only the end of the move unlocks it, so
+	 * a page-lock pinner that finds the new PTE in between backs off to
+	 * the slow path.
+	 */
+	if (unlikely(!folio_trylock(dst)))
+		goto out_unlock;
+	*was_mapped = folio_mapped(folio);
+	if (*was_mapped &&
+	    try_to_migrate(mm, addr, folio, page, async, flush))
+		mm_debug(mm, GUP_DP_MIGRATE_UNMAPPED, addr);
+	if (!folio_mapped(folio)) {
+		*dstp = dst;
+		return MIGRATEPAGE_UNMAP;
+	}
+	/* migrate_folio_undo_src(): a later mm kept its PTE */
+	remove_migration_ptes(mm, addr, folio, folio);
+	folio_unlock(dst);
+out_unlock:
+	folio_unlock(folio);
+out_put_dst:
+	folio_put(dst);
+	return -EAGAIN;
+}
+
+/*
+ * migrate_folio_move(): folio_migrate_mapping() wants only the isolation's
+ * reference (-EAGAIN otherwise, the folio left unmapped for the next
+ * pass), then the copy and the remap of every mm that mapped it. An
+ * order-0 anon folio has no mapping to freeze it under: its count is
+ * only compared. Every PTE is a migration entry by now and flushed, so
+ * a GUP-fast that grabs the folio after the compare fails its PTE
+ * recheck and lets go, and a pin has no other way in.
+ */
+static int migrate_folio_move(struct mm_struct *mm, unsigned long addr,
+			      struct folio *folio, struct page *page,
+			      struct folio *dst, bool was_mapped)
+{
+	if (!GUP_MUTANT(MIGRATE_IGNORES_REFS) && folio_ref_count(folio) != 1)
+		return -EAGAIN;
+	mm_debug(mm, GUP_DP_MIGRATE_CHECKED, addr);
 	copy_highpage(&dst->page, page);	/* folio_migrate_copy() */
 	WRITE_ONCE(dst->page.mapping, READ_ONCE(page->mapping));
 	dst->page.index = page->index;
@@ -548,27 +563,115 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	if (test_bit(PG_active, folio_flags(folio)))
 		set_bit(PG_active, folio_flags(dst));
 	__folio_mark_uptodate(dst);		/* folio_migrate_flags() */
-	if (!GUP_MUTANT(MIGRATE_NO_FREEZE))
-		folio_ref_unfreeze(folio, 1);
-	remove_migration_ptes(mm, addr, folio, dst);
-	mm_debug(mm, GUP_DP_MIGRATE_REMAPPED, addr);
+	if (was_mapped) {
+		remove_migration_ptes(mm, addr, folio, dst);
+		mm_debug(mm, GUP_DP_MIGRATE_REMAPPED, addr);
+	}
 	folio_unlock(dst);
 	folio_put(dst);		/* the allocation's ref (putback) */
 	folio_unlock(folio);
-	folio_put(folio);		/* the isolation ref: frees it */
 	return 0;
+}
 
-out_unlock_dst:
+/*
+ * migrate_pages_batch() of one folio: up to @nr_pass unmap attempts,
+ * the deferred flush, then up to @nr_pass moves, each pass straight
+ * after the one before (cond_resched()); the folio stays unmapped
+ * between moves. A folio still not moved gets its PTEs back.
+ */
+static int migrate_pages_batch(struct mm_struct *mm, unsigned long addr,
+			       struct folio *folio, struct page *page,
+			       bool async, int nr_pass)
+{
+	bool was_mapped = false, flush = false;
+	struct folio *dst = NULL;
+	int pass, rc = -EAGAIN;
+
+	for (pass = 0; pass < nr_pass && rc == -EAGAIN; pass++) {
+		rc = migrate_folio_unmap(mm, addr, folio, page, async, &dst,
+					 &was_mapped, &flush);
+		if (rc == -EAGAIN)
+			mm_debug(mm, GUP_DP_MIGRATE_RETRY, addr);
+	}
+	if (flush)
+		tlb_remove_table_sync_one();	/* try_to_unmap_flush() */
+	if (rc != MIGRATEPAGE_UNMAP)
+		return rc;
+	for (pass = 0; pass < nr_pass; pass++) {
+		rc = migrate_folio_move(mm, addr, folio, page, dst,
+					was_mapped);
+		if (rc != -EAGAIN)
+			return rc;
+		mm_debug(mm, GUP_DP_MIGRATE_RETRY, addr);
+	}
+	/* migrate_folio_undo_src()/_dst(): the PTEs map the old folio again */
+	if (was_mapped) {
+		remove_migration_ptes(mm, addr, folio, folio);
+		mm_debug(mm, GUP_DP_MIGRATE_RESTORED, addr);
+	}
 	folio_unlock(dst);
-out_put_dst:
 	folio_put(dst);
-out_unlock_folio:
 	folio_unlock(folio);
-	folio_put(folio);
-	return rc;
+	return -EAGAIN;
+}
 
-out_unlock_mm:
+/*
+ * migrate_pages(MIGRATE_SYNC) for the order-0 anon folio mapped at
+ * @addr: isolate under mmap_lock (queue_pages_range()), then, with
+ * mmap_lock dropped as migrate_to_node() (6.7+) and compaction do,
+ * migrate_pages_sync(): NR_MAX_MIGRATE_ASYNC_RETRY passes in
+ * MIGRATE_ASYNC mode (the source only trylocked, the unmap's TLB flush
+ * batched), then, if the folio is still there, NR_MAX_MIGRATE_SYNC_RETRY
+ * passes in MIGRATE_SYNC (folio_lock(), a flush per PTE). Each pass
+ * locks, unmaps to migration entries, and compares the references with
+ * the expected ones. A pinned folio fails (-EAGAIN) after every pass and
+ * keeps its PTEs: an exclusive one (anonexcl) at each unmap, which
+ * folio_try_share_anon_rmap() refuses, the others at each move, with the
+ * page unmapped from the first move of a batch to the last. Without
+ * mmap_lock the PTE is found again, under the anon_vma lock, for each
+ * unmap and remap, as the kernel's rmap walks find it: a collapse may
+ * have taken the table away meanwhile. The walks visit the mms forked
+ * from @mm too (their PTEs that still share the page are unmapped and
+ * remapped with @mm's), and a fork while the entry is in place copies
+ * it. Returns 0 when the folio was moved, or freed under us.
+ */
+int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
+{
+	struct folio *folio;
+	struct page *page;
+	spinlock_t *ptl;
+	pte_t *ptep;
+	pte_t pte;
+	int rc;
+
+	mmap_read_lock(mm);
+	ptep = mm_find_pte(mm, addr, false, &ptl);
+	if (!ptep) {
+		mmap_read_unlock(mm);
+		return -EBUSY;	/* not mapped, or a THP: not modelled */
+	}
+	spin_lock(ptl);
+	pte = ptep_get(ptep);
+	/* a PTE-mapped THP: large folio migration is not modelled */
+	if (!pte_present(pte) || pte_special(pte) ||
+	    !folio_test_anon(page_folio(pte_page(pte))) ||
+	    folio_test_large(page_folio(pte_page(pte)))) {
+		spin_unlock(ptl);
+		mmap_read_unlock(mm);
+		return -EBUSY;
+	}
+	page = pte_page(pte);
+	folio = page_folio(page);
+	folio_get(folio);		/* folio_isolate_lru() */
+	spin_unlock(ptl);
 	mmap_read_unlock(mm);
+
+	rc = migrate_pages_batch(mm, addr, folio, page, true,
+				 NR_MAX_MIGRATE_ASYNC_RETRY);
+	if (rc == -EAGAIN)
+		rc = migrate_pages_batch(mm, addr, folio, page, false,
+					 NR_MAX_MIGRATE_SYNC_RETRY);
+	folio_put(folio);	/* the isolation ref: frees a moved folio */
 	return rc;
 }
 

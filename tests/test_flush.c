@@ -38,14 +38,13 @@ static void note_point(struct mm_struct *mm, enum gup_debug_point dp,
 }
 
 /*
- * Migration flushes right after it clears the PTE: it must not have put
- * its migration entry in, nor frozen the refcount, while the flush waits.
+ * Migration's first passes (MIGRATE_ASYNC) batch the flush: the
+ * migration entry goes in, then try_to_unmap_flush() waits, and the
+ * references are compared only after it: not while it waits.
  */
 static bool migrate_waited_early(void)
 {
-	return !__atomic_load_n(&reached[GUP_DP_MIGRATE_UNMAPPED],
-				__ATOMIC_ACQUIRE) &&
-	       !__atomic_load_n(&reached[GUP_DP_MIGRATE_FROZEN],
+	return !__atomic_load_n(&reached[GUP_DP_MIGRATE_CHECKED],
 				__ATOMIC_ACQUIRE);
 }
 

@@ -199,10 +199,9 @@ struct race {
 	struct fx *f;
 	pthread_t thr;
 	int started;
-	int frozen;		/* migration reached its frozen state */
-	struct page *old;	/* case_frozen: the page migration moves */
+	int checked;		/* migration compared the references */
 	int fast_done;		/* GUP-fast's walk is over */
-	int fast_saw_frozen;	/* ... and the old folio was frozen then */
+	int grabbed_late;	/* GUP-fast grabbed after the compare */
 	int migrate_rc;
 	enum gup_debug_point zap_at;	/* zap_hook(): where to zap */
 	int zapped;
@@ -280,25 +279,28 @@ static void bg_finish(struct bg_call *c, const char *call)
 	pthread_join(c->thr, NULL);
 }
 
-static void freeze_hook(struct mm_struct *mm, enum gup_debug_point dp,
-			unsigned long addr, void *arg)
+static void late_grab_hook(struct mm_struct *mm, enum gup_debug_point dp,
+			   unsigned long addr, void *arg)
 {
 	struct race *r = arg;
 	int i;
 
+	(void)mm;
 	if (dp == GUP_DP_FAST_AFTER_READ && addr == FX_ANON &&
 	    !r->started) {
-		/* GUP-fast has read the PTE: now migration runs and freezes */
+		/* GUP-fast has read the PTE: now migration runs and checks */
 		r->started = 1;
 		pthread_create(&r->thr, NULL, migrate_thread, r);
-		while (!__atomic_load_n(&r->frozen, __ATOMIC_ACQUIRE))
+		while (!__atomic_load_n(&r->checked, __ATOMIC_ACQUIRE))
 			sleep_ms(1);
+	} else if (dp == GUP_DP_FAST_AFTER_GRAB && r->started &&
+		   !r->fast_done) {
+		r->grabbed_late = 1;
 	} else if (dp == GUP_DP_FAST_END && r->started && !r->fast_done) {
-		r->fast_saw_frozen = !folio_ref_count(page_folio(r->old));
 		__atomic_store_n(&r->fast_done, 1, __ATOMIC_RELEASE);
-	} else if (dp == GUP_DP_MIGRATE_FROZEN) {
-		__atomic_store_n(&r->frozen, 1, __ATOMIC_RELEASE);
-		/* GUP-fast grabs now and must fail: wait for its walk */
+	} else if (dp == GUP_DP_MIGRATE_CHECKED) {
+		__atomic_store_n(&r->checked, 1, __ATOMIC_RELEASE);
+		/* GUP-fast grabs now: wait for its walk */
 		for (i = 0; i < 10000 &&
 		     !__atomic_load_n(&r->fast_done, __ATOMIC_ACQUIRE); i++)
 			sleep_ms(1);
@@ -306,16 +308,19 @@ static void freeze_hook(struct mm_struct *mm, enum gup_debug_point dp,
 }
 
 /*
- * A frozen folio (migration's folio_ref_freeze) makes the fast grab
- * fail without taking a reference (nothing to undo: a grab that
- * succeeded would be undone at the PTE recheck) and the walk bail; the
- * slow path then waits on the migration entry and completes on the new
- * page once migration is done. Migration stays frozen until the walk
- * is over.
+ * Migration compares an anon folio's references without freezing them
+ * (folio_migrate_mapping()), so a GUP-fast that read the PTE before the
+ * unmap (no IPI holds migration up here, as on arm64's broadcast TLB
+ * invalidation) grabs the old folio after the compare, and the move goes
+ * on: the PTE recheck finds the migration entry and lets go (one undo,
+ * no reference left: the old folio is freed), and the slow path waits on
+ * the entry and pins the new page. pagelock's GUP-fast does not grab:
+ * migration holds the page lock it trylocks.
  */
-static void case_frozen(void *arg)
+static void case_late_grab(void *arg)
 {
 	const struct gup_scheme *s = arg;
+	bool grabs = !(s->features & SF_PAGELOCK);
 	struct race r = { 0 };
 	struct page *old, *page = NULL;
 	long got;
@@ -325,21 +330,21 @@ static void case_frozen(void *arg)
 	r.f = &f;
 	old = fx_page(&f, FX_ANON);
 	old->private = 0x5eed;
-	r.old = old;
 	f.mm->debug_arg = &r;
-	f.mm->debug_hook = freeze_hook;
+	f.mm->debug_hook = late_grab_hook;
 	got = s->gup_fast(f.mm, FX_ANON, 1, PIN_W, &page, &f.st);
 	f.mm->debug_hook = NULL;
 	CHECK_EQ(r.started, 1);
 	pthread_join(r.thr, NULL);
 	CHECK_EQ(got, 1);
 	CHECK_EQ(r.migrate_rc, 0);
-	CHECK_MSG(r.fast_saw_frozen, "the old folio not frozen when "
-		  "GUP-fast's walk ended (walk over: %d)", r.fast_done);
+	CHECK_MSG(r.grabbed_late == grabs, "GUP-fast %s the old folio after "
+		  "migration's reference compare", r.grabbed_late ?
+		  "grabbed" : "did not grab");
 	CHECK_EQ(f.st.fast_pages, 0);
-	CHECK_EQ(f.st.fast_undo, 0);
+	CHECK_EQ(f.st.fast_undo, grabs ? 1 : 0);
 	CHECK_EQ(f.st.slow_calls, 1);
-	CHECK_MSG(page != old, "pinned the frozen (old) page");
+	CHECK_MSG(page != old, "pinned the old page");
 	CHECK(page == fx_page(&f, FX_ANON));
 	CHECK_EQ(page->private, 0x5eed);
 	CHECK(page_is_poisoned(old));
@@ -422,18 +427,18 @@ static void restore_hook(struct mm_struct *mm, enum gup_debug_point dp,
 	if (dp != GUP_DP_MIGRATE_RESTORED || addr != r->addr)
 		return;
 	r->hits++;
-	/* the transient ref that failed the freeze goes, then a zap */
+	/* the transient ref that failed the compare goes, then a zap */
 	folio_put(r->folio);
 	mm_zap_range(mm, addr, PAGE_SIZE);
 }
 
 /*
- * Migration whose freeze fails puts the old PTE back. The mapping's
- * reference must be taken before that PTE is visible: a zap (or COW)
- * right after it drops that reference, and with only the isolation
- * reference left the folio must not be freed under migration, which
- * still holds it locked (torture found the model taking it too late:
- * PG_locked at free, then a double free).
+ * Migration whose reference compare fails puts the old PTE back. The
+ * mapping's reference must be taken before that PTE is visible: a zap
+ * (or COW) right after it drops that reference, and with only the
+ * isolation reference left the folio must not be freed under migration,
+ * which still holds it locked (torture found the model taking it too
+ * late: PG_locked at free, then a double free).
  */
 static void case_migrate_restore(void *arg)
 {
@@ -447,13 +452,18 @@ static void case_migrate_restore(void *arg)
 	fx_setup(&f, s);
 	page = fx_page(&f, r.addr);
 	r.folio = page_folio(page);
-	folio_get(r.folio);	/* a speculative ref: the freeze fails */
+	folio_get(r.folio);	/* a speculative ref: the compare fails */
 	free0 = mem_nr_free();
 	f.mm->debug_arg = &r;
 	f.mm->debug_hook = restore_hook;
 	rc = mm_migrate_page(f.mm, r.addr);
 	f.mm->debug_hook = NULL;
-	CHECK_EQ(rc, -EAGAIN);
+	/*
+	 * The sync passes then find only the isolation's reference: the
+	 * folio was freed under migration, which migrate_pages() counts as
+	 * done (migrate_folio_unmap()).
+	 */
+	CHECK_EQ(rc, 0);
 	CHECK_EQ(r.hits, 1);
 	CHECK_MSG(atomic_long_read(&gup_warnings) == 0,
 		  "a WARN fired (the folio was freed while migration held it)");
@@ -590,7 +600,7 @@ static void case_migrate_vs_fork(void *arg)
 
 /*
  * anonexcl: the fork copies the entry of a page that a FOLL_GET holds,
- * so the freeze fails and remove_migration_ptes() puts the old page back
+ * so the compare fails and remove_migration_ptes() puts the old page back
  * in both, read-only and no longer exclusive, with the child's mapping
  * counted (a GET is no pin: the unmap's pin check let it through).
  */
@@ -634,10 +644,10 @@ static void case_migrate_vs_fork_fail(void *arg)
 
 /*
  * A page a child shares (COW after fork) is migrated in both: the rmap
- * walk unmaps the child's PTE too, so the freeze finds no mapping's
+ * walk unmaps the child's PTE too, so the compare finds no mapping's
  * reference, and both map the new page; a grandchild's too (every fork
  * links to the root's chain). A reference that is not a
- * mapping's (a FOLL_GET) fails the freeze: both PTEs map the old page
+ * mapping's (a FOLL_GET) fails the compare: both PTEs map the old page
  * again, and every count is back.
  */
 static void case_migrate_shared(void *arg)
@@ -1232,7 +1242,7 @@ static void case_pagelock(void *arg)
 
 /*
  * A pinned page is not migrated: the PTE is restored and migration
- * returns -EAGAIN (expected-refs freeze fails; anonexcl: try_share
+ * returns -EAGAIN (expected-refs compare fails; anonexcl: try_share
  * fails first). An unpinned one is, and no reference to the old page
  * remains (it is freed and poisoned).
  */
@@ -1322,6 +1332,170 @@ static void case_migrate_dst_locked(void *arg)
 		 fx_has_pins(s) ? 0 : 1);
 	now = mm_lookup_page(f.mm, FX_ANON, NULL);
 	CHECK(now && !folio_test_locked(page_folio(now)));
+	fx_teardown(&f);
+}
+
+/*
+ * migrate_pages()' passes (migrate_pages_sync()): three in MIGRATE_ASYNC,
+ * then seven in MIGRATE_SYNC, each pass right after the one before.
+ * @drop_dp's @drop_at-th hit drops the transient reference @ref.
+ */
+struct mig_passes {
+	unsigned long addr;
+	int hits[GUP_DP_MAX];
+	enum gup_debug_point drop_dp;
+	int drop_at;
+	struct folio *ref;
+};
+
+static void passes_hook(struct mm_struct *mm, enum gup_debug_point dp,
+			unsigned long addr, void *arg)
+{
+	struct mig_passes *m = arg;
+
+	(void)mm;
+	if (addr != m->addr)
+		return;
+	if (++m->hits[dp] == m->drop_at && dp == m->drop_dp) {
+		folio_put(m->ref);
+		m->ref = NULL;
+	}
+}
+
+static int migrate_counted(struct fx *f, struct mig_passes *m)
+{
+	int rc;
+
+	f->mm->debug_arg = m;
+	f->mm->debug_hook = passes_hook;
+	rc = mm_migrate_page(f->mm, m->addr);
+	f->mm->debug_hook = NULL;
+	return rc;
+}
+
+/*
+ * A folio held all along fails every pass: ten. An exclusive page that
+ * may be pinned (anonexcl) keeps its PTE at each unmap; the other
+ * schemes unmap it once per batch (twice), fail the reference check at
+ * each move with the page left unmapped, and put the PTE back at the
+ * end of the batch. A transient reference dropped between two moves lets
+ * the next move of the same batch succeed without a second unmap; one
+ * dropped after the async batch lets the sync batch move the page.
+ */
+static void case_migrate_passes(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	unsigned int flags = fx_has_pins(s) ? PIN_W : FOLL_GET | FOLL_WRITE;
+	bool excl = s->features & SF_ANON_EXCL;
+	struct mig_passes m = { .addr = FX_ANON + 2 * PAGE_SIZE };
+	struct page *page, *now;
+	pte_t pte0, pte;
+	int ref;
+	struct fx f;
+
+	fx_setup(&f, s);
+	CHECK_EQ(s->gup_fast(f.mm, m.addr, 1, flags, &page, &f.st), 1);
+	mm_lookup_page(f.mm, m.addr, &pte0);
+	ref = folio_ref_count(page_folio(page));
+	CHECK_EQ(migrate_counted(&f, &m), -EAGAIN);
+	CHECK_EQ(m.hits[GUP_DP_MIGRATE_RETRY], 10);
+	CHECK_EQ(m.hits[GUP_DP_MIGRATE_UNMAPPED], excl ? 0 : 2);
+	CHECK_EQ(m.hits[GUP_DP_MIGRATE_RESTORED], excl ? 0 : 2);
+	CHECK_EQ(m.hits[GUP_DP_MIGRATE_CHECKED], 0);
+	CHECK(mm_lookup_page(f.mm, m.addr, &pte) == page);
+	CHECK_EQ(pte_val(pte), pte_val(pte0));
+	CHECK_EQ(folio_ref_count(page_folio(page)), ref);
+	CHECK(!folio_test_locked(page_folio(page)));
+	s->release_pages(&page, 1, flags);
+
+	/* dropped after the second move: the third moves it */
+	memset(&m, 0, sizeof(m));
+	m.addr = FX_ANON + 2 * PAGE_SIZE;
+	m.ref = page_folio(page);
+	folio_get(m.ref);
+	m.drop_dp = GUP_DP_MIGRATE_RETRY;
+	m.drop_at = 2;
+	CHECK_EQ(migrate_counted(&f, &m), 0);
+	CHECK(!m.ref);
+	CHECK_EQ(m.hits[GUP_DP_MIGRATE_UNMAPPED], 1);
+	CHECK_EQ(m.hits[GUP_DP_MIGRATE_RETRY], 2);
+	CHECK_EQ(m.hits[GUP_DP_MIGRATE_RESTORED], 0);
+	CHECK_EQ(m.hits[GUP_DP_MIGRATE_REMAPPED], 1);
+	now = mm_lookup_page(f.mm, m.addr, NULL);
+	CHECK(now && now != page && page_is_poisoned(page));
+
+	/* dropped when the async batch gives up: the sync batch moves it */
+	page = now;
+	memset(&m, 0, sizeof(m));
+	m.addr = FX_ANON + 2 * PAGE_SIZE;
+	m.ref = page_folio(page);
+	folio_get(m.ref);
+	m.drop_dp = GUP_DP_MIGRATE_RESTORED;
+	m.drop_at = 1;
+	CHECK_EQ(migrate_counted(&f, &m), 0);
+	CHECK(!m.ref);
+	CHECK_EQ(m.hits[GUP_DP_MIGRATE_UNMAPPED], 2);
+	CHECK_EQ(m.hits[GUP_DP_MIGRATE_RETRY], 3);
+	CHECK_EQ(m.hits[GUP_DP_MIGRATE_REMAPPED], 1);
+	now = mm_lookup_page(f.mm, m.addr, NULL);
+	CHECK(now && now != page && page_is_poisoned(page));
+	fx_teardown(&f);
+}
+
+struct mig_locked {
+	struct mm_struct *mm;
+	unsigned long addr;
+	int rc, retries;
+	struct bg_call call;
+};
+
+static void mig_locked_hook(struct mm_struct *mm, enum gup_debug_point dp,
+			    unsigned long addr, void *arg)
+{
+	struct mig_locked *m = arg;
+
+	(void)mm;
+	if (dp == GUP_DP_MIGRATE_RETRY && addr == m->addr)
+		__atomic_add_fetch(&m->retries, 1, __ATOMIC_RELEASE);
+}
+
+static void mig_locked_call(void *arg)
+{
+	struct mig_locked *m = arg;
+
+	gup_thread_register();
+	m->rc = mm_migrate_page(m->mm, m->addr);
+}
+
+/*
+ * MIGRATE_ASYNC only trylocks the source: while another holds the page
+ * lock its three passes give up at once, and the first sync pass sleeps
+ * in folio_lock() until it is let go, then moves the page.
+ */
+static void case_migrate_async_trylock(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct mig_locked m = { .addr = FX_ANON + 4 * PAGE_SIZE };
+	struct page *page, *now;
+	struct fx f;
+
+	fx_setup(&f, s);
+	m.mm = f.mm;
+	page = fx_page(&f, m.addr);
+	folio_lock(page_folio(page));
+	f.mm->debug_arg = &m;
+	f.mm->debug_hook = mig_locked_hook;
+	m.call = (struct bg_call){ .fn = mig_locked_call, .arg = &m };
+	bg_start(&m.call);
+	bg_check_waits(&m.call, true, "migration", "the page lock");
+	CHECK_EQ(__atomic_load_n(&m.retries, __ATOMIC_ACQUIRE), 3);
+	folio_unlock(page_folio(page));
+	bg_finish(&m.call, "migration");
+	f.mm->debug_hook = NULL;
+	CHECK_EQ(m.rc, 0);
+	CHECK_EQ(m.retries, 3);
+	now = mm_lookup_page(f.mm, m.addr, NULL);
+	CHECK(now && now != page && page_is_poisoned(page));
 	fx_teardown(&f);
 }
 
@@ -2716,7 +2890,7 @@ static const struct {
 	{ "pin_baseline", case_pin_baseline, all },
 	{ "false_positive", case_false_positive, pins },
 	{ "overflow", case_overflow, real },
-	{ "frozen", case_frozen, real },
+	{ "late_grab", case_late_grab, real },
 	{ "recheck", case_recheck, all },
 	{ "fork_pinned", case_fork_pinned, pins },
 	{ "fork_pinned_ro", case_fork_pinned_ro, pins },
@@ -2728,6 +2902,8 @@ static const struct {
 	{ "pagelock", case_pagelock, pagelock },
 	{ "migrate", case_migrate, real },
 	{ "migrate_dst_locked", case_migrate_dst_locked, real },
+	{ "migrate_passes", case_migrate_passes, real },
+	{ "migrate_async_trylock", case_migrate_async_trylock, real },
 	{ "thp_one_grab", case_thp_one_grab, real },
 	{ "migrate_restore", case_migrate_restore, all },
 	{ "migrate_vs_fork", case_migrate_vs_fork, real },
