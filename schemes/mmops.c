@@ -836,10 +836,11 @@ static void zap_flush(struct mm_struct *mm, struct folio **batch,
 #define ZAP_BATCH	64
 
 /*
- * zap_pte_range()/zap_huge_pmd(): clear each entry and drop its rmap,
- * gather the folios, and drop the mappings' references after the TLB
- * flush (mmu_gather; the kernel gathers more per flush). A pin keeps
- * the folio allocated; it is simply no longer mapped.
+ * zap_pte_range()/zap_huge_pmd(): clear each entry and drop its rmap
+ * under the table's lock, taken once per table, gather the folios, and
+ * drop the mappings' references after the TLB flush (mmu_gather; the
+ * kernel gathers more per flush). A pin keeps the folio allocated; it is
+ * simply no longer mapped.
  */
 void mm_zap_range(struct mm_struct *mm, unsigned long addr, unsigned long len)
 {
@@ -884,22 +885,41 @@ void mm_zap_range(struct mm_struct *mm, unsigned long addr, unsigned long len)
 				folio = page_folio(pte_page(pte));
 			addr = (addr + PMD_SIZE) & ~(PMD_SIZE - 1);
 		} else {
+			unsigned long tend = (addr + PMD_SIZE) & ~(PMD_SIZE - 1);
+
+			if (tend > end)
+				tend = end;
 			ptep = mm_find_pte(mm, addr, false, &ptl);
-			addr += PAGE_SIZE;
-			if (!ptep)
+			if (!ptep) {
+				addr = tend;
 				continue;
+			}
+			/*
+			 * zap_pte_range(): the table's lock once, every
+			 * entry of the range under it, until the gather is
+			 * full (force_flush: unlock, flush, free, go on)
+			 */
 			spin_lock(ptl);
-			pte = ptep_get_and_clear(ptep);
-			spin_unlock(ptl);
-			if (pte_present(pte))
+			for (; addr < tend && nr < ZAP_BATCH;
+			     addr += PAGE_SIZE, ptep++) {
+				if (pte_none(ptep_get(ptep)))
+					continue;
+				pte = ptep_get_and_clear(ptep);
+				if (!pte_present(pte))
+					continue;	/* a migration entry */
 				folio = page_folio(pte_page(pte));
+				atomic_dec(folio_mapcount_ptr(folio));
+				batch[nr++] = folio;
+			}
+			spin_unlock(ptl);
+			folio = NULL;
 		}
 		if (folio) {
 			atomic_dec(folio_mapcount_ptr(folio));
 			batch[nr++] = folio;
-			if (nr == ZAP_BATCH)
-				zap_flush(mm, batch, &nr);
 		}
+		if (nr == ZAP_BATCH)
+			zap_flush(mm, batch, &nr);
 	}
 	zap_flush(mm, batch, &nr);
 	mmap_read_unlock(mm);

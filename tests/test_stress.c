@@ -1032,6 +1032,81 @@ static void case_devmap_teardown(void *arg)
 	pthread_barrier_destroy(&rc.go);
 }
 
+/*
+ * zap_pte_range() holds a table's lock for the whole range it zaps in
+ * it: another PT-lock holder (a fault, migration's rmap walk) sees the
+ * range's 16 pages all mapped or none, never part-zapped. One thread
+ * zaps and re-populates, the other reads the range under the lock.
+ */
+#define ZAP_ROUNDS	20000
+#define ZAP_PAGES	16
+
+struct zap_watch {
+	struct fx *f;
+	int stop;
+	unsigned long zap_seq;	/* odd while a zap runs */
+	long looks, in_zap, partial;
+};
+
+static void *zap_watcher(void *arg)
+{
+	struct zap_watch *w = arg;
+	unsigned long addr;
+	spinlock_t *ptl;
+	pte_t *ptep;
+	int n;
+
+	gup_thread_register();
+	ptep = mm_find_pte(w->f->mm, FX_ANON, false, &ptl);
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		unsigned long seq = __atomic_load_n(&w->zap_seq,
+						    __ATOMIC_ACQUIRE);
+
+		spin_lock(ptl);
+		for (n = 0, addr = 0; addr < ZAP_PAGES; addr++)
+			n += pte_present(ptep_get(ptep + addr));
+		spin_unlock(ptl);
+		__atomic_add_fetch(&w->looks, 1, __ATOMIC_RELEASE);
+		/* the population faults page by page: only a zap counts */
+		if (!(seq & 1) ||
+		    __atomic_load_n(&w->zap_seq, __ATOMIC_ACQUIRE) != seq)
+			continue;
+		w->in_zap++;
+		if (n && n < ZAP_PAGES)
+			__atomic_add_fetch(&w->partial, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void case_zap_table_lock(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct zap_watch w = { 0 };
+	pthread_t thr;
+	unsigned int round;
+	struct fx f;
+
+	fx_setup(&f, s);
+	w.f = &f;
+	CHECK_EQ(pthread_create(&thr, NULL, zap_watcher, &w), 0);
+	while (!__atomic_load_n(&w.looks, __ATOMIC_ACQUIRE))
+		sched_yield();
+	for (round = 0; round < ZAP_ROUNDS &&
+	     !__atomic_load_n(&w.partial, __ATOMIC_RELAXED); round++) {
+		__atomic_add_fetch(&w.zap_seq, 1, __ATOMIC_RELEASE);
+		mm_zap_range(f.mm, FX_ANON, ZAP_PAGES * PAGE_SIZE);
+		__atomic_add_fetch(&w.zap_seq, 1, __ATOMIC_RELEASE);
+		CHECK_EQ(mm_populate(f.mm, FX_ANON, ZAP_PAGES * PAGE_SIZE), 0);
+	}
+	__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(thr, NULL);
+	CHECK_MSG(!w.partial, "the watcher saw a part-zapped range %ld "
+		  "times in %ld looks during zaps", w.partial, w.in_zap);
+	CHECK_MSG(w.in_zap > 100, "only %ld looks during %u zaps", w.in_zap,
+		  ZAP_ROUNDS);
+	fx_teardown(&f);
+}
+
 /* CASE/SCHEME for one scheme, then the memory it set up goes. */
 static void scheme_case(const char *what, t_fn fn,
 			const struct gup_scheme *s)
@@ -1051,6 +1126,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	t_case_named("percpu_slots", case_percpu_slots, NULL);
 	t_case_named("percpu_kill", case_percpu_kill, NULL);
+	scheme_case("zap_table_lock", case_zap_table_lock, scheme_find("bias"));
 	for (i = 0; i < nr_gup_schemes; i++) {
 		const struct gup_scheme *s = gup_schemes[i];
 
