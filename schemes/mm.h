@@ -544,7 +544,7 @@ enum gup_debug_point {
 	GUP_DP_FAST_END,		/* walk done, before seq retry */
 	GUP_DP_MIGRATE_UNMAPPED,	/* migration entries in place */
 	GUP_DP_MIGRATE_CHECKED,		/* refs as expected: it moves */
-	GUP_DP_MIGRATE_RESTORED,	/* no pass moved it, old PTE back */
+	GUP_DP_MIGRATE_RESTORED,	/* a batch failed, old PTEs back */
 	GUP_DP_MIGRATE_RETRY,		/* a pass failed (-EAGAIN) */
 	GUP_DP_MIGRATE_REMAPPED,	/* new PTE to the still-locked dst */
 	GUP_DP_FORK_CHECKED,		/* fork decided to share, PTE still RW */

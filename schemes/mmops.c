@@ -540,9 +540,13 @@ out_put_dst:
  * reference (-EAGAIN otherwise, the folio left unmapped for the next
  * pass), then the copy and the remap of every mm that mapped it. An
  * order-0 anon folio has no mapping to freeze it under: its count is
- * only compared. Every PTE is a migration entry by now and flushed, so
- * a GUP-fast that grabs the folio after the compare fails its PTE
- * recheck and lets go, and a pin has no other way in.
+ * only compared. Every PTE is a migration entry by now, written by a
+ * fully ordered xchg (ptep_get_and_clear()), and GUP-fast's grab is
+ * fully ordered before its PTE recheck: either the recheck sees the
+ * entry and the grab is undone, or the compare sees the grab. That holds
+ * with no flush at all (mm->ipi_flush false: the tests, torture); the
+ * flush, where there is one, only makes the grab finish first. A pin
+ * has no other way in: the slow path waits on the entry.
  */
 static int migrate_folio_move(struct mm_struct *mm, unsigned long addr,
 			      struct folio *folio, struct page *page,
@@ -624,10 +628,11 @@ static int migrate_pages_batch(struct mm_struct *mm, unsigned long addr,
  * batched), then, if the folio is still there, NR_MAX_MIGRATE_SYNC_RETRY
  * passes in MIGRATE_SYNC (folio_lock(), a flush per PTE). Each pass
  * locks, unmaps to migration entries, and compares the references with
- * the expected ones. A pinned folio fails (-EAGAIN) after every pass and
- * keeps its PTEs: an exclusive one (anonexcl) at each unmap, which
- * folio_try_share_anon_rmap() refuses, the others at each move, with the
- * page unmapped from the first move of a batch to the last. Without
+ * the expected ones. A pinned folio fails (-EAGAIN) after every pass
+ * and gets its PTEs back: an exclusive one (anonexcl) at each unmap,
+ * which folio_try_share_anon_rmap() refuses, the others at each move,
+ * with the page unmapped from the first move of a batch to the last and
+ * remapped at the batch's end. Without
  * mmap_lock the PTE is found again, under the anon_vma lock, for each
  * unmap and remap, as the kernel's rmap walks find it: a collapse may
  * have taken the table away meanwhile. The walks visit the mms forked

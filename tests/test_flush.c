@@ -8,6 +8,7 @@
  * second thread while this one holds a section open.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
 #include "scheme.h"
@@ -26,7 +27,7 @@ struct flush_op {
 };
 
 static struct mm_struct *child;
-static int reached[GUP_DP_MAX];	/* debug points the op passed */
+static int reached[GUP_DP_MAX];	/* times the op passed each point */
 
 static void note_point(struct mm_struct *mm, enum gup_debug_point dp,
 		       unsigned long addr, void *arg)
@@ -34,7 +35,12 @@ static void note_point(struct mm_struct *mm, enum gup_debug_point dp,
 	(void)mm;
 	(void)addr;
 	(void)arg;
-	__atomic_store_n(&reached[dp], 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&reached[dp], 1, __ATOMIC_RELEASE);
+}
+
+static int reached_n(enum gup_debug_point dp)
+{
+	return __atomic_load_n(&reached[dp], __ATOMIC_ACQUIRE);
 }
 
 /*
@@ -44,8 +50,8 @@ static void note_point(struct mm_struct *mm, enum gup_debug_point dp,
  */
 static bool migrate_waited_early(void)
 {
-	return !__atomic_load_n(&reached[GUP_DP_MIGRATE_CHECKED],
-				__ATOMIC_ACQUIRE);
+	return reached_n(GUP_DP_MIGRATE_UNMAPPED) == 1 &&
+	       !reached_n(GUP_DP_MIGRATE_CHECKED);
 }
 
 static bool run_migrate(struct fx *f)
@@ -210,6 +216,71 @@ static void check_op(const struct flush_op *op, bool ipi)
 	fx_teardown(&f);
 }
 
+/*
+ * The sync passes flush per PTE (ptep_clear_flush()): after a held
+ * reference failed the async batch, a walker's section that opens then
+ * stops the first sync unmap before its migration entry goes in.
+ */
+static int async_done, section_open;
+
+static void sync_point(struct mm_struct *mm, enum gup_debug_point dp,
+		       unsigned long addr, void *arg)
+{
+	note_point(mm, dp, addr, arg);
+	if (dp != GUP_DP_MIGRATE_RESTORED || reached_n(dp) != 1)
+		return;
+	__atomic_store_n(&async_done, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&section_open, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void case_migrate_sync(void *arg)
+{
+	const struct gup_scheme *s = scheme_find("bias");
+	struct flush_op op = { .name = "migrate_sync", .run = run_migrate };
+	struct job j = { .op = &op };
+	unsigned long irqflags;
+	struct folio *folio;
+	int unmapped_held;
+	bool early, late;
+	pthread_t t;
+	struct fx f;
+
+	(void)arg;
+	CHECK(s);
+	fx_setup(&f, s);
+	j.f = &f;
+	folio = page_folio(fx_page(&f, FX_ANON));
+	folio_get(folio);		/* every pass fails its compare */
+	f.mm->ipi_flush = true;
+	memset(reached, 0, sizeof(reached));
+	async_done = section_open = 0;
+	f.mm->debug_hook = sync_point;
+	CHECK_EQ(pthread_create(&t, NULL, job_fn, &j), 0);
+	while (!__atomic_load_n(&async_done, __ATOMIC_ACQUIRE))
+		sched_yield();
+	local_irq_save(irqflags);
+	__atomic_store_n(&section_open, 1, __ATOMIC_RELEASE);
+	early = done_within(&j, HELD_MS / 1000.0);
+	unmapped_held = reached_n(GUP_DP_MIGRATE_UNMAPPED);
+	local_irq_restore(irqflags);
+	late = done_within(&j, TIMEOUT_S);
+	if (late)
+		pthread_join(t, NULL);
+	CHECK_MSG(late, "migration did not finish after the section closed");
+	CHECK_MSG(!early, "migration finished while a walker was inside "
+		  "its section");
+	CHECK_MSG(unmapped_held == 1, "the sync unmap put its migration "
+		  "entry in before its flush (%d unmaps)", unmapped_held);
+	CHECK_MSG(!j.ok, "migrated a folio with a reference held");
+	CHECK_EQ(reached_n(GUP_DP_MIGRATE_UNMAPPED), 2);
+	CHECK_EQ(reached_n(GUP_DP_MIGRATE_RESTORED), 2);
+	folio_put(folio);
+	f.mm->ipi_flush = false;
+	f.mm->debug_hook = NULL;
+	fx_teardown(&f);
+}
+
 static void case_waits(void *arg)
 {
 	check_op(arg, true);
@@ -231,5 +302,6 @@ int main(void)
 		snprintf(name, sizeof(name), "flush_local/%s", ops[i].name);
 		t_case_named(name, case_local, (void *)&ops[i]);
 	}
+	t_case_named("flush_waits/migrate_sync", case_migrate_sync, NULL);
 	return t_done();
 }

@@ -416,7 +416,7 @@ static void case_recheck(void *arg)
 struct restore {
 	struct folio *folio;
 	unsigned long addr;
-	int hits;
+	int hits, checked;
 };
 
 static void restore_hook(struct mm_struct *mm, enum gup_debug_point dp,
@@ -424,7 +424,10 @@ static void restore_hook(struct mm_struct *mm, enum gup_debug_point dp,
 {
 	struct restore *r = arg;
 
-	if (dp != GUP_DP_MIGRATE_RESTORED || addr != r->addr)
+	if (addr != r->addr)
+		return;
+	r->checked += dp == GUP_DP_MIGRATE_CHECKED;
+	if (dp != GUP_DP_MIGRATE_RESTORED)
 		return;
 	r->hits++;
 	/* the transient ref that failed the compare goes, then a zap */
@@ -461,10 +464,12 @@ static void case_migrate_restore(void *arg)
 	/*
 	 * The sync passes then find only the isolation's reference: the
 	 * folio was freed under migration, which migrate_pages() counts as
-	 * done (migrate_folio_unmap()).
+	 * done (migrate_folio_unmap()), with nothing copied.
 	 */
 	CHECK_EQ(rc, 0);
 	CHECK_EQ(r.hits, 1);
+	CHECK_MSG(!r.checked, "a folio mapped nowhere, with only the "
+		  "isolation's reference, was moved");
 	CHECK_MSG(atomic_long_read(&gup_warnings) == 0,
 		  "a WARN fired (the folio was freed while migration held it)");
 	/* zapped: the old page is free (once), and nothing maps it */
@@ -1488,7 +1493,6 @@ static void case_migrate_async_trylock(void *arg)
 	m.call = (struct bg_call){ .fn = mig_locked_call, .arg = &m };
 	bg_start(&m.call);
 	bg_check_waits(&m.call, true, "migration", "the page lock");
-	CHECK_EQ(__atomic_load_n(&m.retries, __ATOMIC_ACQUIRE), 3);
 	folio_unlock(page_folio(page));
 	bg_finish(&m.call, "migration");
 	f.mm->debug_hook = NULL;
