@@ -35,7 +35,8 @@ const struct competitor_desc competitors[C_NR] = {
 	[C_QUERY] = { "query", "folio_maybe_dma_pinned() readers" },
 	[C_MKCLEAN] = { "mkclean", "page_mkclean-style writeback (shared mapping)" },
 	[C_FORK] = { "fork", "fork() + exit of a child (copy_page_range)" },
-	[C_MIGRATE] = { "migrate", "migrate_pages() of one page" },
+	[C_MIGRATE] = { "migrate", "migrate_pages(MIGRATE_SYNC) of one page: "
+			"up to 3 async + 7 sync passes" },
 	[C_COLLAPSE] = { "collapse", "MADV_COLLAPSE of a 2 MiB range, "
 			 "a PMD split when it is a THP already" },
 };

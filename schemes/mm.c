@@ -1179,6 +1179,7 @@ static struct folio *fault_new_folio(struct mm_struct *mm,
 		set_bit(PG_anon, folio_flags(folio));
 		set_bit(PG_anon_exclusive, &folio->page.flags);
 	}
+	folio_add_lru(folio);	/* folio_add_lru_vma() */
 	return folio;
 }
 
@@ -1508,6 +1509,7 @@ static int do_huge_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 		set_bit(PG_anon, folio_flags(folio));
 		set_bit(PG_anon_exclusive, folio_flags(folio));
 		__folio_mark_uptodate(folio);	/* the PMD is dirty, not PG_dirty */
+		folio_add_lru(folio);		/* folio_add_lru_vma() */
 		spin_lock(ptl);
 		if (!pmd_none(pmdp_get(pmdp))) {
 			spin_unlock(ptl);

@@ -38,6 +38,7 @@ enum pageflags {
 	PG_referenced = 2,
 	PG_uptodate = 3,
 	PG_dirty = 4,
+	PG_lru = 5,		/* on an LRU list (the lists are not modelled) */
 	PG_head = 6,		/* first page of a large folio */
 	PG_waiters = 7,		/* bit 7: folio_unlock's negative-byte test */
 	PG_anon_exclusive = 8,	/* aliases PG_mappedtodisk in the kernel */
@@ -299,6 +300,35 @@ static __always_inline void folio_get(struct folio *folio)
 static __always_inline void folio_put(struct folio *folio)
 {
 	folio_put_refs(folio, 1);
+}
+
+/*
+ * The LRU as far as isolation sees it: PG_lru alone, no lists and no
+ * lruvec lock. folio_add_lru() sets it (the kernel's per-CPU batch sets
+ * it at its drain, which migrate_pages(2) and move_pages(2) force with
+ * lru_cache_disable(); here at once); folio_isolate_lru() is its
+ * test-and-clear, an RMW on the flags of the struct page whose line also
+ * holds a small folio's _refcount, so that of two isolations (migration,
+ * collapse) one fails; folio_putback_lru() sets it again and drops the
+ * isolation's reference. A free clears it with the other flags.
+ */
+static __always_inline void folio_add_lru(struct folio *folio)
+{
+	set_bit(PG_lru, folio_flags(folio));
+}
+
+static __always_inline bool folio_isolate_lru(struct folio *folio)
+{
+	if (!test_and_clear_bit(PG_lru, folio_flags(folio)))
+		return false;
+	folio_get(folio);
+	return true;
+}
+
+static __always_inline void folio_putback_lru(struct folio *folio)
+{
+	folio_add_lru(folio);
+	folio_put(folio);
 }
 
 /* The shared zero page: never refcounted or pinned by GUP (>= 2023). */

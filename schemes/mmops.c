@@ -67,6 +67,7 @@ static void copy_present_page(struct mm_struct *dst_mm, pte_t *dst_ptep,
 	set_bit(PG_anon, folio_flags(new));
 	set_bit(PG_anon_exclusive, &new->page.flags);
 	__folio_mark_uptodate(new);
+	folio_add_lru(new);		/* folio_add_lru_vma() */
 	atomic_inc(&new->page._mapcount);
 	set_pte(dst_ptep, pfn_pte(page_to_pfn(&new->page),
 				  _PAGE_PRESENT | _PAGE_DIRTY |
@@ -567,6 +568,7 @@ static int migrate_folio_move(struct mm_struct *mm, unsigned long addr,
 	if (test_bit(PG_active, folio_flags(folio)))
 		set_bit(PG_active, folio_flags(dst));
 	__folio_mark_uptodate(dst);		/* folio_migrate_flags() */
+	folio_add_lru(dst);
 	if (was_mapped) {
 		remove_migration_ptes(mm, addr, folio, dst);
 		mm_debug(mm, GUP_DP_MIGRATE_REMAPPED, addr);
@@ -667,7 +669,12 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	}
 	page = pte_page(pte);
 	folio = page_folio(page);
-	folio_get(folio);		/* folio_isolate_lru() */
+	/* another migration or a collapse has it: -EBUSY, as the kernel's */
+	if (!folio_isolate_lru(folio)) {
+		spin_unlock(ptl);
+		mmap_read_unlock(mm);
+		return -EBUSY;
+	}
 	spin_unlock(ptl);
 	mmap_read_unlock(mm);
 
@@ -676,7 +683,10 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	if (rc == -EAGAIN)
 		rc = migrate_pages_batch(mm, addr, folio, page, false,
 					 NR_MAX_MIGRATE_SYNC_RETRY);
-	folio_put(folio);	/* the isolation ref: frees a moved folio */
+	if (rc)
+		folio_putback_lru(folio);	/* putback_movable_pages() */
+	else
+		folio_put(folio);	/* the isolation ref: frees it */
 	return rc;
 }
 
@@ -1065,7 +1075,7 @@ static void release_pte_folios(struct folio **isolated, int n)
 {
 	while (n--) {
 		folio_unlock(isolated[n]);
-		folio_put(isolated[n]);		/* folio_putback_lru() */
+		folio_putback_lru(isolated[n]);
 	}
 }
 
@@ -1117,7 +1127,11 @@ static int collapse_isolate(struct pt_table *table, struct folio **isolated,
 			rc = -EAGAIN;	/* SCAN_PAGE_COUNT */
 			break;
 		}
-		folio_get(folio);	/* folio_isolate_lru() */
+		if (!folio_isolate_lru(folio)) {
+			folio_unlock(folio);
+			rc = -EAGAIN;	/* SCAN_DEL_PAGE_LRU */
+			break;
+		}
 		isolated[(*nr)++] = folio;
 	}
 	if (!rc && !writable)
@@ -1158,7 +1172,7 @@ static void collapse_copy(struct mm_struct *mm, unsigned long haddr,
 		src = page_folio(pte_page(pte));
 		if (!folio_test_large(src)) {
 			folio_unlock(src);	/* release_pte_folio() */
-			folio_put(src);
+			folio_putback_lru(src);
 		}
 		spin_lock(&table->ptl);
 		ptep_get_and_clear((pte_t *)&table->e[i]);
@@ -1169,7 +1183,7 @@ static void collapse_copy(struct mm_struct *mm, unsigned long haddr,
 	for (i = 0; i < nr; i++)
 		if (folio_test_large(isolated[i])) {
 			folio_unlock(isolated[i]);
-			folio_put(isolated[i]);	/* folio_putback_lru() */
+			folio_putback_lru(isolated[i]);
 		}
 }
 
@@ -1247,6 +1261,7 @@ int mm_collapse_huge_page(struct mm_struct *mm, unsigned long addr,
 	set_bit(PG_anon, folio_flags(folio));
 	set_bit(PG_anon_exclusive, folio_flags(folio));	/* RMAP_EXCLUSIVE */
 	__folio_mark_uptodate(folio);	/* the copy before the PMD */
+	folio_add_lru(folio);		/* folio_add_lru_vma() */
 	vma = vma_lookup(mm, haddr);
 	spin_lock(pmd_ptl);
 	WARN_ON_ONCE(!pmd_none(pmdp_get(pmdp)));

@@ -1503,6 +1503,74 @@ static void case_migrate_async_trylock(void *arg)
 	fx_teardown(&f);
 }
 
+/*
+ * Isolation is exclusive (folio_isolate_lru()'s PG_lru test-and-clear):
+ * a second migration of a page the first still holds isolated, its PTE
+ * back after a failed batch, fails with -EBUSY at once, taking nothing.
+ * The failed migration puts the folio back on the LRU; a moved one's
+ * copy is on it.
+ */
+struct mig_twice {
+	struct mm_struct *mm;
+	unsigned long addr;
+	int hits, rc2, lru_held;
+	struct bg_call second;
+};
+
+static void mig_second(void *arg)
+{
+	struct mig_twice *m = arg;
+
+	gup_thread_register();
+	m->rc2 = mm_migrate_page(m->mm, m->addr);
+}
+
+static void mig_twice_hook(struct mm_struct *mm, enum gup_debug_point dp,
+			   unsigned long addr, void *arg)
+{
+	struct mig_twice *m = arg;
+
+	if (dp != GUP_DP_MIGRATE_RESTORED || addr != m->addr || m->hits++)
+		return;
+	m->lru_held = test_bit(PG_lru, folio_flags(page_folio(
+					mm_lookup_page(mm, addr, NULL))));
+	m->second = (struct bg_call){ .fn = mig_second, .arg = m };
+	bg_start(&m->second);
+	done_within(&m->second.done, 5000);
+}
+
+static void case_migrate_isolated(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct mig_twice m = { .addr = FX_ANON + 6 * PAGE_SIZE };
+	struct folio *folio, *now;
+	struct fx f;
+	int ref;
+
+	fx_setup(&f, s);
+	m.mm = f.mm;
+	folio = page_folio(fx_page(&f, m.addr));
+	CHECK(test_bit(PG_lru, folio_flags(folio)));
+	folio_get(folio);	/* every pass of the first fails */
+	ref = folio_ref_count(folio);
+	f.mm->debug_arg = &m;
+	f.mm->debug_hook = mig_twice_hook;
+	CHECK_EQ(mm_migrate_page(f.mm, m.addr), -EAGAIN);
+	f.mm->debug_hook = NULL;
+	CHECK_EQ(m.hits, 2);
+	bg_finish(&m.second, "the second migration");
+	CHECK_MSG(!m.lru_held, "PG_lru set on an isolated folio");
+	CHECK_EQ(m.rc2, -EBUSY);
+	CHECK_EQ(folio_ref_count(folio), ref);
+	CHECK_MSG(test_bit(PG_lru, folio_flags(folio)),
+		  "the failed migration did not put the folio back");
+	folio_put(folio);
+	CHECK_EQ(mm_migrate_page(f.mm, m.addr), 0);
+	now = page_folio(mm_lookup_page(f.mm, m.addr, NULL));
+	CHECK(now != folio && test_bit(PG_lru, folio_flags(now)));
+	fx_teardown(&f);
+}
+
 /* ---- THP ---- */
 
 /*
@@ -2908,6 +2976,7 @@ static const struct {
 	{ "migrate_dst_locked", case_migrate_dst_locked, real },
 	{ "migrate_passes", case_migrate_passes, real },
 	{ "migrate_async_trylock", case_migrate_async_trylock, real },
+	{ "migrate_isolated", case_migrate_isolated, real },
 	{ "thp_one_grab", case_thp_one_grab, real },
 	{ "migrate_restore", case_migrate_restore, all },
 	{ "migrate_vs_fork", case_migrate_vs_fork, real },
