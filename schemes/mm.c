@@ -683,6 +683,12 @@ struct folio *folio_alloc_thp(void)
 	return (struct folio *)head;
 }
 
+/* folio_add_lru(): see mm.h; the kernel's VM_BUG_ON_FOLIO(folio_test_lru()) */
+void folio_add_lru(struct folio *folio)
+{
+	WARN_ON_ONCE(test_and_set_bit(PG_lru, folio_flags(folio)));
+}
+
 /*
  * free_folio(): the last reference is gone. Device pages go back to the
  * driver (devmap_single: and drop the pgmap ref they held); others are
@@ -1179,7 +1185,6 @@ static struct folio *fault_new_folio(struct mm_struct *mm,
 		set_bit(PG_anon, folio_flags(folio));
 		set_bit(PG_anon_exclusive, &folio->page.flags);
 	}
-	folio_add_lru(folio);	/* folio_add_lru_vma() */
 	return folio;
 }
 
@@ -1245,6 +1250,7 @@ static int do_pte_none(struct mm_struct *mm, struct vm_area_struct *vma,
 	}
 	/* the allocation's reference becomes the mapping's */
 	atomic_inc(folio_mapcount_ptr(folio));
+	folio_add_lru(folio);	/* folio_add_lru_vma() */
 	set_pte(ptep, pfn_pte(page_to_pfn(&folio->page), prot));
 	spin_unlock(ptl);
 	return 0;
@@ -1336,6 +1342,7 @@ static int do_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	entry = pfn_pte(page_to_pfn(&new->page), _PAGE_PRESENT |
 			(unshare ? 0 : _PAGE_RW | _PAGE_DIRTY));
 	atomic_inc(&new->page._mapcount);
+	folio_add_lru(new);		/* folio_add_lru_vma() */
 	ptep_get_and_clear(ptep);	/* ptep_clear_flush() */
 	flush_tlb_mm(mm);
 	set_pte(ptep, entry);
@@ -1509,7 +1516,6 @@ static int do_huge_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 		set_bit(PG_anon, folio_flags(folio));
 		set_bit(PG_anon_exclusive, folio_flags(folio));
 		__folio_mark_uptodate(folio);	/* the PMD is dirty, not PG_dirty */
-		folio_add_lru(folio);		/* folio_add_lru_vma() */
 		spin_lock(ptl);
 		if (!pmd_none(pmdp_get(pmdp))) {
 			spin_unlock(ptl);
@@ -1520,6 +1526,7 @@ static int do_huge_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 		mm_debug(mm, GUP_DP_HUGE_FAULT_LOCKED, addr);
 		pgtable_trans_huge_deposit(pmdp, pgtable);
 		atomic_inc(folio_mapcount_ptr(folio));
+		folio_add_lru(folio);		/* folio_add_lru_vma() */
 		set_pmd(pmdp, __pmd((page_to_pfn(&folio->page) <<
 				     PTE_PFN_SHIFT) | _PAGE_PRESENT |
 				    _PAGE_PSE | _PAGE_RW | _PAGE_DIRTY));

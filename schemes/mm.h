@@ -227,8 +227,8 @@ static __always_inline bool folio_test_referenced(struct folio *folio)
  * the next activates the folio and clears PG_referenced; an active folio
  * is left alone. The model has no LRU lists, so activation is the flag
  * alone (the kernel queues the folio on a per-CPU batch, with a
- * reference, and moves it under the lruvec lock later). ZONE_DEVICE
- * folios are never on the LRU: they only toggle PG_referenced.
+ * reference, and moves it under the lruvec lock later). A folio off the
+ * LRU (ZONE_DEVICE, or isolated) only toggles PG_referenced.
  */
 static inline void folio_mark_accessed(struct folio *folio)
 {
@@ -237,7 +237,7 @@ static inline void folio_mark_accessed(struct folio *folio)
 	if (!test_bit(PG_referenced, flags)) {
 		set_bit(PG_referenced, flags);
 	} else if (!test_bit(PG_active, flags)) {
-		if (!test_bit(PG_device, flags))
+		if (test_bit(PG_lru, flags))	/* folio_activate() */
 			set_bit(PG_active, flags);
 		clear_bit(PG_referenced, flags);
 	}
@@ -312,10 +312,7 @@ static __always_inline void folio_put(struct folio *folio)
  * collapse) one fails; folio_putback_lru() sets it again and drops the
  * isolation's reference. A free clears it with the other flags.
  */
-static __always_inline void folio_add_lru(struct folio *folio)
-{
-	set_bit(PG_lru, folio_flags(folio));
-}
+void folio_add_lru(struct folio *folio);
 
 static __always_inline bool folio_isolate_lru(struct folio *folio)
 {

@@ -640,7 +640,9 @@ static int migrate_pages_batch(struct mm_struct *mm, unsigned long addr,
  * have taken the table away meanwhile. The walks visit the mms forked
  * from @mm too (their PTEs that still share the page are unmapped and
  * remapped with @mm's), and a fork while the entry is in place copies
- * it. Returns 0 when the folio was moved, or freed under us.
+ * it. Returns 0 when the folio was moved, or freed under us; -EBUSY
+ * when it is not an order-0 anon page mapped at @addr, or another
+ * migration holds it isolated; -EAGAIN when every pass failed; -ENOMEM.
  */
 int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 {
@@ -669,7 +671,10 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	}
 	page = pte_page(pte);
 	folio = page_folio(page);
-	/* another migration or a collapse has it: -EBUSY, as the kernel's */
+	/*
+	 * another migration has it isolated: move_pages(2) reports -EBUSY
+	 * for the page (migrate_pages(2) counts it as not migrated)
+	 */
 	if (!folio_isolate_lru(folio)) {
 		spin_unlock(ptl);
 		mmap_read_unlock(mm);
@@ -834,27 +839,33 @@ int mm_mkclean_page(struct mm_struct *mm, unsigned long addr)
 
 /* ---- zap ---- */
 
-/* tlb_finish_mmu()/tlb_flush_mmu(): flush, then free what was gathered */
+/*
+ * tlb_finish_mmu()/tlb_flush_mmu(): flush (unless the caller did, under
+ * the PT lock), then free what was gathered
+ */
 static void zap_flush(struct mm_struct *mm, struct folio **batch,
-		      unsigned int *nr)
+		      unsigned int *nr, bool flushed)
 {
 	unsigned int i;
 
 	if (!*nr)
 		return;		/* nothing was mapped: nothing to flush */
-	flush_tlb_mm(mm);
+	if (!flushed)
+		flush_tlb_mm(mm);
 	for (i = 0; i < *nr; i++)
 		folio_put(batch[i]);
 	*nr = 0;
 }
 
-#define ZAP_BATCH	64
+/* a table's worth (the kernel's mmu_gather holds thousands) */
+#define ZAP_BATCH	PTRS_PER_TABLE
 
 /*
  * zap_pte_range()/zap_huge_pmd(): clear each entry and drop its rmap
- * under the table's lock, taken once per table, gather the folios, and
- * drop the mappings' references after the TLB flush (mmu_gather; the
- * kernel gathers more per flush). A pin keeps the folio allocated; it is
+ * under the table's (or the PMD's) lock, taken once per table, gather
+ * the folios, and drop the mappings' references after the TLB flush
+ * (mmu_gather). A gather that fills mid-table flushes before the lock
+ * goes, then frees (force_flush). A pin keeps the folio allocated; it is
  * simply no longer mapped.
  */
 void mm_zap_range(struct mm_struct *mm, unsigned long addr, unsigned long len)
@@ -862,6 +873,7 @@ void mm_zap_range(struct mm_struct *mm, unsigned long addr, unsigned long len)
 	unsigned long end = addr + len;
 	struct folio *batch[ZAP_BATCH];
 	unsigned int nr = 0;
+	bool flushed;
 
 	mmap_read_lock(mm);
 	while (addr < end) {
@@ -891,19 +903,20 @@ void mm_zap_range(struct mm_struct *mm, unsigned long addr, unsigned long len)
 				continue;	/* zapped, maybe a PTE table now */
 			}
 			pte = __pte(xchg(&pmdp->pmd, 0UL));
+			if (pte_present(pte)) {
+				folio = page_folio(pte_page(pte));
+				/* folio_remove_rmap_pmd() */
+				atomic_dec(folio_mapcount_ptr(folio));
+			}
 			/* zap_deposited_table() */
 			pgtable = pgtable_trans_huge_withdraw(pmdp);
 			spin_unlock(ptl);
 			if (pgtable)
 				pte_free(mm, pgtable);
-			if (pte_present(pte))
-				folio = page_folio(pte_page(pte));
 			addr = (addr + PMD_SIZE) & ~(PMD_SIZE - 1);
 		} else {
-			unsigned long tend = (addr + PMD_SIZE) & ~(PMD_SIZE - 1);
+			unsigned long tend = pmd_addr_end(addr, end);
 
-			if (tend > end)
-				tend = end;
 			ptep = mm_find_pte(mm, addr, false, &ptl);
 			if (!ptep) {
 				addr = tend;
@@ -912,7 +925,7 @@ void mm_zap_range(struct mm_struct *mm, unsigned long addr, unsigned long len)
 			/*
 			 * zap_pte_range(): the table's lock once, every
 			 * entry of the range under it, until the gather is
-			 * full (force_flush: unlock, flush, free, go on)
+			 * full (force_flush: flush, unlock, free, go on)
 			 */
 			spin_lock(ptl);
 			for (; addr < tend && nr < ZAP_BATCH;
@@ -926,17 +939,21 @@ void mm_zap_range(struct mm_struct *mm, unsigned long addr, unsigned long len)
 				atomic_dec(folio_mapcount_ptr(folio));
 				batch[nr++] = folio;
 			}
+			flushed = nr == ZAP_BATCH;
+			if (flushed)
+				flush_tlb_mm(mm);
 			spin_unlock(ptl);
-			folio = NULL;
+			if (flushed)
+				zap_flush(mm, batch, &nr, true);
+			continue;
 		}
 		if (folio) {
-			atomic_dec(folio_mapcount_ptr(folio));
 			batch[nr++] = folio;
+			if (nr == ZAP_BATCH)
+				zap_flush(mm, batch, &nr, false);
 		}
-		if (nr == ZAP_BATCH)
-			zap_flush(mm, batch, &nr);
 	}
-	zap_flush(mm, batch, &nr);
+	zap_flush(mm, batch, &nr, false);
 	mmap_read_unlock(mm);
 }
 

@@ -1071,7 +1071,7 @@ static void *zap_watcher(void *arg)
 		if (!(seq & 1) ||
 		    __atomic_load_n(&w->zap_seq, __ATOMIC_ACQUIRE) != seq)
 			continue;
-		w->in_zap++;
+		__atomic_add_fetch(&w->in_zap, 1, __ATOMIC_RELAXED);
 		if (n && n < ZAP_PAGES)
 			__atomic_add_fetch(&w->partial, 1, __ATOMIC_RELAXED);
 	}
@@ -1084,6 +1084,7 @@ static void case_zap_table_lock(void *arg)
 	struct zap_watch w = { 0 };
 	pthread_t thr;
 	unsigned int round;
+	long deadline;
 	struct fx f;
 
 	fx_setup(&f, s);
@@ -1091,8 +1092,12 @@ static void case_zap_table_lock(void *arg)
 	CHECK_EQ(pthread_create(&thr, NULL, zap_watcher, &w), 0);
 	while (!__atomic_load_n(&w.looks, __ATOMIC_ACQUIRE))
 		sched_yield();
-	for (round = 0; round < ZAP_ROUNDS &&
-	     !__atomic_load_n(&w.partial, __ATOMIC_RELAXED); round++) {
+	/* ZAP_ROUNDS, and on until the watcher has looked 1000 times (5 s) */
+	deadline = now_ns() + 5000000000L;
+	for (round = 0; !__atomic_load_n(&w.partial, __ATOMIC_RELAXED) &&
+	     (round < ZAP_ROUNDS ||
+	      (__atomic_load_n(&w.in_zap, __ATOMIC_RELAXED) < 1000 &&
+	       now_ns() < deadline)); round++) {
 		__atomic_add_fetch(&w.zap_seq, 1, __ATOMIC_RELEASE);
 		mm_zap_range(f.mm, FX_ANON, ZAP_PAGES * PAGE_SIZE);
 		__atomic_add_fetch(&w.zap_seq, 1, __ATOMIC_RELEASE);
