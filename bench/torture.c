@@ -1297,17 +1297,21 @@ static void end_checks(struct torture *t)
 		/* a ref per mapping; devmap_single pages idle at 1 more */
 		base = maps + (test_bit(PG_device, &p->flags) &&
 			       (t->s->features & SF_DEVMAP_PAGEREF));
+		/* every mapped page but a device's is on the LRU again */
 		if (ref != base ||
 		    map != maps - 1 || t->s->maybe_pinned(folio) ||
 		    test_bit(PG_locked, folio_flags(folio)) ||
-		    test_bit(PG_waiters, folio_flags(folio))) {
+		    test_bit(PG_waiters, folio_flags(folio)) ||
+		    test_bit(PG_lru, folio_flags(folio)) ==
+		    test_bit(PG_device, &p->flags)) {
 			violation(t, INV_COUNTS, page_to_pfn(p), 0, addr,
 				  "at the end, pfn %lu at %#lx has refcount %d "
 				  "(baseline %d), mapcount %d (baseline %d), "
-				  "maybe_pinned %d, flags %#lx", page_to_pfn(p),
+				  "maybe_pinned %d, flags %#lx (PG_lru is bit "
+				  "%d)", page_to_pfn(p),
 				  addr, ref, base, map, maps - 1,
 				  t->s->maybe_pinned(folio),
-				  READ_ONCE(*folio_flags(folio)));
+				  READ_ONCE(*folio_flags(folio)), PG_lru);
 			break;
 		}
 	}
