@@ -1076,7 +1076,9 @@ static int collapse_scan(struct mm_struct *mm, unsigned long haddr)
 			continue;
 		writable |= pte_write(pte);
 		/* no pin, no GUP or speculative ref (a racy first look) */
-		if (folio_test_locked(folio))
+		if (!test_bit(PG_lru, folio_flags(folio)))
+			rc = -EAGAIN;	/* SCAN_PAGE_LRU: isolated */
+		else if (folio_test_locked(folio))
 			rc = -EAGAIN;	/* SCAN_PAGE_LOCK */
 		else if (!is_refcount_suitable(folio))
 			rc = -EAGAIN;	/* SCAN_PAGE_COUNT */
