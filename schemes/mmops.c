@@ -526,7 +526,7 @@ static int migrate_folio_unmap(struct mm_struct *mm, unsigned long addr,
 		*dstp = dst;
 		return MIGRATEPAGE_UNMAP;
 	}
-	/* migrate_folio_undo_src(): a later mm kept its PTE */
+	/* migrate_folio_undo_src(): a PTE stayed (maybe pinned, exclusive) */
 	remove_migration_ptes(mm, addr, folio, folio);
 	folio_unlock(dst);
 out_unlock:
