@@ -476,8 +476,10 @@ static bool try_to_migrate(struct mm_struct *mm, unsigned long addr,
 }
 
 /* migrate_pages()' retry passes of one folio (mm/migrate.c) */
+#define NR_MAX_MIGRATE_PAGES_RETRY	10
 #define NR_MAX_MIGRATE_ASYNC_RETRY	3
-#define NR_MAX_MIGRATE_SYNC_RETRY	7
+#define NR_MAX_MIGRATE_SYNC_RETRY	\
+	(NR_MAX_MIGRATE_PAGES_RETRY - NR_MAX_MIGRATE_ASYNC_RETRY)
 #define MIGRATEPAGE_UNMAP		1
 
 static bool folio_mapped(struct folio *folio)
@@ -489,13 +491,13 @@ static bool folio_mapped(struct folio *folio)
  * migrate_folio_unmap(): 0 if only the isolation's reference is left
  * (the folio was freed under us: done), MIGRATEPAGE_UNMAP with *@dst
  * allocated and locked and the folio locked and mapped nowhere, or
- * -EAGAIN with everything put back (a lock not got in async mode, a PTE
+ * -EAGAIN with everything put back (a lock not got with @trylock, a PTE
  * that stayed). Each attempt allocates its own destination, as
  * get_new_folio() does.
  */
 static int migrate_folio_unmap(struct mm_struct *mm, unsigned long addr,
 			       struct folio *folio, struct page *page,
-			       bool async, struct folio **dstp,
+			       bool trylock, bool batch, struct folio **dstp,
 			       bool *was_mapped, bool *flush)
 {
 	struct folio *dst;
@@ -506,7 +508,7 @@ static int migrate_folio_unmap(struct mm_struct *mm, unsigned long addr,
 	if (!dst)
 		return -ENOMEM;
 	if (!folio_trylock(folio)) {
-		if (async)
+		if (trylock)
 			goto out_put_dst;
 		folio_lock(folio);
 	}
@@ -520,7 +522,7 @@ static int migrate_folio_unmap(struct mm_struct *mm, unsigned long addr,
 		goto out_unlock;
 	*was_mapped = folio_mapped(folio);
 	if (*was_mapped &&
-	    try_to_migrate(mm, addr, folio, page, async, flush))
+	    try_to_migrate(mm, addr, folio, page, batch, flush))
 		mm_debug(mm, GUP_DP_MIGRATE_UNMAPPED, addr);
 	if (!folio_mapped(folio)) {
 		*dstp = dst;
@@ -580,22 +582,25 @@ static int migrate_folio_move(struct mm_struct *mm, unsigned long addr,
 }
 
 /*
- * migrate_pages_batch() of one folio: up to @nr_pass unmap attempts,
- * the deferred flush, then up to @nr_pass moves, each pass straight
- * after the one before (cond_resched()); the folio stays unmapped
- * between moves. A folio still not moved gets its PTEs back.
+ * migrate_pages_batch() of one folio: up to @nr_pass unmap attempts
+ * (@trylock: MIGRATE_ASYNC's folio_trylock(); @batch: its deferred
+ * flush), the deferred flush, then up to @nr_pass moves, each pass
+ * straight after the one before (cond_resched()); the folio stays
+ * unmapped between moves. A folio still not moved gets its PTEs back.
+ * With @nr_pass 1 and no @batch it is one pass of unmap_and_move()
+ * before 6.3: unmap, flush, one compare, remap.
  */
 static int migrate_pages_batch(struct mm_struct *mm, unsigned long addr,
 			       struct folio *folio, struct page *page,
-			       bool async, int nr_pass)
+			       bool trylock, bool batch, int nr_pass)
 {
 	bool was_mapped = false, flush = false;
 	struct folio *dst = NULL;
 	int pass, rc = -EAGAIN;
 
 	for (pass = 0; pass < nr_pass && rc == -EAGAIN; pass++) {
-		rc = migrate_folio_unmap(mm, addr, folio, page, async, &dst,
-					 &was_mapped, &flush);
+		rc = migrate_folio_unmap(mm, addr, folio, page, trylock,
+					 batch, &dst, &was_mapped, &flush);
 		if (rc == -EAGAIN)
 			mm_debug(mm, GUP_DP_MIGRATE_RETRY, addr);
 	}
@@ -624,17 +629,21 @@ static int migrate_pages_batch(struct mm_struct *mm, unsigned long addr,
 /*
  * migrate_pages(MIGRATE_SYNC) for the order-0 anon folio mapped at
  * @addr: isolate under mmap_lock (queue_pages_range()), then, with
- * mmap_lock dropped as migrate_to_node() (6.7+) and compaction do,
- * migrate_pages_sync(): NR_MAX_MIGRATE_ASYNC_RETRY passes in
- * MIGRATE_ASYNC mode (the source only trylocked, the unmap's TLB flush
- * batched), then, if the folio is still there, NR_MAX_MIGRATE_SYNC_RETRY
- * passes in MIGRATE_SYNC (folio_lock(), a flush per PTE). Each pass
- * locks, unmaps to migration entries, and compares the references with
- * the expected ones. A pinned folio fails (-EAGAIN) after every pass
- * and gets its PTEs back: an exclusive one (anonexcl) at each unmap,
- * which folio_try_share_anon_rmap() refuses, the others at each move,
- * with the page unmapped from the first move of a batch to the last and
- * remapped at the batch's end. Without
+ * mmap_lock dropped as migrate_to_node() (6.7+) and compaction do, the
+ * passes of the scheme's era. anonexcl (6.3+, migrate_pages_sync()):
+ * NR_MAX_MIGRATE_ASYNC_RETRY passes in MIGRATE_ASYNC mode (the source
+ * only trylocked, the unmap's TLB flush batched), then, if the folio is
+ * still there, NR_MAX_MIGRATE_SYNC_RETRY passes in MIGRATE_SYNC
+ * (folio_lock(), a flush per PTE), the folio unmapped from the first
+ * move of a batch to the last; a maybe-pinned exclusive page fails each
+ * unmap (folio_try_share_anon_rmap()). The schemes before the exclusive
+ * bit (unmap_and_move() before 6.3): NR_MAX_MIGRATE_PAGES_RETRY passes
+ * of one unmap, flush, compare and remap each, the first three only
+ * trylocking; a pinned page is unmapped and remapped at each (6.3's
+ * batching keeps a page unmapped across its failed moves, which only
+ * the exclusive bit's pin check before the unmap makes bearable). A
+ * pinned folio fails (-EAGAIN) after every pass with its PTEs back.
+ * Without
  * mmap_lock the PTE is found again, under the anon_vma lock, for each
  * unmap and remap, as the kernel's rmap walks find it: a collapse may
  * have taken the table away meanwhile. The walks visit the mms forked
@@ -651,7 +660,7 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	spinlock_t *ptl;
 	pte_t *ptep;
 	pte_t pte;
-	int rc;
+	int pass, rc;
 
 	mmap_read_lock(mm);
 	ptep = mm_find_pte(mm, addr, false, &ptl);
@@ -683,11 +692,28 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	spin_unlock(ptl);
 	mmap_read_unlock(mm);
 
-	rc = migrate_pages_batch(mm, addr, folio, page, true,
-				 NR_MAX_MIGRATE_ASYNC_RETRY);
-	if (rc == -EAGAIN)
-		rc = migrate_pages_batch(mm, addr, folio, page, false,
-					 NR_MAX_MIGRATE_SYNC_RETRY);
+	if (mm_anonexcl(mm)) {
+		/* migrate_pages_sync() (6.3+) */
+		rc = migrate_pages_batch(mm, addr, folio, page, true, true,
+					 NR_MAX_MIGRATE_ASYNC_RETRY);
+		if (rc == -EAGAIN)
+			rc = migrate_pages_batch(mm, addr, folio, page, false,
+						 false,
+						 NR_MAX_MIGRATE_SYNC_RETRY);
+	} else {
+		/*
+		 * before 6.3: NR_MAX_MIGRATE_PAGES_RETRY passes of
+		 * unmap_and_move(), the first three without force (the
+		 * source only trylocked); each unmaps, flushes, compares
+		 * once and remaps, so a pinned page is mapped again
+		 * between passes
+		 */
+		rc = -EAGAIN;
+		for (pass = 0; pass < NR_MAX_MIGRATE_PAGES_RETRY &&
+		     rc == -EAGAIN; pass++)
+			rc = migrate_pages_batch(mm, addr, folio, page,
+						 pass <= 2, false, 1);
+	}
 	if (rc)
 		folio_putback_lru(folio);	/* putback_movable_pages() */
 	else

@@ -20,6 +20,7 @@
 
 struct flush_op {
 	const char *name;
+	const char *scheme;		/* NULL: bias */
 	void (*prep)(struct fx *f);	/* before the section opens */
 	bool (*run)(struct fx *f);	/* on the other thread: did it work? */
 	void (*undo)(struct fx *f);	/* after it finished */
@@ -44,11 +45,22 @@ static int reached_n(enum gup_debug_point dp)
 }
 
 /*
- * Migration's first passes (MIGRATE_ASYNC) batch the flush: the
- * migration entry goes in, then try_to_unmap_flush() waits, and the
- * references are compared only after it: not while it waits.
+ * Migration before 6.3 (bias) flushes right after it clears the PTE: it
+ * must not have put its migration entry in, nor compared the refcount,
+ * while the flush waits.
  */
 static bool migrate_waited_early(void)
+{
+	return !reached_n(GUP_DP_MIGRATE_UNMAPPED) &&
+	       !reached_n(GUP_DP_MIGRATE_CHECKED);
+}
+
+/*
+ * 6.3+ (anonexcl): the first passes (MIGRATE_ASYNC) batch the flush:
+ * the migration entry goes in, then try_to_unmap_flush() waits, and the
+ * references are compared only after it: not while it waits.
+ */
+static bool migrate_waited_batched(void)
 {
 	return reached_n(GUP_DP_MIGRATE_UNMAPPED) == 1 &&
 	       !reached_n(GUP_DP_MIGRATE_CHECKED);
@@ -123,6 +135,8 @@ static bool run_zap(struct fx *f)
 static const struct flush_op ops[] = {
 	{ .name = "migrate", .run = run_migrate,
 	  .waited_where = migrate_waited_early },
+	{ .name = "migrate_batched", .scheme = "anonexcl", .run = run_migrate,
+	  .waited_where = migrate_waited_batched },
 	{ .name = "mkclean", .run = run_mkclean },
 	{ .name = "fork", .run = run_fork },
 	{ .name = "cow", .prep = prep_cow, .run = run_cow, .undo = undo_cow },
@@ -164,7 +178,8 @@ static bool done_within(struct job *j, double secs)
 
 static void check_op(const struct flush_op *op, bool ipi)
 {
-	const struct gup_scheme *s = scheme_find("bias");
+	const struct gup_scheme *s = scheme_find(op->scheme ? op->scheme :
+						 "bias");
 	struct job j = { .op = op };
 	unsigned long irqflags;
 	bool early, late, where = true;
@@ -217,9 +232,10 @@ static void check_op(const struct flush_op *op, bool ipi)
 }
 
 /*
- * The sync passes flush per PTE (ptep_clear_flush()): after a held
- * reference failed the async batch, a walker's section that opens then
- * stops the first sync unmap before its migration entry goes in.
+ * 6.3+ (anonexcl): the sync passes flush per PTE (ptep_clear_flush()):
+ * after a held reference (no pin: the unmap goes ahead) failed the
+ * async batch, a walker's section that opens then stops the first sync
+ * unmap before its migration entry goes in.
  */
 static int async_done, section_open;
 
@@ -236,7 +252,7 @@ static void sync_point(struct mm_struct *mm, enum gup_debug_point dp,
 
 static void case_migrate_sync(void *arg)
 {
-	const struct gup_scheme *s = scheme_find("bias");
+	const struct gup_scheme *s = scheme_find("anonexcl");
 	struct flush_op op = { .name = "migrate_sync", .run = run_migrate };
 	struct job j = { .op = &op };
 	unsigned long irqflags;
