@@ -673,22 +673,16 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	/* a PTE-mapped THP: large folio migration is not modelled */
 	if (!pte_present(pte) || pte_special(pte) ||
 	    !folio_test_anon(page_folio(pte_page(pte))) ||
-	    folio_test_large(page_folio(pte_page(pte)))) {
-		spin_unlock(ptl);
-		mmap_read_unlock(mm);
-		return -EBUSY;
-	}
+	    folio_test_large(page_folio(pte_page(pte))))
+		goto busy;
 	page = pte_page(pte);
 	folio = page_folio(page);
 	/*
 	 * another migration has it isolated: move_pages(2) reports -EBUSY
 	 * for the page (migrate_pages(2) counts it as not migrated)
 	 */
-	if (!folio_isolate_lru(folio)) {
-		spin_unlock(ptl);
-		mmap_read_unlock(mm);
-		return -EBUSY;
-	}
+	if (!folio_isolate_lru(folio))
+		goto busy;
 	spin_unlock(ptl);
 	mmap_read_unlock(mm);
 
@@ -719,6 +713,11 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	else
 		folio_put(folio);	/* the isolation ref: frees it */
 	return rc;
+
+busy:
+	spin_unlock(ptl);
+	mmap_read_unlock(mm);
+	return -EBUSY;
 }
 
 /* ---- writeback ---- */

@@ -1378,6 +1378,18 @@ static int migrate_counted(struct fx *f, struct mig_passes *m)
 	return rc;
 }
 
+/* migrate_counted() with a transient reference on @page's folio */
+static int migrate_dropping(struct fx *f, struct mig_passes *m,
+			    struct page *page, enum gup_debug_point drop_dp,
+			    int drop_at)
+{
+	*m = (struct mig_passes){ .addr = m->addr, .drop_dp = drop_dp,
+				  .drop_at = drop_at,
+				  .ref = page_folio(page) };
+	folio_get(m->ref);
+	return migrate_counted(f, m);
+}
+
 /*
  * A folio held all along fails every pass: ten. anonexcl (6.3+): an
  * exclusive page that may be pinned keeps its PTE at each unmap; a
@@ -1415,13 +1427,7 @@ static void case_migrate_passes(void *arg)
 	s->release_pages(&page, 1, flags);
 
 	/* dropped after the second failed pass: the third moves it */
-	memset(&m, 0, sizeof(m));
-	m.addr = FX_ANON + 2 * PAGE_SIZE;
-	m.ref = page_folio(page);
-	folio_get(m.ref);
-	m.drop_dp = GUP_DP_MIGRATE_RETRY;
-	m.drop_at = 2;
-	CHECK_EQ(migrate_counted(&f, &m), 0);
+	CHECK_EQ(migrate_dropping(&f, &m, page, GUP_DP_MIGRATE_RETRY, 2), 0);
 	CHECK(!m.ref);
 	CHECK_EQ(m.hits[GUP_DP_MIGRATE_UNMAPPED], excl ? 1 : 3);
 	CHECK_EQ(m.hits[GUP_DP_MIGRATE_RETRY], 2);
@@ -1432,13 +1438,8 @@ static void case_migrate_passes(void *arg)
 
 	/* dropped at the first restore: the next pass (or batch) moves it */
 	page = now;
-	memset(&m, 0, sizeof(m));
-	m.addr = FX_ANON + 2 * PAGE_SIZE;
-	m.ref = page_folio(page);
-	folio_get(m.ref);
-	m.drop_dp = GUP_DP_MIGRATE_RESTORED;
-	m.drop_at = 1;
-	CHECK_EQ(migrate_counted(&f, &m), 0);
+	CHECK_EQ(migrate_dropping(&f, &m, page, GUP_DP_MIGRATE_RESTORED, 1),
+		 0);
 	CHECK(!m.ref);
 	CHECK_EQ(m.hits[GUP_DP_MIGRATE_UNMAPPED], 2);
 	CHECK_EQ(m.hits[GUP_DP_MIGRATE_RETRY], excl ? 3 : 1);
@@ -1449,28 +1450,18 @@ static void case_migrate_passes(void *arg)
 }
 
 struct mig_locked {
+	struct mig_passes p;	/* passes_hook() counts the retries */
 	struct mm_struct *mm;
-	unsigned long addr;
-	int rc, retries;
+	int rc;
 	struct bg_call call;
 };
-
-static void mig_locked_hook(struct mm_struct *mm, enum gup_debug_point dp,
-			    unsigned long addr, void *arg)
-{
-	struct mig_locked *m = arg;
-
-	(void)mm;
-	if (dp == GUP_DP_MIGRATE_RETRY && addr == m->addr)
-		__atomic_add_fetch(&m->retries, 1, __ATOMIC_RELEASE);
-}
 
 static void mig_locked_call(void *arg)
 {
 	struct mig_locked *m = arg;
 
 	gup_thread_register();
-	m->rc = mm_migrate_page(m->mm, m->addr);
+	m->rc = mm_migrate_page(m->mm, m->p.addr);
 }
 
 /*
@@ -1481,16 +1472,16 @@ static void mig_locked_call(void *arg)
 static void case_migrate_async_trylock(void *arg)
 {
 	const struct gup_scheme *s = arg;
-	struct mig_locked m = { .addr = FX_ANON + 4 * PAGE_SIZE };
+	struct mig_locked m = { .p.addr = FX_ANON + 4 * PAGE_SIZE };
 	struct page *page, *now;
 	struct fx f;
 
 	fx_setup(&f, s);
 	m.mm = f.mm;
-	page = fx_page(&f, m.addr);
+	page = fx_page(&f, m.p.addr);
 	folio_lock(page_folio(page));
-	f.mm->debug_arg = &m;
-	f.mm->debug_hook = mig_locked_hook;
+	f.mm->debug_arg = &m.p;
+	f.mm->debug_hook = passes_hook;
 	m.call = (struct bg_call){ .fn = mig_locked_call, .arg = &m };
 	bg_start(&m.call);
 	bg_check_waits(&m.call, true, "migration", "the page lock");
@@ -1498,8 +1489,8 @@ static void case_migrate_async_trylock(void *arg)
 	bg_finish(&m.call, "migration");
 	f.mm->debug_hook = NULL;
 	CHECK_EQ(m.rc, 0);
-	CHECK_EQ(m.retries, 3);
-	now = mm_lookup_page(f.mm, m.addr, NULL);
+	CHECK_EQ(m.p.hits[GUP_DP_MIGRATE_RETRY], 3);
+	now = mm_lookup_page(f.mm, m.p.addr, NULL);
 	CHECK(now && now != page && page_is_poisoned(page));
 	fx_teardown(&f);
 }
