@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "run.h"
 
@@ -109,6 +110,9 @@ struct run {
 	unsigned long splits0, splits1;	/* thp_split_pmd_events(): window */
 	unsigned long nr_small, nr_thp;	/* the free lists when all is free */
 	bool membind_failed;		/* struct pages not where planned */
+	/* host steal on the pinners' PUs over the window; < 0: unknown */
+	double steal_ns, steal_win_s;
+	unsigned int steal_pus;
 };
 
 static double now_s(void)
@@ -144,6 +148,63 @@ static double thread_runq_ns(void)
 	n = fscanf(f, "%llu %llu", &run, &wait);
 	fclose(f);
 	return n == 2 ? (double)wait : -1;
+}
+
+unsigned int proc_stat_steal(FILE *f, const int *cpus, unsigned int n,
+			     unsigned long long *ticks)
+{
+	unsigned long long v[8];
+	unsigned int cpu, i, found = 0;
+	char *line = NULL;
+	size_t cap = 0;
+
+	*ticks = 0;
+	while (getline(&line, &cap, f) > 0) {
+		/* "cpu  " is the sum over all CPUs, and %u skips blanks */
+		if (strncmp(line, "cpu", 3) || line[3] < '0' || line[3] > '9' ||
+		    sscanf(line, "cpu%u %llu %llu %llu %llu %llu %llu %llu %llu",
+			   &cpu, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+			   &v[6], &v[7]) != 9)
+			continue;
+		for (i = 0; i < n; i++)
+			if (cpus[i] >= 0 && (unsigned int)cpus[i] == cpu) {
+				*ticks += v[7];
+				found++;
+			}
+	}
+	free(line);
+	return found;
+}
+
+/*
+ * Host steal time on the pinners' PUs (each PU once; how many in @npus)
+ * now, in ns; -1 where /proc/stat has no steal value for one of them.
+ */
+static double pinner_steal_ns(const struct config *c, unsigned int *npus)
+{
+	unsigned long long ticks;
+	unsigned int i, j, n = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	int *cpus = calloc(c->threads ? c->threads : 1, sizeof(*cpus));
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (!f || !cpus || hz <= 0) {
+		if (f)
+			fclose(f);
+		free(cpus);
+		return -1;
+	}
+	for (i = 0; i < c->threads; i++) {
+		for (j = 0; j < n && cpus[j] != c->pus[i]; j++)
+			;
+		if (j == n)
+			cpus[n++] = c->pus[i];
+	}
+	i = proc_stat_steal(f, cpus, n, &ticks);
+	fclose(f);
+	free(cpus);
+	*npus = n;
+	return i == n ? (double)ticks * 1e9 / hz : -1;
 }
 
 unsigned int config_nr_competitors(const struct config *c)
@@ -1052,6 +1113,16 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	if (runq_all >= 0)
 		add_counter(out, "runq_pct", wall_all > 0 ?
 			    min(offcpu, 100.0 * runq_all / wall_all) : 0);
+	/*
+	 * The hypervisor's share of the pinners' PUs over the window
+	 * (/proc/stat steal, USER_HZ ticks: +-1 tick per PU), which no
+	 * other counter names: a guest counts it as neither runnable nor
+	 * asleep, and its CPU time includes it or not by the kernel's
+	 * CONFIG_PARAVIRT_TIME_ACCOUNTING
+	 */
+	if (r->steal_ns >= 0 && r->steal_win_s > 0 && r->steal_pus)
+		add_counter(out, "steal_pct", min(100.0, 100.0 * r->steal_ns /
+			    (r->steal_pus * r->steal_win_s * 1e9)));
 	add_counter(out, "overlap_pct", last > first ?
 		    100.0 * max(0.0, win_end - win_start) / (last - first) : 0);
 	/*
@@ -1199,7 +1270,7 @@ void config_run(void *arg, struct gbench_result *out)
 	pthread_t *thr = calloc(n, sizeof(*thr));
 	char err[256] = "";
 	long lost0 = folio_wait_lost();
-	double t0;
+	double t0, steal0;
 	int ret;
 
 	r.t = aligned_alloc(64, n * sizeof(*r.t));
@@ -1275,12 +1346,17 @@ void config_run(void *arg, struct gbench_result *out)
 	       now_s() - t0 < run_opts.warmup)
 		sleep_s(0.001);
 	r.splits0 = thp_split_pmd_events();
+	steal0 = pinner_steal_ns(c, &r.steal_pus);
+	t0 = now_s();
 	__atomic_store_n(&r.phase, PH_MEASURE, __ATOMIC_RELEASE);
 	sleep_s(run_opts.duration);
 	/* cool-down under load until every thread has stopped measuring */
 	__atomic_store_n(&r.phase, PH_COOLDOWN, __ATOMIC_RELEASE);
 	while (__atomic_load_n(&r.done, __ATOMIC_ACQUIRE) < (int)n)
 		sleep_s(0.0005);
+	r.steal_win_s = now_s() - t0;
+	r.steal_ns = pinner_steal_ns(c, &r.steal_pus);
+	r.steal_ns = steal0 >= 0 && r.steal_ns >= 0 ? r.steal_ns - steal0 : -1;
 	r.splits1 = thp_split_pmd_events();
 out_join:
 	__atomic_store_n(&r.phase, PH_STOP, __ATOMIC_RELEASE);

@@ -9,6 +9,8 @@
 #ifndef GUPBENCH_RUN_H
 #define GUPBENCH_RUN_H
 
+#include <stdio.h>
+
 #include "gbench.h"
 #include "perfctr.h"
 #include "scheme.h"
@@ -140,5 +142,14 @@ void wsample_sort(struct wsample *s, unsigned long n);
  */
 uint32_t wsample_percentile(const struct wsample *s, unsigned long n,
 			    unsigned int p);
+
+/*
+ * Host steal time in /proc/stat format @f: the sum of the eighth value
+ * (steal, in USER_HZ ticks) of the cpuN lines of the @n CPUs @cpus into
+ * @ticks. Returns how many of the @n CPUs had a line with a steal value
+ * (a CPU listed twice counts twice).
+ */
+unsigned int proc_stat_steal(FILE *f, const int *cpus, unsigned int n,
+			     unsigned long long *ticks);
 
 #endif

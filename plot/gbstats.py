@@ -20,6 +20,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # runq_pct above which a row's pinners waited for a CPU long enough that
 # its ns/op says more about the machine than the model (merge, compare)
 BUSY_RUNQ_PCT = 10.0
+# steal_pct above which the hypervisor took the pinners' PUs for long
+# enough that the row measures the host as much as the model (one
+# USER_HZ tick on one PU is 4% of a 0.25 s window, so not lower)
+STOLEN_PCT = 10.0
 
 NAME_RE = re.compile(
     r"^(?P<workload>[A-Za-z0-9_]+)/(?P<scheme>[A-Za-z0-9_]+)"
@@ -38,7 +42,7 @@ STD_KEYS = {
     "fairness_cov", "overlap_pct", "p50_ns", "p99_ns", "tsc_per_op",
     "fail_pct", "latency_samples", "thp_splits", "pmd_mapped_pct",
     "membind_failed", "bind_failed_threads", "perf_failed_threads",
-    "perf_multiplexed_threads", "offcpu_pct", "runq_pct",
+    "perf_multiplexed_threads", "offcpu_pct", "runq_pct", "steal_pct",
     "sampled_slowpath_pct",
 }
 

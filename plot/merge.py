@@ -80,17 +80,23 @@ def main():
     ctx["gupbench_partial"] = bool(a.partial)
     if a.elapsed >= 0:
         ctx["gupbench_elapsed_s"] = a.elapsed
-    # rows a busy or oversubscribed machine took CPU time from
-    busy = sorted(((b["runq_pct"], b.get("name", "?")) for b in rows
-                   if isinstance(b.get("runq_pct"), (int, float))
-                   and b["runq_pct"] > gbstats.BUSY_RUNQ_PCT), reverse=True)
-    if busy:
-        print(f"merge: warning: {len(busy)} of {len(rows)} rows had pinners "
-              f"waiting for a CPU for more than {gbstats.BUSY_RUNQ_PCT:g}% "
-              "of their window "
-              f"(runq_pct; worst {busy[0][0]:.0f}%, {busy[0][1]}): the "
-              "machine was busy or oversubscribed; their real_time "
-              "includes that wait", file=sys.stderr)
+    # rows a busy or oversubscribed machine, or its host, took time from
+    for key, limit, what in (
+            ("runq_pct", gbstats.BUSY_RUNQ_PCT, "waiting for a CPU for more "
+             "than {:g}% of their window ({}; worst {:.0f}%, {}): the "
+             "machine was busy or oversubscribed; their real_time includes "
+             "that wait"),
+            ("steal_pct", gbstats.STOLEN_PCT, "on PUs the hypervisor took "
+             "for more than {:g}% of their window ({}; worst {:.0f}%, {}): "
+             "the host ran something else on this guest's CPUs; their "
+             "real_time includes that time")):
+        over = sorted(((b[key], b.get("name", "?")) for b in rows
+                       if isinstance(b.get(key), (int, float))
+                       and b[key] > limit), reverse=True)
+        if over:
+            print(f"merge: warning: {len(over)} of {len(rows)} rows had "
+                  "pinners " + what.format(limit, key, *over[0]),
+                  file=sys.stderr)
     out = os.path.join(a.dir, "summary.json")
     with open(out + ".tmp", "w") as fh:
         json.dump({"context": ctx, "benchmarks": rows}, fh, indent=1)

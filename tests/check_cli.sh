@@ -125,6 +125,7 @@ for b in d["benchmarks"]:
     assert 0 <= b["offcpu_pct"] <= 100
     if os.path.exists("/proc/thread-self/schedstat"):
         assert 0 <= b["runq_pct"] <= b["offcpu_pct"], b
+    assert 0 <= b["steal_pct"] <= 100, b   # /proc/stat has steal since 2.6.11
     assert b["fail_pct"] == 0          # one bias pinner: every grab works
     # the timed ops' slow-path share: pin rows only (raw has no slow path)
     assert ("sampled_slowpath_pct" in b) == b["name"].startswith("pin/"), b
@@ -315,6 +316,23 @@ if $py plot/merge.py "$tmp/busy" 2>"$tmp/busy.err" &&
 	ok merge_busy
 else
 	bad merge_busy "$(cat "$tmp/busy.err")"
+fi
+
+# ... and about rows whose PUs the hypervisor took (steal_pct).
+mkdir -p "$tmp/stolen"
+cat >"$tmp/stolen/launch-0000.json" <<JSON
+{"context": {"host_name": "h"}, "benchmarks": [
+ {"name": "pin/x/threads:2", "real_time": 9, "runq_pct": 0, "steal_pct": 12.4},
+ {"name": "pin/x/threads:4", "real_time": 9, "runq_pct": 0, "steal_pct": 33.3},
+ {"name": "pin/x/threads:1", "real_time": 3, "runq_pct": 0, "steal_pct": 4}]}
+JSON
+if $py plot/merge.py "$tmp/stolen" 2>"$tmp/stolen.err" &&
+	grep -q "2 of 3 rows had pinners on PUs the hypervisor took for more than 10% of their window (steal_pct; worst 33%, pin/x/threads:4)" "$tmp/stolen.err" &&
+	! grep -q "waiting for a CPU" "$tmp/stolen.err" &&
+	! grep -q "hypervisor" "$tmp/busy.err"; then
+	ok merge_steal
+else
+	bad merge_steal "$(cat "$tmp/stolen.err")"
 fi
 
 # A sweep interrupted (SIGTERM; Ctrl-C takes the same path) keeps finished launches in valid JSON.

@@ -148,6 +148,16 @@ run no_runq "$tmp/A3" "$tmp/N40"
 grep -q 'CPU for more than' "$tmp/ab.out" && bad offcpu_quiet "note on a quiet run" ||
 	ok offcpu_quiet
 
+# Pinners whose PUs the hypervisor took (steal_pct): a note of its own,
+# whatever runq_pct says; none on a run without steal.
+$tools make "$tmp/ST" --launches=3 --seed=8 --steal=bias=30 >/dev/null 2>&1 ||
+	bad make_steal "plottools make failed"
+run steal "$tmp/ST" "$tmp/A3"
+[ $rc -eq 0 ] && flat steal "$tmp/steal.out" 'note: A: [0-9]+ configurations? ha(s|ve) pinners on PUs the hypervisor took for more than 10% of the window \(steal_pct, median over launches; worst 30%, [a-z_]+/bias/' ||
+	bad steal "exit $rc: $(cat "$tmp/steal.err")"
+grep -q 'B: .*hypervisor' "$tmp/steal.out.flat" || grep -q hypervisor "$tmp/ab.out" &&
+	bad steal_quiet "a steal note on a side without steal" || ok steal_quiet
+
 # Runs with a different writeback setting: said when a compared row has a
 # mkclean competitor (the setting changes what it measures), not otherwise;
 # a different --mem always.

@@ -30,7 +30,8 @@ def row(name, launch, rt, threads, events=(), comp=None):
          "pages_per_s": ops, "slowpath_pct": 0.5 * threads,
          "retries_per_op": 0.01 * threads, "fairness_cov": 0.01,
          "overlap_pct": 99.9, "p50_ns": rt * 0.9, "p99_ns": rt * 3,
-         "tsc_per_op": rt * 2.6, "offcpu_pct": 1.0, "runq_pct": 0.5}
+         "tsc_per_op": rt * 2.6, "offcpu_pct": 1.0, "runq_pct": 0.5,
+         "steal_pct": 0.0}
     for e in events:
         b[e] = rt * 3 if e == "cycles" else 0.001
     if comp:
@@ -61,6 +62,8 @@ def make(a):
               (kv.split("=") for kv in (a.offcpu or "").split(",") if kv)}
     runq = {k: float(v) for k, v in
             (kv.split("=") for kv in (a.runq or "").split(",") if kv)}
+    steal = {k: float(v) for k, v in
+             (kv.split("=") for kv in (a.steal or "").split(",") if kv)}
     configs = []
     for s in schemes:
         configs.append((f"raw/{s}/pages:1/share:same/place:compact/"
@@ -102,6 +105,8 @@ def make(a):
                 b["runq_pct"] = b["offcpu_pct"] = runq[s]
             if a.no_runq:
                 del b["runq_pct"]
+            if s in steal:
+                b["steal_pct"] = steal[s]
             d = {"context": dict(ctx, command_line=name),
                  "benchmarks": [b]}
             with open(os.path.join(a.dir, f"launch-{n:04d}.json"), "w") as f:
@@ -253,6 +258,7 @@ def main():
     m.add_argument("--offcpu", help="SCHEME=PCT,...: offcpu_pct (else 1)")
     m.add_argument("--runq", help="SCHEME=PCT,...: runq_pct and offcpu_pct "
                    "(else 0.5 and 1)")
+    m.add_argument("--steal", help="SCHEME=PCT,...: steal_pct")
     m.add_argument("--no-runq", action="store_true",
                    help="rows without runq_pct (older results)")
     m.add_argument("--events", default="")

@@ -7,7 +7,9 @@
  * the ops to time by count, not by time.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "run.h"
 #include "unit.h"
@@ -210,11 +212,62 @@ static void case_sampler_follows_rate(void *arg)
 	free(smp.buf);
 }
 
+/* Parse @text as /proc/stat for @cpus; the steal ticks found. */
+static unsigned int steal_of(const char *text, const int *cpus,
+			     unsigned int n, unsigned long long *ticks)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	unsigned int found;
+
+	CHECK(f);
+	found = proc_stat_steal(f, cpus, n, ticks);
+	fclose(f);
+	return found;
+}
+
+/*
+ * steal_pct's source: the eighth value of the cpuN lines, not of the
+ * summed "cpu" line (whose first value would parse as a CPU number),
+ * past an "intr" line longer than any buffer, and nothing from a
+ * kernel whose lines stop before steal.
+ */
+static void case_proc_stat_steal(void *arg)
+{
+	static const char head[] =
+		"cpu  3 0 915 12480 97 0 18 49 0 0\n"
+		"cpu0 358 0 401 6477 6 0 2 24 0 0\n"
+		"cpu1 609 0 513 6003 91 0 15 25 0 0\n"
+		"cpu12 1 2 3 4 5 6 7 1000 0 0\n"
+		"intr 66334";
+	static const char old[] = "cpu  1 2 3 4 5 6 7\ncpu0 1 2 3 4 5 6 7\n";
+	static const int both[] = { 1, 0 }, agg[] = { 3 }, far[] = { 12, 2 };
+	unsigned long long ticks;
+	char *text = malloc(sizeof(head) + 8 * 4096 + 64);
+	size_t len;
+
+	(void)arg;
+	CHECK(text);
+	strcpy(text, head);
+	for (len = strlen(text); len < sizeof(head) + 8 * 4096; len += 2)
+		strcpy(text + len, " 0");
+	strcpy(text + len, "\nctxt 1\ncpu2 0 0 0 0 0 0 0 5\n");
+	CHECK_EQ(steal_of(text, both, 2, &ticks), 2);
+	CHECK_EQ(ticks, 49);
+	CHECK_EQ(steal_of(text, agg, 1, &ticks), 0);
+	CHECK_EQ(ticks, 0);
+	/* a line after the long one is still read */
+	CHECK_EQ(steal_of(text, far, 2, &ticks), 2);
+	CHECK_EQ(ticks, 1005);
+	CHECK_EQ(steal_of(old, both, 2, &ticks), 0);
+	free(text);
+}
+
 int main(void)
 {
 	t_case(case_nearest_rank, NULL);
 	t_case(case_weighted, NULL);
 	t_case(case_sampler_by_count, NULL);
 	t_case(case_sampler_follows_rate, NULL);
+	t_case(case_proc_stat_steal, NULL);
 	return t_done();
 }
