@@ -342,7 +342,9 @@ static void add_latency_context(void)
 		"p50_ns/p99_ns: ops chosen by count (jittered indices ~100 us "
 		"of ops apart at the thread's rate, each sample weighted by "
 		"the ops of its gap: every op counts alike) each timed "
-		"between fenced TSC reads, less the cost of the reads; "
+		"between fenced TSC reads, less timing_overhead_ns (the same "
+		"reads around the thread's loop called for no op: mean of "
+		"1001 within twice their median); "
 		"nearest rank; resolution tsc_step_ns; sampled_slowpath_pct "
 		"against slowpath_pct shows how far timing perturbed the ops");
 	if (step_ns >= 2.0)

@@ -75,6 +75,7 @@ struct thread_ctx {
 	unsigned long ok, fail;		/* competitors: outcomes in window */
 	unsigned long ok_all, fail_all, ok0, fail0;
 	double t_start, t_end;		/* window, CLOCK_MONOTONIC s */
+	double timing_ticks;		/* timing_overhead(); 0: not timed */
 	double cpu_ns;
 	double runq_ns;			/* runnable, not running; < 0: unknown */
 	uint64_t tsc;
@@ -106,7 +107,6 @@ struct run {
 	unsigned long nr_all;
 	unsigned int nthreads;
 	struct thread_ctx *t;
-	double rdtsc_cost;
 	unsigned long splits0, splits1;	/* thp_split_pmd_events(): window */
 	unsigned long nr_small, nr_thp;	/* the free lists when all is free */
 	bool membind_failed;		/* struct pages not where planned */
@@ -422,6 +422,47 @@ static __always_inline unsigned long section_run(const struct section *x,
 		      x->scheme->raw_section(x->page, n, FOLL_PIN);
 }
 
+#define TIMING_REPS 1001
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * What timing one op costs beside the op, in ticks: the fenced TSC reads
+ * around a call of the op's section for no op, the code around a timed
+ * op less its one iteration (the two reads alone leave out the call and
+ * the loop's entry and exit: 26 ticks, one TSC step, on the guest gupbench
+ * is developed on). The mean of the timings within twice their median:
+ * where the TSC moves in steps, a fixed interval reads as one of the two
+ * multiples around it, in proportion, so a mean finds it where a minimum
+ * or a median would round it; an interrupt's timing is left out.
+ */
+static double timing_overhead(const struct section *x)
+{
+	uint64_t *d = malloc(TIMING_REPS * sizeof(*d)), t0, lim;
+	double sum = 0;
+	unsigned int i, n = 0;
+
+	if (!d)
+		return 0;
+	section_run(x, 0);		/* its code and data in the caches */
+	for (i = 0; i < TIMING_REPS; i++) {
+		t0 = rdtsc_begin();
+		section_run(x, 0);
+		d[i] = rdtsc_end() - t0;
+	}
+	qsort(d, TIMING_REPS, sizeof(*d), cmp_u64);
+	lim = 2 * d[TIMING_REPS / 2];
+	for (i = 0; i < TIMING_REPS && d[i] <= lim; i++, n++)
+		sum += (double)d[i];
+	free(d);
+	return sum / n;
+}
+
 /*
  * One batch of @batch ops, the ops the sampler chose split out and each
  * timed alone (in the window only). Returns the thread's op count after.
@@ -489,6 +530,7 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 	struct window w = { 0 };
 	bool warm = false;
 
+	t->timing_ticks = timing_overhead(&x);
 	while (thread_step(t, &w, &warm, pc, ops)) {
 		ops = run_batch(t, &w, &x, ops, batch);
 		/* one TSC read per batch: the time between two phase checks */
@@ -514,6 +556,7 @@ static void raw_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 	struct window w = { 0 };
 	bool warm = false;
 
+	t->timing_ticks = timing_overhead(&x);
 	while (thread_step(t, &w, &warm, pc, ops))
 		ops = run_batch(t, &w, &x, ops, 4096);
 }
@@ -1135,12 +1178,18 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	all = calloc(ns ? ns : 1, sizeof(*all));
 	if (all && ns) {
 		unsigned long k = 0, j;
+		double cost = 0;
+		unsigned int timed = 0;
 
 		for (i = 0; i < c->threads; i++) {
 			const struct thread_ctx *t = &r->t[i];
 
 			double stand = 0;
 
+			if (!t->smp.n)
+				continue;
+			cost += t->timing_ticks;
+			timed++;
 			for (j = 0; j < t->smp.n; j++)
 				stand += t->smp.buf[j].ops;
 			for (j = 0; j < t->smp.n; j++) {
@@ -1149,11 +1198,14 @@ static void fill_result(struct run *r, struct gbench_result *out)
 						  stand;
 			}
 		}
+		/* the same code on every pinner: one mean, taken off both */
+		cost /= timed;
 		wsample_sort(all, ns);
 		add_counter(out, "p50_ns", max(0.0, wsample_percentile(all,
-				ns, 50) - r->rdtsc_cost) * 1e9 / hz);
+				ns, 50) - cost) * 1e9 / hz);
 		add_counter(out, "p99_ns", max(0.0, wsample_percentile(all,
-				ns, 99) - r->rdtsc_cost) * 1e9 / hz);
+				ns, 99) - cost) * 1e9 / hz);
+		add_counter(out, "timing_overhead_ns", cost * 1e9 / hz);
 	}
 	add_counter(out, "latency_samples", (double)ns);
 	free(all);
@@ -1213,22 +1265,6 @@ static void fill_result(struct run *r, struct gbench_result *out)
 			    (double)(r->splits1 - r->splits0));
 		add_counter(out, "pmd_mapped_pct", pmd_mapped_pct(r));
 	}
-}
-
-/* The cost of rdtsc_begin()+rdtsc_end() around nothing, in ticks. */
-static double rdtsc_overhead(void)
-{
-	uint64_t best = ~0ULL;
-	int i;
-
-	for (i = 0; i < 1000; i++) {
-		uint64_t t0 = rdtsc_begin();
-		uint64_t d = rdtsc_end() - t0;
-
-		if (d < best)
-			best = d;
-	}
-	return (double)best;
 }
 
 /*
@@ -1299,7 +1335,6 @@ void config_run(void *arg, struct gbench_result *out)
 			 "the pool's address list");
 		goto out_mem;
 	}
-	r.rdtsc_cost = rdtsc_overhead();
 	for (i = 0, k = 0; i < n; i++) {
 		struct thread_ctx *t = &r.t[i];
 		const char *role = config_role(c, i);

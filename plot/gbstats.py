@@ -40,6 +40,7 @@ STD_KEYS = {
     "aggregate_name", "aggregate_unit", "error_occurred", "error_message",
     "ops", "ops_per_s", "pages_per_s", "slowpath_pct", "retries_per_op",
     "fairness_cov", "overlap_pct", "p50_ns", "p99_ns", "tsc_per_op",
+    "timing_overhead_ns",
     "fail_pct", "latency_samples", "thp_splits", "pmd_mapped_pct",
     "membind_failed", "bind_failed_threads", "perf_failed_threads",
     "perf_multiplexed_threads", "offcpu_pct", "runq_pct", "steal_pct",

@@ -122,6 +122,9 @@ for b in d["benchmarks"]:
               "membind_failed"):
         assert c in b, c
     assert b["overlap_pct"] > 50
+    # what timing one op costs beside it: the fenced reads and a call
+    assert 0 < b["timing_overhead_ns"] < 1e4, b
+    assert 0 <= b["p50_ns"] <= b["p99_ns"], b
     assert 0 <= b["offcpu_pct"] <= 100
     if os.path.exists("/proc/thread-self/schedstat"):
         assert 0 <= b["runq_pct"] <= b["offcpu_pct"], b
