@@ -1309,9 +1309,15 @@ static int do_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 	if (unshare && !anonexcl)
 		goto unlock;
 	if (wp_can_reuse_anon_folio(folio, anonexcl)) {
-		/* folio_move_anon_rmap() + SetPageAnonExclusive() */
-		WRITE_ONCE(folio->page.mapping, (void *)mm);
-		set_bit(PG_anon_exclusive, &page->flags);
+		/*
+		 * folio_move_anon_rmap() + SetPageAnonExclusive(), 5.19+:
+		 * 5.9-5.18's reuse had neither (09854ba94c6a), and the
+		 * locked set_bit() is on the _refcount line
+		 */
+		if (anonexcl) {
+			WRITE_ONCE(folio->page.mapping, (void *)mm);
+			set_bit(PG_anon_exclusive, &page->flags);
+		}
 		goto reuse;
 	}
 
@@ -1476,9 +1482,11 @@ static int do_huge_pmd_wp_page(struct mm_struct *mm, pmd_t *pmdp, pmd_t pmd,
 	     test_bit(PG_anon_exclusive, folio_flags(folio))) ||
 	    (folio_ref_count(folio) == 1 &&
 	     atomic_read(folio_mapcount_ptr(folio)) == 0)) {
-		/* folio_move_anon_rmap() + SetPageAnonExclusive() */
-		WRITE_ONCE(folio->page.mapping, (void *)mm);
-		set_bit(PG_anon_exclusive, folio_flags(folio));
+		/* folio_move_anon_rmap() + SetPageAnonExclusive(): 5.19+ */
+		if (scheme_has(mm, SF_ANON_EXCL)) {
+			WRITE_ONCE(folio->page.mapping, (void *)mm);
+			set_bit(PG_anon_exclusive, folio_flags(folio));
+		}
 		if (!unshare)
 			set_pmd(pmdp, __pmd(pmd_val(pmd) | _PAGE_RW | _PAGE_DIRTY));
 		return 0;

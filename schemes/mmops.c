@@ -139,14 +139,25 @@ static int copy_pte_range(struct mm_struct *dst_mm, struct mm_struct *src_mm,
 				 * the pin (the fork_copies_mig_entry
 				 * mutant). The model waits the entry out
 				 * for those schemes (drops src_ptl; then
-				 * this table again).
+				 * this table again). The kernel never
+				 * sleeps in the write section, so the wait
+				 * is out of it: GUP-fast in this mm keeps
+				 * its fast path meanwhile. The PTEs done
+				 * so far are as fork leaves them, and a
+				 * pin taken on one still to come is seen
+				 * by its pinned check.
 				 */
 				if (!mm_anonexcl(src_mm) &&
 				    !GUP_MUTANT(FORK_COPIES_MIG_ENTRY)) {
 					spin_unlock(dst_ptl);
+					raw_write_seqcount_end(
+						&src_mm->write_protect_seq);
 					migration_entry_wait_on_locked(
 						page_folio(pte_page(pte)),
 						src_ptl);
+					raw_write_seqcount_begin(
+						&src_mm->write_protect_seq);
+					smp_mb();	/* as in mm_fork() */
 					goto next_table;
 				}
 				/*
@@ -188,6 +199,15 @@ static int copy_pte_range(struct mm_struct *dst_mm, struct mm_struct *src_mm,
 				continue;
 			}
 			mm_debug(src_mm, GUP_DP_FORK_CHECKED, addr);
+			/*
+			 * A copy allocated for this entry, which no longer
+			 * needs one: freed, not kept for a later entry
+			 * ("pre-alloc page cannot be reused by next time")
+			 */
+			if (prealloc) {
+				folio_put(prealloc);
+				prealloc = NULL;
+			}
 			/* COW mapping: write-protect parent and child */
 			if (pte_write(pte)) {
 				ptep_set_wrprotect(src_ptep);
@@ -267,7 +287,7 @@ static int copy_huge_pmd(struct mm_struct *dst_mm, struct mm_struct *src_mm,
 struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,
 			  unsigned long *shared)
 {
-	struct mm_struct *child = mm_alloc(parent->scheme), *root;
+	struct mm_struct *child = mm_alloc(parent->scheme), *root, **pp;
 	unsigned long c = 0, s = 0;
 	int i, err = 0;
 
@@ -276,13 +296,18 @@ struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,
 	mmap_write_lock(parent);
 	/*
 	 * anon_vma_fork(), before any PTE is copied: from here migration's
-	 * rmap walks visit the child too
+	 * rmap walks visit the child too. At the tail: the anon_vma's
+	 * interval tree visits an older VMA of the same range before a
+	 * newer one, so a walk that has passed a parent also passes a child
+	 * the parent forks (and copies a migration entry into) meanwhile
 	 */
 	root = anon_vma_root(parent);
 	anon_vma_lock_write(root);
 	child->anon_parent = root;
-	child->anon_sibling = root->anon_children;
-	root->anon_children = child;
+	child->anon_sibling = NULL;
+	for (pp = &root->anon_children; *pp; pp = &(*pp)->anon_sibling)
+		;
+	*pp = child;
 	anon_vma_unlock_write(root);
 	child->nr_vmas = parent->nr_vmas;
 	memcpy(child->vmas, parent->vmas,

@@ -510,6 +510,7 @@ struct mig_fork {
 	struct mm_struct *mm, *child;
 	struct bg_call fork;		/* mig_fork() */
 	int hits, lock_free, fork_done_early;
+	int waiting, seq_odd;		/* fork asleep on the entry: its seq */
 	bool expect_copy;
 	pte_t parent_entry, child_entry;
 };
@@ -539,6 +540,22 @@ static void mig_fork_hook(struct mm_struct *mm, enum gup_debug_point dp,
 	/* a fork that waits for the entry cannot finish here */
 	m->fork_done_early = done_within(&m->fork.done,
 					 m->expect_copy ? 10000 : 50);
+	/*
+	 * asleep on the entry (PG_waiters on the locked folio), the fork is
+	 * out of its write_protect_seq section: GUP-fast in this mm keeps
+	 * its fast path (the kernel's fork never sleeps inside it)
+	 */
+	if (!m->fork_done_early) {
+		struct folio *folio = page_folio(pte_page(raw_pte(mm, addr)));
+		int ms;
+
+		for (ms = 0; ms < 5000 && !m->waiting; ms++) {
+			m->waiting = test_bit(PG_waiters, folio_flags(folio));
+			if (!m->waiting)
+				usleep(1000);
+		}
+		m->seq_odd = READ_ONCE(mm->write_protect_seq.sequence) & 1;
+	}
 	m->parent_entry = raw_pte(mm, addr);
 	if (m->fork_done_early && m->child)
 		m->child_entry = raw_pte(m->child, addr);
@@ -569,6 +586,9 @@ static void case_migrate_vs_fork(void *arg)
 	if (!m.expect_copy) {
 		CHECK_MSG(!m.fork_done_early, "fork copied past a migration "
 			  "entry without waiting for it");
+		CHECK_MSG(m.waiting, "fork never queued on the entry's folio");
+		CHECK_MSG(!m.seq_odd, "fork sleeps on a migration entry inside "
+			  "its write_protect_seq section");
 		CHECK(m.child);
 		now = mm_lookup_page(f.mm, m.addr, NULL);
 		in_child = mm_lookup_page(m.child, m.addr, NULL);
