@@ -860,6 +860,7 @@ static int setup_mm(struct run *r, struct mem_place *mp, char *err,
 		return -ENOMEM;
 	/* more than one thread runs the mm: TLB flushes interrupt the others */
 	r->mm->ipi_flush = c->threads + config_nr_competitors(c) > 1;
+	r->mm->wb_no_pin_query = true;
 	r->mm->stable_writes = run_opts.stable_writes;
 	r->nr_all = nregions * region_pages;
 	r->all_addrs = calloc(r->nr_all, sizeof(*r->all_addrs));

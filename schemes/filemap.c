@@ -288,6 +288,12 @@ bool folio_mark_dirty(struct folio *folio)
 	xa_lock = folio_i_pages_lock(folio);
 	spin_lock(xa_lock);
 	spin_unlock(xa_lock);
+	/*
+	 * __mark_inode_dirty(I_DIRTY_PAGES): smp_mb() before its lockless
+	 * i_state test (pairs with __writeback_single_inode()'s), which
+	 * finds the inode dirty already
+	 */
+	smp_mb();
 	return true;
 }
 
@@ -306,11 +312,14 @@ void folio_start_writeback(struct folio *folio)
 }
 
 /*
- * folio_end_writeback(): the I/O is done. __folio_end_writeback() clears
- * PG_writeback with the RMW that also reports PG_waiters
- * (folio_xor_flags_has_waiters(): PG_writeback is in the low byte too),
- * then the waiters are woken; then the reference the writeback held
- * goes.
+ * folio_end_writeback(): the I/O is done. It takes a reference of its own
+ * ("Writeback does not hold a folio reference of its own, relying on
+ * truncation to wait for the clearing of PG_writeback"), then
+ * __folio_end_writeback() clears PG_writeback with the RMW that also
+ * reports PG_waiters (folio_xor_flags_has_waiters(): PG_writeback is in
+ * the low byte too), the waiters are woken and that reference goes;
+ * then the lookup's reference the model's writeback held (the kernel's
+ * folio_batch_release(), done at submission there).
  */
 void folio_end_writeback(struct folio *folio)
 {
@@ -318,6 +327,7 @@ void folio_end_writeback(struct folio *folio)
 	bool waiters;
 
 	WARN_ON_ONCE(!test_bit(PG_writeback, folio_flags(folio)));
+	folio_get(folio);
 	/* under the i_pages lock, which also clears the writeback tag */
 	spin_lock(xa_lock);
 	waiters = xor_unlock_is_negative_byte(BIT(PG_writeback),
@@ -325,6 +335,7 @@ void folio_end_writeback(struct folio *folio)
 	spin_unlock(xa_lock);
 	if (waiters)
 		folio_wake_bit(folio, PG_writeback);
+	folio_put(folio);
 	folio_put(folio);
 }
 

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include "gup_common.h"
 
@@ -90,6 +93,34 @@ noinline void clear_page_cost(void)
 {
 	memset(copy_buf[1], 0, PAGE_SIZE);
 	__asm__ __volatile__("" : : "r" (copy_buf[1]) : "memory");
+}
+
+/*
+ * fsdax writeback's cache flush, dax_flush() -> arch_wb_cache_pmem():
+ * the page written back line by line, clwb where the CPU has it (as
+ * clean_cache_range() picks), clflush where not, then the fence that
+ * orders them. The lines are the per-thread buffer's, as for a copy.
+ */
+noinline void pmem_flush_cost(void)
+{
+#if defined(__x86_64__)
+	static __thread int clwb = -1;
+	char *p = (char *)copy_buf[1];
+	unsigned int a, b, c, d, i;
+
+	if (clwb < 0)
+		clwb = __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
+		       (b & (1U << 24));
+	for (i = 0; i < PAGE_SIZE; i += 64) {
+		if (clwb)
+			__asm__ __volatile__("clwb %0" : "+m" (p[i]));
+		else
+			__asm__ __volatile__("clflush %0" : "+m" (p[i]));
+	}
+	__asm__ __volatile__("sfence" : : : "memory");
+#else
+	__asm__ __volatile__("" : : "r" (copy_buf[1]) : "memory");
+#endif
 }
 
 /* mod_node_state() with overstep_mode 0, as mod_node_page_state() calls it */

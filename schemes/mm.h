@@ -623,6 +623,12 @@ struct mm_struct {
 	 */
 	bool ipi_flush;
 	/*
+	 * mm_writeback_start() leaves out its pin query (it returns 0), which
+	 * only the tests and torture read; the kernel's writeback never asks
+	 * folio_maybe_dma_pinned(). Set by the benchmark.
+	 */
+	bool wb_no_pin_query;
+	/*
 	 * The file's backing device wants stable pages during writeback
 	 * (mapping_stable_writes(): integrity checksums, some RAID): a write
 	 * fault on a shared page under writeback waits for it
@@ -1287,6 +1293,8 @@ static inline void page_dma_write(struct page *page, unsigned long val)
 /* what copying or clearing one 4 KiB page costs, nothing else */
 void copy_page_cost(void);
 void clear_page_cost(void);
+/* fsdax writeback's flush of one page's lines (arch_wb_cache_pmem()). */
+void pmem_flush_cost(void);
 
 /*
  * copy_highpage(): copy the emulated contents. The source may be

@@ -754,7 +754,8 @@ busy:
  * (folio_prepare_writeback()); folio_clear_dirty_for_io(), whose
  * folio_mkclean() write-protects and cleans the PTE; then
  * __folio_start_writeback() and unlock. Returns 1 if the folio was
- * (maybe) pinned when its writeback started, 0 if not, or -errno:
+ * (maybe) pinned when its writeback started, 0 if not (always 0 with
+ * mm->wb_no_pin_query), or -errno:
  * -ENODATA for a clean folio, which writeback's dirty-tag lookup would
  * not have found (nothing is locked or counted), or which another
  * writeback cleaned before this one got the page lock (nothing written);
@@ -809,8 +810,11 @@ int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
 		 * would.
 		 */
 		while (!folio_trylock(folio)) {
-			poll(arg);
-			cpu_relax();
+			/* reading the lock word, not taking it, between tries */
+			do {
+				poll(arg);
+				cpu_relax();
+			} while (test_bit(PG_locked, folio_flags(folio)));
 		}
 	} else {
 		folio_lock(folio);
@@ -859,7 +863,10 @@ int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
 	 */
 	if (!dax)
 		folio_start_writeback(folio);
-	pinned = mm_maybe_pinned(mm, folio);
+	else
+		pmem_flush_cost();
+	/* the caller's question (tests, torture): writeback never asks */
+	pinned = mm->wb_no_pin_query ? 0 : mm_maybe_pinned(mm, folio);
 	folio_unlock(folio);
 	if (dax) {
 		folio_put(folio);
@@ -868,8 +875,10 @@ int mm_writeback_start(struct mm_struct *mm, unsigned long addr,
 		return pinned;
 	}
 	/*
-	 * The writeback keeps the lookup's reference until it ends; the
-	 * kernel's holds none (truncation waits for PG_writeback instead).
+	 * The writeback keeps the lookup's reference until it ends, where
+	 * the kernel's folio_batch_release() drops it once the batch is
+	 * submitted and the I/O holds none (truncation waits for
+	 * PG_writeback instead): the same RMWs on _refcount, the put later.
 	 * Nothing that counts references looks at shared pages here
 	 * (migration, collapse and COW reuse are anon-only); a model of
 	 * file-page migration must not read this one as a pin.
