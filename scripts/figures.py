@@ -7,7 +7,8 @@
 Prints the table the README's "Figures measured here" holds: the harness
 floor (raw/empty at 1 thread), each scheme's 1-page pin at 1 thread over
 its raw row (medians over launches of share:same rows at the placements
-raw ran at, measured in the same sweep), the bare walk (pin/empty),
+raw ran at, measured in the same sweep, with the range of any launch of
+pin over any of raw beside it), the bare walk (pin/empty),
 overlap_pct (minimum over every row, median over the rows with more than
 one thread), and the sweep's wall time. Error rows are left out.
 Exit 2 when the folder holds no make bench summary.
@@ -36,12 +37,18 @@ def ok(b):
     return not b.get("error_occurred") and b.get("run_type") != "aggregate"
 
 
-def med(rows, pat, places=None):
-    """Median real_time of the rows named pat (group "pl": placement)."""
+def vals(rows, pat, places=None):
+    """real_time of each launch of the rows named pat (group "pl":
+    placement)."""
     r = re.compile(pat)
-    v = [b["real_time"] for b in rows if ok(b)
-         for m in [r.fullmatch(b["name"])]
-         if m and (places is None or m.group("pl") in places)]
+    return [b["real_time"] for b in rows if ok(b)
+            for m in [r.fullmatch(b["name"])]
+            if m and (places is None or m.group("pl") in places)]
+
+
+def med(rows, pat, places=None):
+    """Median real_time of the rows named pat."""
+    v = vals(rows, pat, places)
     return statistics.median(v) if v else None
 
 
@@ -65,9 +72,13 @@ def main():
     ratios = []
     for s in schemes:
         pl = places(rows, f"raw/{s}" + one)
-        pin, raw = med(rows, f"pin/{s}" + one, pl), med(rows, f"raw/{s}" + one)
-        if pin and raw:
-            ratios.append((pin / raw, s, pin, raw))
+        pv, rv = vals(rows, f"pin/{s}" + one, pl), vals(rows, f"raw/{s}" + one)
+        if pv and rv and min(rv) > 0:
+            pin, raw = statistics.median(pv), statistics.median(rv)
+            # pin and raw are separate launches: the ratio's spread is
+            # that of any launch of one against any of the other
+            ratios.append((pin / raw, s, pin, raw, min(pv) / max(rv),
+                           max(pv) / min(rv)))
     ratios.sort()
     timed = [b for b in rows if ok(b) and "overlap_pct" in b]
     ov = [b["overlap_pct"] for b in timed]
@@ -78,14 +89,20 @@ def main():
     print("| target | goal | measured | |")
     print("| --- | --- | --- | --- |")
     if floor is not None:
+        fv = vals(rows, r"raw/empty" + one)
         print(f"| `raw/empty` at 1 thread (harness floor) | <= 1.0 ns | "
-              f"{floor:.2f} ns | {met(floor <= 1.0)} |")
+              f"{floor:.2f} ns (launches {min(fv):.2f}-{max(fv):.2f}) | "
+              f"{met(floor <= 1.0)} |")
     if ratios:
-        txt = ", ".join(f"{s} {p:.1f}/{r:.1f} = {x:.2f}x"
-                        for x, s, p, r in ratios)
+        txt = ", ".join(f"{s} {p:.1f}/{r:.1f} = {x:.2f}x ({lo:.2f}-{hi:.2f})"
+                        for x, s, p, r, lo, hi in ratios)
         n_ok = sum(1 for x, *_ in ratios if x <= 1.5)
-        print(f"| 1-page `pin` / `raw` at 1 thread | <= 1.5x | {txt} | "
-              f"{met(n_ok == len(ratios))} ({n_ok} of {len(ratios)}) |")
+        # missed by the medians, but met by some pair of launches
+        near = sum(1 for x, _, _, _, lo, _ in ratios if x > 1.5 >= lo)
+        print(f"| 1-page `pin` / `raw` at 1 thread (median ratio; in "
+              f"brackets, any launch of pin over any of raw) | <= 1.5x | "
+              f"{txt} | {met(n_ok == len(ratios))} ({n_ok} of "
+              f"{len(ratios)}; {near} more within the launches' spread) |")
     if walk is not None:
         print(f"| the bare walk, `pin/empty` at 1 thread (no atomics) | "
               f"- | {walk:.1f} ns | |")

@@ -458,5 +458,33 @@ expect_exit2 walkcost_bad_scheme "unknown scheme 'nope'" "$wc" nope pin 10
 expect_exit2 walkcost_bad_mode "usage" "$wc" bias walk 10
 expect_exit2 walkcost_bad_loops "usage" "$wc" bias pin 10x
 
+# scripts/figures.py: issue #3's table from a summary, each ratio with the
+# spread of its launches, and a verdict that counts the near misses.
+mkdir -p "$tmp/fig"
+$py - "$tmp/fig/summary.json" <<'PY'
+import json, sys
+one = "/pages:1/share:same/place:compact/threads:1"
+rt = {"raw/empty": [0.4, 0.5, 0.6], "pin/empty": [9, 10, 11],
+      "raw/bias": [8, 10, 12], "pin/bias": [14, 16, 20],
+      "raw/get": [5, 5, 5], "pin/get": [10, 12, 13]}
+rows = [{"name": k + one, "real_time": v, "threads": 1,
+         "overlap_pct": 99.5, "run_type": "iteration"}
+        for k, vs in rt.items() for v in vs]
+rows.append({"name": "raw/get" + one, "real_time": 0,
+             "error_occurred": True})
+json.dump({"context": {"gupbench_elapsed_s": 75, "gupbench_launches": 18},
+           "benchmarks": rows}, open(sys.argv[1], "w"))
+PY
+out=$($py scripts/figures.py "$tmp/fig" 2>&1)
+if echo "$out" | grep -qF '| 0.50 ns (launches 0.40-0.60) | met |' &&
+	echo "$out" | grep -qF 'bias 16.0/10.0 = 1.60x (1.17-2.50), get 12.0/5.0 = 2.40x (2.00-2.60)' &&
+	echo "$out" | grep -qF 'NOT met (0 of 2; 1 more within the launches'"'"' spread)' &&
+	echo "$out" | grep -qF '| 10.0 ns |' && echo "$out" | grep -qF '1 min 15 s'; then
+	ok figures_table
+else
+	bad figures_table "$out"
+fi
+expect_exit2 figures_no_summary "not a make bench summary" $py scripts/figures.py "$tmp"
+
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]
