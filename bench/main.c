@@ -338,6 +338,20 @@ static void add_latency_context(void)
 	gbench_add_context("tsc_hz", buf);
 	snprintf(buf, sizeof(buf), "%.2f", step_ns);
 	gbench_add_context("tsc_step_ns", buf);
+	/*
+	 * tsc_hz is calibrated once, at start: a TSC whose rate follows the
+	 * core's clock makes every TSC figure (p50_ns, p99_ns, tsc_per_op,
+	 * the batches' slices) wrong by the clock's change since
+	 */
+	gbench_add_context("tsc_invariant", tsc_invariant() > 0 ? "yes" :
+			   tsc_invariant() < 0 ? "no TSC (clock reads)" :
+			   "no");
+	if (!tsc_invariant())
+		fprintf(stderr, "gupbench: warning: this CPU's TSC is not "
+			"invariant (CPUID 80000007H EDX[8] clear): p50_ns, "
+			"p99_ns and tsc_per_op assume the rate calibrated at "
+			"start, %.0f Hz, and are off by as much as the clock "
+			"changes\n", hz);
 	gbench_add_context("latency_method",
 		"p50_ns/p99_ns: ops chosen by count (jittered indices ~100 us "
 		"of ops apart at the thread's rate, each sample weighted by "

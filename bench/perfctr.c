@@ -704,6 +704,20 @@ uint64_t tsc_hz(void)
 	return tsc_hz_val;
 }
 
+int tsc_invariant(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	unsigned int a, b, c, d;
+
+	/* CPUID.80000007H:EDX[8], "Invariant TSC" (Intel and AMD alike) */
+	if (!__get_cpuid(0x80000007, &a, &b, &c, &d))
+		return 0;
+	return !!(d & (1U << 8));
+#else
+	return -1;
+#endif
+}
+
 static uint64_t gcd64(uint64_t a, uint64_t b)
 {
 	while (b) {

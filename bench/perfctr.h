@@ -162,6 +162,12 @@ static inline uint64_t rdtsc_end(void)
 /* Ticks per second of rdtsc_now(), calibrated once (~50 ms), cached. */
 uint64_t tsc_hz(void);
 /*
+ * 1 if the CPU says its TSC runs at a constant rate in every P-, C- and
+ * T-state (CPUID 80000007H EDX bit 8), 0 if not, -1 where there is no
+ * TSC (the clock fallback, which needs none).
+ */
+int tsc_invariant(void);
+/*
  * The smallest step between two rdtsc_now() reads that differ, in ticks:
  * 1 on bare metal, often tens under a hypervisor that scales the TSC.
  * A timed op's latency is only known to this step.

@@ -6,6 +6,7 @@
  * protocol and turns per-thread numbers into one Google Benchmark row.
  */
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,7 @@ struct run {
 	/* host steal on the pinners' PUs over the window; < 0: unknown */
 	double steal_ns, steal_win_s;
 	unsigned int steal_pus;
+	double ref_atomic_ns;		/* reference_atomic_ns(); < 0: none */
 };
 
 static double now_s(void)
@@ -1167,6 +1169,8 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	if (r->steal_ns >= 0 && r->steal_win_s > 0 && r->steal_pus)
 		add_counter(out, "steal_pct", min(100.0, 100.0 * r->steal_ns /
 			    (r->steal_pus * r->steal_win_s * 1e9)));
+	if (r->ref_atomic_ns >= 0)
+		add_counter(out, "ref_atomic_ns", r->ref_atomic_ns);
 	add_counter(out, "overlap_pct", last > first ?
 		    100.0 * max(0.0, win_end - win_start) / (last - first) : 0);
 	/*
@@ -1268,6 +1272,52 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	}
 }
 
+#define REF_OPS		20000
+#define REF_REPS	9
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The machine's speed just before a row runs, on its first pinner's PU:
+ * ns per uncontended locked add on a line of the caller's own (the
+ * median of REF_REPS runs of REF_OPS). The same code in every row, so a
+ * row whose value is well above the sweep's others ran while the host
+ * was slower (a busy sibling thread or neighbour on a VM's host), which
+ * its own counters cannot show. -1 where the PU cannot be had.
+ */
+static double reference_atomic_ns(int pu)
+{
+	static __thread struct { long v; } ____cacheline_aligned line;
+	double t[REF_REPS];
+	cpu_set_t old, set;
+	uint64_t t0;
+	int i, j;
+
+	if (pu < 0 || pu >= CPU_SETSIZE ||
+	    sched_getaffinity(0, sizeof(old), &old))
+		return -1;
+	CPU_ZERO(&set);
+	CPU_SET(pu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		return -1;
+	for (i = -1; i < REF_REPS; i++) {	/* the first run warms up */
+		t0 = rdtsc_begin();
+		for (j = 0; j < REF_OPS; j++)
+			__atomic_fetch_add(&line.v, 1, __ATOMIC_SEQ_CST);
+		if (i >= 0)
+			t[i] = (double)(rdtsc_end() - t0) * 1e9 / tsc_hz() /
+			       REF_OPS;
+	}
+	sched_setaffinity(0, sizeof(old), &old);
+	qsort(t, REF_REPS, sizeof(*t), cmp_double);
+	return t[REF_REPS / 2];
+}
+
 /*
  * Start a thread already on its PU (its stack's first page is touched
  * there); where the kernel refuses that affinity, start it unbound:
@@ -1367,6 +1417,7 @@ void config_run(void *arg, struct gbench_result *out)
 			}
 		}
 	}
+	r.ref_atomic_ns = reference_atomic_ns(c->pus[0]);
 	for (i = 0; i < n; i++)
 		if (start_thread(&thr[i], &r.t[i])) {
 			snprintf(out->error, sizeof(out->error),

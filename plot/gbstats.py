@@ -24,6 +24,9 @@ BUSY_RUNQ_PCT = 10.0
 # enough that the row measures the host as much as the model (one
 # USER_HZ tick on one PU is 4% of a 0.25 s window, so not lower)
 STOLEN_PCT = 10.0
+# ref_atomic_ns above this multiple of the sweep's median: the row ran
+# while the machine was slower than for the others
+SLOW_REF = 1.25
 
 NAME_RE = re.compile(
     r"^(?P<workload>[A-Za-z0-9_]+)/(?P<scheme>[A-Za-z0-9_]+)"
@@ -40,7 +43,7 @@ STD_KEYS = {
     "aggregate_name", "aggregate_unit", "error_occurred", "error_message",
     "ops", "ops_per_s", "pages_per_s", "slowpath_pct", "retries_per_op",
     "fairness_cov", "overlap_pct", "p50_ns", "p99_ns", "tsc_per_op",
-    "timing_overhead_ns",
+    "timing_overhead_ns", "ref_atomic_ns",
     "fail_pct", "latency_samples", "thp_splits", "pmd_mapped_pct",
     "membind_failed", "bind_failed_threads", "perf_failed_threads",
     "perf_multiplexed_threads", "offcpu_pct", "runq_pct", "steal_pct",

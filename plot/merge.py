@@ -13,6 +13,7 @@ import argparse
 import glob
 import json
 import os
+import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
@@ -96,6 +97,23 @@ def main():
         if over:
             print(f"merge: warning: {len(over)} of {len(rows)} rows had "
                   "pinners " + what.format(limit, key, *over[0]),
+                  file=sys.stderr)
+    # rows that ran while the machine itself was slower (a reference
+    # atomic timed just before each row, on its first pinner's PU)
+    ref = [(b["ref_atomic_ns"], b.get("name", "?")) for b in rows
+           if isinstance(b.get("ref_atomic_ns"), (int, float))
+           and b["ref_atomic_ns"] > 0]
+    if ref:
+        mid = statistics.median(v for v, _ in ref)
+        slow = sorted(((v, n) for v, n in ref
+                       if v > gbstats.SLOW_REF * mid), reverse=True)
+        if slow:
+            print(f"merge: warning: {len(slow)} of {len(rows)} rows ran "
+                  "while an uncontended atomic cost more than "
+                  f"{gbstats.SLOW_REF:g}x the sweep's median of "
+                  f"{mid:.2f} ns (ref_atomic_ns; worst {slow[0][0]:.2f} "
+                  f"ns, {slow[0][1]}): the machine was slower then "
+                  "(on a VM: the host); compare those rows with care",
                   file=sys.stderr)
     out = os.path.join(a.dir, "summary.json")
     with open(out + ".tmp", "w") as fh:

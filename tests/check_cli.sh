@@ -102,8 +102,9 @@ ctx = d["context"]
 for k in ("gupbench_version", "command_line", "time_semantics", "kernel",
           "cpu_model", "topology", "pmu", "unsupported_events", "mem_policy",
           "tsc_hz", "tsc_step_ns", "latency_method", "vmstat_threshold",
-          "writeback"):
+          "writeback", "tsc_invariant"):
     assert k in ctx, k
+assert ctx["tsc_invariant"] in ("yes", "no", "no TSC (clock reads)"), ctx
 hz, step = float(ctx["tsc_hz"]), float(ctx["tsc_step_ns"])
 assert 1 <= int(ctx["vmstat_threshold"].split()[0]) <= 125, ctx["vmstat_threshold"]
 assert 1e8 < hz < 1e11 and 1e9 / hz * 0.99 <= step < 1000, (hz, step)
@@ -129,6 +130,7 @@ for b in d["benchmarks"]:
     if os.path.exists("/proc/thread-self/schedstat"):
         assert 0 <= b["runq_pct"] <= b["offcpu_pct"], b
     assert 0 <= b["steal_pct"] <= 100, b   # /proc/stat has steal since 2.6.11
+    assert 0 < b["ref_atomic_ns"] < 1000, b  # the machine's speed, per row
     assert b["fail_pct"] == 0          # one bias pinner: every grab works
     # the timed ops' slow-path share: pin rows only (raw has no slow path)
     assert ("sampled_slowpath_pct" in b) == b["name"].startswith("pin/"), b
@@ -336,6 +338,25 @@ if $py plot/merge.py "$tmp/stolen" 2>"$tmp/stolen.err" &&
 	ok merge_steal
 else
 	bad merge_steal "$(cat "$tmp/stolen.err")"
+fi
+
+# ... and about rows that ran while the machine was slower than for the
+# others (ref_atomic_ns against the sweep's median; none in a steady one).
+mkdir -p "$tmp/slowref"
+cat >"$tmp/slowref/launch-0000.json" <<JSON
+{"context": {"host_name": "h"}, "benchmarks": [
+ {"name": "raw/a/threads:1", "real_time": 9, "ref_atomic_ns": 2.0},
+ {"name": "raw/b/threads:1", "real_time": 9, "ref_atomic_ns": 2.2},
+ {"name": "raw/c/threads:1", "real_time": 9, "ref_atomic_ns": 2.1},
+ {"name": "raw/d/threads:1", "real_time": 9, "ref_atomic_ns": 2.8},
+ {"name": "raw/e/threads:1", "real_time": 9, "ref_atomic_ns": 3.1}]}
+JSON
+if $py plot/merge.py "$tmp/slowref" 2>"$tmp/slowref.err" &&
+	grep -q "2 of 5 rows ran while an uncontended atomic cost more than 1.25x the sweep's median of 2.20 ns (ref_atomic_ns; worst 3.10 ns, raw/e/threads:1)" "$tmp/slowref.err" &&
+	! grep -q "uncontended atomic" "$tmp/stolen.err"; then
+	ok merge_slow_reference
+else
+	bad merge_slow_reference "$(cat "$tmp/slowref.err")"
 fi
 
 # A sweep interrupted (SIGTERM; Ctrl-C takes the same path) keeps finished launches in valid JSON.
