@@ -114,7 +114,8 @@ struct run {
 	/* host steal on the pinners' PUs over the window; < 0: unknown */
 	double steal_ns, steal_win_s;
 	unsigned int steal_pus;
-	double ref_atomic_ns;		/* reference_atomic_ns(); < 0: none */
+	/* reference_atomic_ns() before the threads start and after; < 0: none */
+	double ref_before_ns, ref_after_ns;
 };
 
 static double now_s(void)
@@ -1169,8 +1170,9 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	if (r->steal_ns >= 0 && r->steal_win_s > 0 && r->steal_pus)
 		add_counter(out, "steal_pct", min(100.0, 100.0 * r->steal_ns /
 			    (r->steal_pus * r->steal_win_s * 1e9)));
-	if (r->ref_atomic_ns >= 0)
-		add_counter(out, "ref_atomic_ns", r->ref_atomic_ns);
+	if (r->ref_before_ns >= 0 && r->ref_after_ns >= 0)
+		add_counter(out, "ref_atomic_ns",
+			    (r->ref_before_ns + r->ref_after_ns) / 2);
 	add_counter(out, "overlap_pct", last > first ?
 		    100.0 * max(0.0, win_end - win_start) / (last - first) : 0);
 	/*
@@ -1283,7 +1285,9 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /*
- * The machine's speed just before a row runs, on its first pinner's PU:
+ * The machine's speed around a row (config_run() takes the mean of a
+ * time before its threads start and one after they end), on its first
+ * pinner's PU:
  * ns per uncontended locked add on a line of the caller's own (the
  * median of REF_REPS runs of REF_OPS). The same code in every row, so a
  * row whose value is well above the sweep's others ran while the host
@@ -1417,7 +1421,7 @@ void config_run(void *arg, struct gbench_result *out)
 			}
 		}
 	}
-	r.ref_atomic_ns = reference_atomic_ns(c->pus[0]);
+	r.ref_before_ns = reference_atomic_ns(c->pus[0]);
 	for (i = 0; i < n; i++)
 		if (start_thread(&thr[i], &r.t[i])) {
 			snprintf(out->error, sizeof(out->error),
@@ -1449,6 +1453,7 @@ out_join:
 	__atomic_store_n(&r.phase, PH_STOP, __ATOMIC_RELEASE);
 	for (i = 0; i < n; i++)
 		pthread_join(thr[i], NULL);
+	r.ref_after_ns = reference_atomic_ns(c->pus[0]);
 	if (!out->error[0]) {
 		unsigned int off_pu = 0;
 

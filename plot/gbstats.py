@@ -26,7 +26,7 @@ BUSY_RUNQ_PCT = 10.0
 STOLEN_PCT = 10.0
 # ref_atomic_ns above this multiple of the sweep's median: the row ran
 # while the machine was slower than for the others
-SLOW_REF = 1.25
+SLOW_REF = 1.2
 
 NAME_RE = re.compile(
     r"^(?P<workload>[A-Za-z0-9_]+)/(?P<scheme>[A-Za-z0-9_]+)"
