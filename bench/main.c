@@ -329,10 +329,38 @@ struct opts {
  * is seen to take. Under some hypervisors the guest's TSC moves in steps
  * of tens of ticks, and a 5 ns op then reads 0 or 10 ns.
  */
+/* Whether /proc/cpuinfo's first "flags" line lists @flag. */
+static bool cpuinfo_has_flag(const char *flag)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char *line = NULL, *tok, *save, *colon;
+	size_t cap = 0, n = strlen(flag);
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		colon = strchr(line, ':');
+		if (!colon)
+			break;
+		for (tok = strtok_r(colon + 1, " \n", &save); tok;
+		     tok = strtok_r(NULL, " \n", &save))
+			if (strlen(tok) == n && !strcmp(tok, flag))
+				found = true;
+		break;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
 static void add_latency_context(void)
 {
 	double hz = (double)tsc_hz(), step_ns = tsc_step() * 1e9 / hz;
 	char buf[160];
+	int inv;
 
 	snprintf(buf, sizeof(buf), "%.0f", hz);
 	gbench_add_context("tsc_hz", buf);
@@ -343,10 +371,15 @@ static void add_latency_context(void)
 	 * core's clock makes every TSC figure (p50_ns, p99_ns, tsc_per_op,
 	 * the batches' slices) wrong by the clock's change since
 	 */
-	gbench_add_context("tsc_invariant", tsc_invariant() > 0 ? "yes" :
-			   tsc_invariant() < 0 ? "no TSC (clock reads)" :
-			   "no");
-	if (!tsc_invariant())
+	inv = tsc_invariant();
+	/* a guest may hide the CPUID bit where the kernel knows better */
+	if (!inv && cpuinfo_has_flag("constant_tsc"))
+		inv = 2;
+	gbench_add_context("tsc_invariant", inv == 1 ? "yes" :
+			   inv == 2 ? "constant rate (constant_tsc), not "
+			   "said to run on in deep C-states" :
+			   inv < 0 ? "no TSC (clock reads)" : "no");
+	if (!inv)
 		fprintf(stderr, "gupbench: warning: this CPU's TSC is not "
 			"invariant (CPUID 80000007H EDX[8] clear): p50_ns, "
 			"p99_ns and tsc_per_op assume the rate calibrated at "

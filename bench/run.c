@@ -5,6 +5,7 @@
  * pinner and competitor threads bound to their PUs, runs the refscale
  * protocol and turns per-thread numbers into one Google Benchmark row.
  */
+#include <errno.h>
 #include <math.h>
 #include <sched.h>
 #include <stdio.h>
@@ -446,12 +447,10 @@ static int cmp_u64(const void *a, const void *b)
  */
 static double timing_overhead(const struct section *x)
 {
-	uint64_t *d = malloc(TIMING_REPS * sizeof(*d)), t0, lim;
+	uint64_t d[TIMING_REPS], t0, lim;
 	double sum = 0;
 	unsigned int i, n = 0;
 
-	if (!d)
-		return 0;
 	section_run(x, 0);		/* its code and data in the caches */
 	for (i = 0; i < TIMING_REPS; i++) {
 		t0 = rdtsc_begin();
@@ -462,7 +461,6 @@ static double timing_overhead(const struct section *x)
 	lim = 2 * d[TIMING_REPS / 2];
 	for (i = 0; i < TIMING_REPS && d[i] <= lim; i++, n++)
 		sum += (double)d[i];
-	free(d);
 	return sum / n;
 }
 
@@ -533,7 +531,6 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 	struct window w = { 0 };
 	bool warm = false;
 
-	t->timing_ticks = timing_overhead(&x);
 	while (thread_step(t, &w, &warm, pc, ops)) {
 		ops = run_batch(t, &w, &x, ops, batch);
 		/* one TSC read per batch: the time between two phase checks */
@@ -544,6 +541,8 @@ static void pinner_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 			batch *= 2;
 		b0 = b1;
 	}
+	/* after the window, the core as warm as in it; before the join */
+	t->timing_ticks = timing_overhead(&x);
 }
 
 /* raw: the bare grab + put on one struct page. */
@@ -559,9 +558,9 @@ static void raw_loop(struct thread_ctx *t, struct perfctr_thread *pc)
 	struct window w = { 0 };
 	bool warm = false;
 
-	t->timing_ticks = timing_overhead(&x);
 	while (thread_step(t, &w, &warm, pc, ops))
 		ops = run_batch(t, &w, &x, ops, 4096);
+	t->timing_ticks = timing_overhead(&x);
 }
 
 /*
@@ -1167,7 +1166,11 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	 * asleep, and its CPU time includes it or not by the kernel's
 	 * CONFIG_PARAVIRT_TIME_ACCOUNTING
 	 */
-	if (r->steal_ns >= 0 && r->steal_win_s > 0 && r->steal_pus)
+	for (i = 0; i < c->threads; i++)
+		if (r->t[i].migrated || r->t[i].bind_err)
+			break;			/* not on the PUs read */
+	if (i == c->threads && r->steal_ns >= 0 && r->steal_win_s > 0 &&
+	    r->steal_pus)
 		add_counter(out, "steal_pct", min(100.0, 100.0 * r->steal_ns /
 			    (r->steal_pus * r->steal_win_s * 1e9)));
 	if (r->ref_before_ns >= 0 && r->ref_after_ns >= 0)
@@ -1317,7 +1320,12 @@ static double reference_atomic_ns(int pu)
 			t[i] = (double)(rdtsc_end() - t0) * 1e9 / tsc_hz() /
 			       REF_OPS;
 	}
-	sched_setaffinity(0, sizeof(old), &old);
+	if (sched_setaffinity(0, sizeof(old), &old)) {
+		/* polling on a pinner's PU for the whole row: say so */
+		fprintf(stderr, "gupbench: warning: cannot restore the "
+			"coordinator's CPU affinity: %s\n", strerror(errno));
+		return -1;
+	}
 	qsort(t, REF_REPS, sizeof(*t), cmp_double);
 	return t[REF_REPS / 2];
 }

@@ -25,6 +25,19 @@
 	} while (0)
 
 /*
+ * SetPageAnonExclusive() of a page @mm maps anew (a fault, a COW or
+ * fork copy, a THP, collapse's): the flag is 5.19+, so anonexcl only;
+ * the schemes before it model kernels that had no such flag, nor its
+ * locked RMW on the flags word.
+ */
+static inline void mm_set_anon_exclusive(struct mm_struct *mm,
+					 struct page *page)
+{
+	if (mm->scheme && (mm->scheme->features & SF_ANON_EXCL))
+		set_bit(PG_anon_exclusive, &page->flags);
+}
+
+/*
  * try_get_folio(): take @refs speculative references on the folio @page
  * belongs to. Fails if the folio is free or frozen (count 0) or has
  * overflowed (count < 0). Rechecks page_folio() afterwards: a split may

@@ -96,28 +96,33 @@ noinline void clear_page_cost(void)
 }
 
 /*
- * fsdax writeback's cache flush, dax_flush() -> arch_wb_cache_pmem():
- * the page written back line by line, clwb where the CPU has it (as
- * clean_cache_range() picks), clflush where not, then the fence that
- * orders them. The lines are the per-thread buffer's, as for a copy.
+ * fsdax writeback's cache flush, dax_flush() -> arch_wb_cache_pmem() ->
+ * clean_cache_range(): the page written back line by line, clwb where
+ * the CPU has it, else clflushopt, else clflush, and no fence (the
+ * caller's). The lines are the per-thread buffer's, each dirtied first,
+ * as the application's writes dirtied the page's.
  */
 noinline void pmem_flush_cost(void)
 {
 #if defined(__x86_64__)
-	static __thread int clwb = -1;
+	static __thread int insn = -1;	/* 2 clwb, 1 clflushopt, 0 clflush */
 	char *p = (char *)copy_buf[1];
 	unsigned int a, b, c, d, i;
 
-	if (clwb < 0)
-		clwb = __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
-		       (b & (1U << 24));
+	if (insn < 0) {
+		insn = 0;
+		if (__get_cpuid_count(7, 0, &a, &b, &c, &d))
+			insn = b & (1U << 24) ? 2 : b & (1U << 23) ? 1 : 0;
+	}
 	for (i = 0; i < PAGE_SIZE; i += 64) {
-		if (clwb)
+		WRITE_ONCE(p[i], p[i] + 1);
+		if (insn == 2)
 			__asm__ __volatile__("clwb %0" : "+m" (p[i]));
+		else if (insn == 1)
+			__asm__ __volatile__("clflushopt %0" : "+m" (p[i]));
 		else
 			__asm__ __volatile__("clflush %0" : "+m" (p[i]));
 	}
-	__asm__ __volatile__("sfence" : : : "memory");
 #else
 	__asm__ __volatile__("" : : "r" (copy_buf[1]) : "memory");
 #endif
@@ -1214,7 +1219,7 @@ static struct folio *fault_new_folio(struct mm_struct *mm,
 	if (!(vma->vm_flags & VM_SHARED)) {
 		/* folio_add_new_anon_rmap(): fresh anon pages are exclusive */
 		set_bit(PG_anon, folio_flags(folio));
-		set_bit(PG_anon_exclusive, &folio->page.flags);
+		mm_set_anon_exclusive(mm, &folio->page);
 	}
 	return folio;
 }
@@ -1553,7 +1558,7 @@ static int do_huge_fault(struct mm_struct *mm, struct vm_area_struct *vma,
 		WRITE_ONCE(folio->page.mapping, (void *)mm);
 		folio->page.index = (addr & ~(PMD_SIZE - 1)) >> PAGE_SHIFT;
 		set_bit(PG_anon, folio_flags(folio));
-		set_bit(PG_anon_exclusive, folio_flags(folio));
+		mm_set_anon_exclusive(mm, &folio->page);
 		__folio_mark_uptodate(folio);	/* the PMD is dirty, not PG_dirty */
 		spin_lock(ptl);
 		if (!pmd_none(pmdp_get(pmdp))) {

@@ -65,7 +65,7 @@ static void copy_present_page(struct mm_struct *dst_mm, pte_t *dst_ptep,
 	WRITE_ONCE(new->page.mapping, (void *)dst_mm);
 	new->page.index = addr >> PAGE_SHIFT;
 	set_bit(PG_anon, folio_flags(new));
-	set_bit(PG_anon_exclusive, &new->page.flags);
+	mm_set_anon_exclusive(dst_mm, &new->page);
 	__folio_mark_uptodate(new);
 	folio_add_lru(new);		/* folio_add_lru_vma() */
 	atomic_inc(&new->page._mapcount);
@@ -296,10 +296,10 @@ struct mm_struct *mm_fork(struct mm_struct *parent, unsigned long *copied,
 	mmap_write_lock(parent);
 	/*
 	 * anon_vma_fork(), before any PTE is copied: from here migration's
-	 * rmap walks visit the child too. At the tail: the anon_vma's
-	 * interval tree visits an older VMA of the same range before a
-	 * newer one, so a walk that has passed a parent also passes a child
-	 * the parent forks (and copies a migration entry into) meanwhile
+	 * rmap walks visit the child too. At the tail, in the order the
+	 * anon_vma's interval tree visits VMAs of one range: older first
+	 * (a walk holds the lock for read throughout, so none is under
+	 * way while a child is added)
 	 */
 	root = anon_vma_root(parent);
 	anon_vma_lock_write(root);
@@ -1337,7 +1337,7 @@ int mm_collapse_huge_page(struct mm_struct *mm, unsigned long addr,
 	WRITE_ONCE(folio->page.mapping, (void *)mm);
 	folio->page.index = haddr >> PAGE_SHIFT;
 	set_bit(PG_anon, folio_flags(folio));
-	set_bit(PG_anon_exclusive, folio_flags(folio));	/* RMAP_EXCLUSIVE */
+	mm_set_anon_exclusive(mm, &folio->page);	/* RMAP_EXCLUSIVE */
 	__folio_mark_uptodate(folio);	/* the copy before the PMD */
 	folio_add_lru(folio);		/* folio_add_lru_vma() */
 	vma = vma_lookup(mm, haddr);

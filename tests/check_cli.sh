@@ -104,7 +104,8 @@ for k in ("gupbench_version", "command_line", "time_semantics", "kernel",
           "tsc_hz", "tsc_step_ns", "latency_method", "vmstat_threshold",
           "writeback", "tsc_invariant"):
     assert k in ctx, k
-assert ctx["tsc_invariant"] in ("yes", "no", "no TSC (clock reads)"), ctx
+assert ctx["tsc_invariant"] in ("yes", "no", "no TSC (clock reads)",
+    "constant rate (constant_tsc), not said to run on in deep C-states"), ctx
 hz, step = float(ctx["tsc_hz"]), float(ctx["tsc_step_ns"])
 assert 1 <= int(ctx["vmstat_threshold"].split()[0]) <= 125, ctx["vmstat_threshold"]
 assert 1e8 < hz < 1e11 and 1e9 / hz * 0.99 <= step < 1000, (hz, step)

@@ -116,6 +116,21 @@ else
 	bad time_unit_to_ns "$out"
 fi
 
+# The harness's own counters are neither perf events (one plot each)
+# nor competitor rates.
+$py tests/plottools.py make "$tmp/keys" --launches=1 >/dev/null 2>&1
+if out=$(PYTHONPATH=plot $py -c 'import sys, gbstats
+r = gbstats.Run(sys.argv[1])
+own = {"steal_pct", "timing_overhead_ns", "ref_atomic_ns", "runq_pct",
+       "offcpu_pct", "overlap_pct", "p50_ns", "tsc_per_op"}
+assert own <= r.keys(), own - r.keys()
+print(sorted(own & (set(r.event_keys()) | set(r.competitor_keys()))))' "$tmp/keys" 2>&1) &&
+	[ "$out" = "[]" ]; then
+	ok own_counters_not_events
+else
+	bad own_counters_not_events "$out"
+fi
+
 # Bad input: exit 2, one line on stderr.
 bad_inputs $plot {}
 

@@ -31,7 +31,8 @@ def row(name, launch, rt, threads, events=(), comp=None):
          "retries_per_op": 0.01 * threads, "fairness_cov": 0.01,
          "overlap_pct": 99.9, "p50_ns": rt * 0.9, "p99_ns": rt * 3,
          "tsc_per_op": rt * 2.6, "offcpu_pct": 1.0, "runq_pct": 0.5,
-         "steal_pct": 0.0}
+         "steal_pct": 0.0, "timing_overhead_ns": 28.0,
+         "ref_atomic_ns": 2.0}
     for e in events:
         b[e] = rt * 3 if e == "cycles" else 0.001
     if comp:

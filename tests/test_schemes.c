@@ -980,6 +980,88 @@ static void case_fork_pinned(void *arg)
 }
 
 /*
+ * PG_anon_exclusive is 5.19's: the schemes before anonexcl never set it
+ * (no locked RMW on the flags word that their kernels did not have), not
+ * at the fault, not for fork's copy of a pinned page, not when a write
+ * fault reuses a page the child no longer shares, nor in a THP or its
+ * split; anonexcl sets it at each.
+ */
+static void case_anon_exclusive_era(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	bool want = s->features & SF_ANON_EXCL;
+	struct mm_struct *child;
+	struct page *page, *cpage, *thp;
+	unsigned long copied;
+	struct fx f;
+	int i;
+
+	fx_setup(&f, s);
+	page = fx_page(&f, FX_ANON);
+	CHECK_EQ(test_bit(PG_anon_exclusive, &page->flags), want);
+	thp = fx_page(&f, FX_THP);
+	CHECK_EQ(test_bit(PG_anon_exclusive, &thp->flags), want);
+	/* fork: the pinned page is copied, the others shared */
+	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, PIN_W, &page, &f.st), 1);
+	child = mm_fork(f.mm, &copied, NULL);
+	CHECK(child);
+	cpage = mm_lookup_page(child, FX_ANON, NULL);
+	CHECK(cpage && cpage != page);
+	CHECK_EQ(test_bit(PG_anon_exclusive, &cpage->flags), want);
+	s->release_pages(&page, 1, PIN_W);
+	mm_free(child);
+	/* the child gone, a write fault reuses each page fork shared */
+	for (i = 1; i < 3; i++) {
+		struct page *p = fx_page(&f, FX_ANON + i * PAGE_SIZE), *got;
+
+		CHECK_EQ(test_bit(PG_anon_exclusive, &p->flags), false);
+		CHECK_EQ(s->gup(f.mm, FX_ANON + i * PAGE_SIZE, 1, PIN_W, &got,
+				&f.st), 1);
+		CHECK(got == p);	/* reused, not copied */
+		CHECK_EQ(test_bit(PG_anon_exclusive, &p->flags), want);
+		s->release_pages(&got, 1, PIN_W);
+	}
+	fx_teardown(&f);
+}
+
+/*
+ * anon_vma_fork() links each child at the tail of the root's chain, and
+ * a child's own fork links the grandchild to the same root, after it: an
+ * rmap walk visits older mms first, as the interval tree does.
+ */
+static void case_anon_chain_order(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct mm_struct *c1, *c2, *g, *m;
+	struct mm_struct *want[4];
+	int n = 0;
+	struct fx f;
+
+	fx_setup(&f, s);
+	c1 = mm_fork(f.mm, NULL, NULL);
+	c2 = mm_fork(f.mm, NULL, NULL);
+	CHECK(c1 && c2);
+	g = mm_fork(c1, NULL, NULL);
+	CHECK(g);
+	want[0] = f.mm;
+	want[1] = c1;
+	want[2] = c2;
+	want[3] = g;
+	for_each_rmap_mm(m, f.mm) {
+		CHECK(n < 4);
+		CHECK_MSG(m == want[n], "rmap walk visits mm %d out of order",
+			  n);
+		n++;
+	}
+	CHECK_EQ(n, 4);
+	CHECK(g->anon_parent == f.mm);
+	mm_free(g);
+	mm_free(c2);
+	mm_free(c1);
+	fx_teardown(&f);
+}
+
+/*
  * The same in a VMA mprotect()ed read-only after the pin: the child's
  * copy is dirty but not writable (copy_present_page()'s maybe_mkwrite()
  * follows the VMA, not the parent's PTE).
@@ -1872,7 +1954,8 @@ static void case_collapse(void *arg)
 		  "the collapsed folios were not freed");
 	CHECK_EQ(folio_ref_count(new), 1);
 	CHECK_EQ(atomic_read(folio_mapcount_ptr(new)), 0);
-	CHECK(test_bit(PG_anon_exclusive, folio_flags(new)));
+	CHECK_EQ(test_bit(PG_anon_exclusive, folio_flags(new)),
+		 !!(s->features & SF_ANON_EXCL));
 	CHECK_EQ(atomic_long_read(&f.mm->nr_tables), tables);
 	CHECK_EQ(mem_nr_free_thp(), FX_NR_THP - 1);
 
@@ -2977,6 +3060,8 @@ static const struct {
 	{ "overflow", case_overflow, real },
 	{ "late_grab", case_late_grab, real },
 	{ "recheck", case_recheck, all },
+	{ "anon_exclusive_era", case_anon_exclusive_era, pins },
+	{ "anon_chain_order", case_anon_chain_order, real },
 	{ "fork_pinned", case_fork_pinned, pins },
 	{ "fork_pinned_ro", case_fork_pinned_ro, pins },
 	{ "fork_unpinned", case_fork_unpinned, all },
