@@ -158,6 +158,16 @@ run steal "$tmp/ST" "$tmp/A3"
 grep -q 'B: .*hypervisor' "$tmp/steal.out.flat" || grep -q hypervisor "$tmp/ab.out" &&
 	bad steal_quiet "a steal note on a side without steal" || ok steal_quiet
 
+# Two machines (or one host) at different speeds: the reference atomic
+# says so; none where they match.
+$tools make "$tmp/RF" --launches=3 --seed=9 --ref=2.6 >/dev/null 2>&1 ||
+	bad make_ref "plottools make failed"
+run ref "$tmp/A3" "$tmp/RF"
+[ $rc -eq 0 ] && flat ref "$tmp/ref.out" 'an uncontended atomic cost 2.00 ns on A.s machine and 2.60 ns on B.s \(ref_atomic_ns' ||
+	bad ref "exit $rc: $(cat "$tmp/ref.err")"
+grep -q 'uncontended atomic' "$tmp/ab.out" && bad ref_quiet "a speed note on one machine" ||
+	ok ref_quiet
+
 # Runs with a different writeback setting: said when a compared row has a
 # mkclean competitor (the setting changes what it measures), not otherwise;
 # a different --mem always.

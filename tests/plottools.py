@@ -108,6 +108,7 @@ def make(a):
                 del b["runq_pct"]
             if s in steal:
                 b["steal_pct"] = steal[s]
+            b["ref_atomic_ns"] = a.ref
             d = {"context": dict(ctx, command_line=name),
                  "benchmarks": [b]}
             with open(os.path.join(a.dir, f"launch-{n:04d}.json"), "w") as f:
@@ -260,6 +261,8 @@ def main():
     m.add_argument("--runq", help="SCHEME=PCT,...: runq_pct and offcpu_pct "
                    "(else 0.5 and 1)")
     m.add_argument("--steal", help="SCHEME=PCT,...: steal_pct")
+    m.add_argument("--ref", type=float, default=2.0,
+                   help="ref_atomic_ns of every row")
     m.add_argument("--no-runq", action="store_true",
                    help="rows without runq_pct (older results)")
     m.add_argument("--events", default="")
