@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * devmap_walk: GUP-fast over pte_devmap entries (4.13-2025): per PTE
+ * devmap_walk: GUP-fast over pte_devmap entries (4.16-2025; 4.13-4.15's
+ * generic walk took a blind get and a put per page besides): per PTE
  * get_dev_pagemap(pfn, cached), which costs nothing while the pfns stay
  * in the cached pgmap, one xa_load(&pgmap_array) and
  * percpu_ref_tryget_live() per PTE range and one put_dev_pagemap() at
@@ -16,7 +17,7 @@
 
 const struct gup_scheme devmap_walk_scheme = {
 	.name = "devmap_walk",
-	.desc = "ZONE_DEVICE: one cached pgmap ref per walk (get_dev_pagemap)",
+	.desc = "ZONE_DEVICE: one cached pgmap ref per PTE table walked (get_dev_pagemap, 4.16+)",
 	.symbols = "get_dev_pagemap(), gup_fast_undo_dev_pagemap(), put_dev_pagemap()",
 	GUP_TEMPLATE_OPS,
 };
