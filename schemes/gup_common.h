@@ -89,8 +89,11 @@ static __always_inline void pin_account_fast(struct folio *folio, int refs)
 
 /*
  * folio_is_longterm_pinnable(): the model has one zone (no ZONE_MOVABLE,
- * no CMA pageblocks), so only its ZONE_DEVICE pages (fsdax-like) say no;
- * the kernel's zone and migratetype reads are the same one flags load.
+ * no CMA pageblocks), so only its ZONE_DEVICE pages (fsdax-like) say no.
+ * The zone test is a read of the flags word; the kernel's migratetype
+ * test under CONFIG_CMA (get_pfnblock_flags_mask(), the pageblock bitmap
+ * through mem_section) and its device-coherent test (pgmap->type) are
+ * loads on other lines, which the model leaves out.
  */
 static __always_inline bool folio_is_longterm_pinnable(struct folio *folio)
 {
