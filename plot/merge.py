@@ -13,11 +13,16 @@ import argparse
 import glob
 import json
 import os
+import re
 import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import gbstats  # noqa: E402
+
+
+# the first pinner's PU in a launch's "placement CONFIG" context line
+PU0_RE = re.compile(r"thread 0: pu (-?[0-9]+)")
 
 
 def read_failed(folder):
@@ -99,22 +104,33 @@ def main():
                   "pinners " + what.format(limit, key, *over[0]),
                   file=sys.stderr)
     # rows that ran while the machine itself was slower (a reference
-    # atomic timed just before each row, on its first pinner's PU)
-    ref = [(b["ref_atomic_ns"], b.get("name", "?")) for b in rows
-           if isinstance(b.get("ref_atomic_ns"), (int, float))
-           and b["ref_atomic_ns"] > 0]
-    if ref:
+    # atomic timed around each row on its first pinner's PU), against the
+    # rows timed on the same PU: cores of two kinds differ by design
+    by_pu = {}
+    for b in rows:
+        v = b.get("ref_atomic_ns")
+        if not isinstance(v, (int, float)) or v <= 0:
+            continue
+        m = PU0_RE.search(str(ctxs.get(b["launch"], {}).get(
+            "placement " + str(b.get("name")), "")))
+        by_pu.setdefault(m.group(1) if m else None, []).append(
+            (v, b.get("name", "?")))
+    slow, mids = [], []
+    for pu, ref in by_pu.items():
         mid = statistics.median(v for v, _ in ref)
-        slow = sorted(((v, n) for v, n in ref
-                       if v > gbstats.SLOW_REF * mid), reverse=True)
-        if slow:
-            print(f"merge: warning: {len(slow)} of {len(rows)} rows ran "
-                  "while an uncontended atomic cost more than "
-                  f"{gbstats.SLOW_REF:g}x the sweep's median of "
-                  f"{mid:.2f} ns (ref_atomic_ns; worst {slow[0][0]:.2f} "
-                  f"ns, {slow[0][1]}): the machine was slower then "
-                  "(on a VM: the host); compare those rows with care",
-                  file=sys.stderr)
+        mids.append(mid)
+        slow += [(v, n) for v, n in ref if v > gbstats.SLOW_REF * mid]
+    if slow:
+        slow.sort(reverse=True)
+        what = (f"the sweep's median of {mids[0]:.2f} ns" if len(mids) == 1
+                else f"the median of the rows timed on the same PU "
+                f"({min(mids):.2f}-{max(mids):.2f} ns)")
+        print(f"merge: warning: {len(slow)} of {len(rows)} rows ran "
+              "while an uncontended atomic cost more than "
+              f"{gbstats.SLOW_REF:g}x {what} (ref_atomic_ns; worst "
+              f"{slow[0][0]:.2f} ns, {slow[0][1]}): the machine was "
+              "slower then (on a VM: the host); compare those rows with "
+              "care", file=sys.stderr)
     out = os.path.join(a.dir, "summary.json")
     with open(out + ".tmp", "w") as fh:
         json.dump({"context": ctx, "benchmarks": rows}, fh, indent=1)

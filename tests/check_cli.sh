@@ -359,6 +359,25 @@ if $py plot/merge.py "$tmp/slowref" 2>"$tmp/slowref.err" &&
 else
 	bad merge_slow_reference "$(cat "$tmp/slowref.err")"
 fi
+# Rows timed on a slower kind of core are measured against their own PU's.
+mkdir -p "$tmp/hybrid"
+$py - "$tmp/hybrid" <<'PY'
+import json, os, sys
+for i, (pu, ref) in enumerate([(0, 2.0), (0, 2.1), (0, 2.0), (4, 3.0),
+                               (4, 3.1), (4, 3.0), (4, 4.0)]):
+    name = f"raw/s{i}/pages:1/share:same/place:list:{pu}/threads:1"
+    json.dump({"context": {"host_name": "h",
+                           "placement " + name: f"thread 0: pu {pu} (pin)"},
+               "benchmarks": [{"name": name, "real_time": 9,
+                               "ref_atomic_ns": ref}]},
+              open(os.path.join(sys.argv[1], f"launch-{i:04d}.json"), "w"))
+PY
+if $py plot/merge.py "$tmp/hybrid" 2>"$tmp/hybrid.err" &&
+	grep -q "1 of 7 rows ran while an uncontended atomic cost more than 1.2x the median of the rows timed on the same PU (2.00-3.05 ns) (ref_atomic_ns; worst 4.00 ns, raw/s6/" "$tmp/hybrid.err"; then
+	ok merge_slow_reference_per_pu
+else
+	bad merge_slow_reference_per_pu "$(cat "$tmp/hybrid.err")"
+fi
 
 # A sweep interrupted (SIGTERM; Ctrl-C takes the same path) keeps finished launches in valid JSON.
 RESULTS_DIR="$tmp/sweep" QUICK=1 DURATION=0.05 scripts/bench.sh \
