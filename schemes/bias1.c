@@ -27,6 +27,8 @@ static __always_inline struct folio *bias1_try_grab_fast(struct page *page,
 	bool large;
 	int taken;
 
+	if (unlikely(gup_p2pdma_refused(page, flags)))
+		return NULL;
 	if (flags & FOLL_GET)
 		return try_get_folio(page, refs);
 	if (unlikely(page == zero_page))

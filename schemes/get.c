@@ -14,13 +14,16 @@ static __always_inline struct folio *get_try_grab_fast(struct page *page,
 						       int refs,
 						       unsigned int flags)
 {
+	if (unlikely(gup_p2pdma_refused(page, flags)))
+		return NULL;
 	return try_get_folio(page, refs);
 }
 
 static __always_inline int get_try_grab_slow(struct folio *folio, int refs,
 					     unsigned int flags)
 {
-	return try_grab_folio_locked(folio, refs, FOLL_GET);
+	return try_grab_folio_locked(folio, refs,
+				     FOLL_GET | (flags & FOLL_PCI_P2PDMA));
 }
 
 static __always_inline void get_put_folio(struct folio *folio, int refs,

@@ -120,6 +120,23 @@ static __always_inline bool gup_longterm_refused(struct folio *folio,
 }
 
 /*
+ * The P2PDMA test at the top of today's grabs (6.2+, 4003f107fa2e):
+ * without FOLL_PCI_P2PDMA, a PCI peer-to-peer page is refused before any
+ * reference is taken. is_pci_p2pdma_page() (CONFIG_PCI_P2PDMA, as
+ * distribution kernels build) tests the zone in the flags word and, for
+ * a device page, reads pgmap->type: a dependent load per device-page
+ * grab. In every scheme's grab, as the FOLL_LONGTERM test is. The
+ * model's pgmaps are fsdax, so it never refuses.
+ */
+static __always_inline bool gup_p2pdma_refused(struct page *page,
+					       unsigned int flags)
+{
+	return !(flags & FOLL_PCI_P2PDMA) &&
+	       unlikely(test_bit(PG_device, &page->flags)) &&
+	       READ_ONCE(page->pgmap)->type == MEMORY_DEVICE_PCI_P2PDMA;
+}
+
+/*
  * try_grab_folio_fast(): mainline GUP-fast grab. FOLL_GET is a plain
  * speculative get; FOLL_PIN first stabilises the folio with
  * add-unless-zero(refs), refuses a FOLL_LONGTERM pin of a folio that
@@ -133,6 +150,8 @@ static __always_inline struct folio *try_grab_folio_fast(struct page *page,
 {
 	struct folio *folio;
 
+	if (unlikely(gup_p2pdma_refused(page, flags)))
+		return NULL;
 	if (flags & FOLL_GET)
 		return try_get_folio(page, refs);
 	if (unlikely(page == zero_page))
@@ -153,6 +172,8 @@ static __always_inline int try_grab_folio_locked(struct folio *folio, int refs,
 {
 	if (WARN_ON_ONCE(folio_ref_count(folio) <= 0))
 		return -ENOMEM;
+	if (unlikely(gup_p2pdma_refused(&folio->page, flags)))
+		return -EREMOTEIO;
 	if (flags & FOLL_GET) {
 		folio_ref_add(folio, refs);
 	} else if (flags & FOLL_PIN) {

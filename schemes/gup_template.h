@@ -366,7 +366,8 @@ static __always_inline long S(gup_fast_part)(struct mm_struct *mm,
 /*
  * follow_page_pte() for one address: under the PT lock, take the page
  * if the PTE allows it. Returns the page, or NULL with *why = 0 (fault
- * it in / write fault), -EMLINK (unshare first) or -EFAULT.
+ * it in / write fault), -EMLINK (unshare first), -EREMOTEIO (a P2PDMA
+ * page without FOLL_PCI_P2PDMA) or -EFAULT.
  */
 static struct page *S(follow_page)(struct mm_struct *mm,
 				   struct vm_area_struct *vma,
@@ -476,8 +477,12 @@ follow_pte:
 	}
 	err = S(try_grab_slow)(folio, 1, flags);
 	put_dev_pagemap(dev);	/* NULL, or the page holds its own now */
-	if (err)
-		goto out_efault;
+	if (err) {
+		/* -EREMOTEIO (a P2PDMA page) is the call's error, as is */
+		*why = err == -EREMOTEIO ? err : -EFAULT;
+		page = NULL;
+		goto out_unlock;
+	}
 	/*
 	 * FOLL_TOUCH (every slow-path call): a FOLL_WRITE lookup has a
 	 * writable PTE here, which the model always makes dirty, so
@@ -546,8 +551,8 @@ static noinline long S(gup_slow)(struct mm_struct *mm, unsigned long start,
 		if (!page) {
 			unsigned int ff;
 
-			if (why == -EFAULT) {
-				ret = -EFAULT;
+			if (why == -EFAULT || why == -EREMOTEIO) {
+				ret = why;
 				break;
 			}
 			ff = why == -EMLINK ? FAULT_FLAG_UNSHARE :

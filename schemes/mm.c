@@ -591,6 +591,7 @@ int mem_init(const struct mem_config *cfg)
 			goto out_free_areas;
 		memset(mem_pgmap, 0, sizeof(*mem_pgmap));
 		percpu_ref_init(&mem_pgmap->ref);
+		mem_pgmap->type = MEMORY_DEVICE_FS_DAX;
 		mem_pgmap->start_pfn = dev;
 		mem_pgmap->end_pfn = dev + cfg->nr_device;
 		for (pfn = dev; pfn < dev + cfg->nr_device; pfn++) {

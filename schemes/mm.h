@@ -752,6 +752,7 @@ static inline void anon_vma_unlock_write(struct mm_struct *mm)
 #define FOLL_LONGTERM	BIT(3)
 #define FOLL_FAST_ONLY	BIT(4)
 #define FOLL_TOUCH	BIT(5)
+#define FOLL_PCI_P2PDMA	BIT(6)	/* the caller takes P2PDMA pages (6.2+) */
 
 /* What one thread's GUP calls did; the engine reports these. */
 struct gup_stats {
@@ -873,9 +874,16 @@ struct percpu_ref {
 	struct percpu_ref_slot slot[PERCPU_REF_SLOTS];
 };
 
+/* enum memory_type: the model's device is fsdax; P2PDMA is for the test */
+enum memory_type {
+	MEMORY_DEVICE_FS_DAX = 3,
+	MEMORY_DEVICE_PCI_P2PDMA = 5,
+};
+
 struct dev_pagemap {
 	struct percpu_ref ref;
 	unsigned long start_pfn, end_pfn;	/* [start, end) */
+	enum memory_type type;		/* is_pci_p2pdma_page() reads it */
 	/*
 	 * kill_dax(): the device behind the pgmap is gone (the kernel keeps
 	 * this in the dax_device, dax_alive()); faults on it fail.

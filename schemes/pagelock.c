@@ -21,8 +21,11 @@ static __always_inline struct folio *pagelock_try_grab_fast(struct page *page,
 							    int refs,
 							    unsigned int flags)
 {
-	struct folio *folio = try_get_folio(page, refs);
+	struct folio *folio;
 
+	if (unlikely(gup_p2pdma_refused(page, flags)))
+		return NULL;
+	folio = try_get_folio(page, refs);
 	if (!folio || (flags & FOLL_GET))
 		return folio;
 	if (gup_longterm_refused(folio, refs, flags))
@@ -55,7 +58,8 @@ static __always_inline int pagelock_try_grab_slow(struct folio *folio,
 						  int refs,
 						  unsigned int flags)
 {
-	return try_grab_folio_locked(folio, refs, FOLL_GET);
+	return try_grab_folio_locked(folio, refs,
+				     FOLL_GET | (flags & FOLL_PCI_P2PDMA));
 }
 
 /* track_gup_page(): lock_page, wait_on_page_writeback, pin, unlock. */

@@ -14,6 +14,8 @@ static __always_inline struct folio *pc_(try_grab_fast)(struct page *page,
 {
 	struct folio *folio;
 
+	if (unlikely(gup_p2pdma_refused(page, flags)))
+		return NULL;
 	if (flags & FOLL_GET)
 		return try_get_folio(page, refs);
 	if (unlikely(page == zero_page))
@@ -33,6 +35,8 @@ static __always_inline int pc_(try_grab_slow)(struct folio *folio, int refs,
 {
 	if (WARN_ON_ONCE(folio_ref_count(folio) <= 0))
 		return -ENOMEM;
+	if (unlikely(gup_p2pdma_refused(&folio->page, flags)))
+		return -EREMOTEIO;
 	if ((flags & FOLL_PIN) && is_zero_folio(folio))
 		return 0;
 	folio_ref_add(folio, refs);

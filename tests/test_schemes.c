@@ -1025,6 +1025,35 @@ static void case_anon_exclusive_era(void *arg)
 }
 
 /*
+ * A PCI peer-to-peer page is refused before any reference is taken
+ * (is_pci_p2pdma_page(), 6.2+), by GUP-fast and by the slow path
+ * (-EREMOTEIO), unless the caller passes FOLL_PCI_P2PDMA.
+ */
+static void case_p2pdma_refused(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	unsigned int flags = fx_has_pins(s) ? PIN_W : FOLL_GET | FOLL_WRITE;
+	struct page *dev, *got = NULL;
+	int ref0;
+	struct fx f;
+
+	fx_setup(&f, s);
+	dev = fx_page(&f, FX_DEV);
+	ref0 = folio_ref_count(page_folio(dev));
+	dev->pgmap->type = MEMORY_DEVICE_PCI_P2PDMA;
+	CHECK_EQ(s->gup_fast(f.mm, FX_DEV, 1, flags, &got, &f.st),
+		 -EREMOTEIO);
+	CHECK_EQ(folio_ref_count(page_folio(dev)), ref0);
+	CHECK_EQ(s->gup_fast(f.mm, FX_DEV, 1, flags | FOLL_PCI_P2PDMA, &got,
+			     &f.st), 1);
+	CHECK(got == dev);
+	s->release_pages(&got, 1, flags);
+	dev->pgmap->type = MEMORY_DEVICE_FS_DAX;
+	CHECK_EQ(folio_ref_count(page_folio(dev)), ref0);
+	fx_teardown(&f);
+}
+
+/*
  * anon_vma_fork() links each child at the tail of the root's chain, and
  * a child's own fork links the grandchild to the same root, after it: an
  * rmap walk visits older mms first, as the interval tree does.
@@ -2388,6 +2417,8 @@ static void case_folio_allowed(void *arg)
 		goto out;
 	folio = page_folio(fx_page(&f, FX_ANON));
 	ref0 = folio_ref_count(folio);
+	/* a ZONE_DEVICE page has a pgmap (the grab's P2PDMA test reads it) */
+	folio->page.pgmap = fx_page(&f, FX_DEV)->pgmap;
 	set_bit(PG_device, folio_flags(folio));
 	memset(&f.st, 0, sizeof(f.st));
 	got = s->gup_fast(f.mm, FX_ANON, 1, lt, pages, &f.st);
@@ -2398,6 +2429,7 @@ static void case_folio_allowed(void *arg)
 	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, PIN_W, pages, &f.st), 1);
 	CHECK_EQ(f.st.fast_pages, 1);
 	clear_bit(PG_device, folio_flags(folio));
+	folio->page.pgmap = NULL;
 	release(&f, pages, 1, PIN_W);
 	CHECK_EQ(folio_ref_count(folio), ref0);
 out:
@@ -3062,6 +3094,7 @@ static const struct {
 	{ "recheck", case_recheck, all },
 	{ "anon_exclusive_era", case_anon_exclusive_era, pins },
 	{ "anon_chain_order", case_anon_chain_order, real },
+	{ "p2pdma_refused", case_p2pdma_refused, real },
 	{ "fork_pinned", case_fork_pinned, pins },
 	{ "fork_pinned_ro", case_fork_pinned_ro, pins },
 	{ "fork_unpinned", case_fork_unpinned, all },
