@@ -464,9 +464,17 @@ static double timing_overhead(const struct section *x)
 	return sum / n;
 }
 
+/* Ops between two looks at the phase in a batch outside the window. */
+#define UNTIMED_CHUNK	64
+
 /*
  * One batch of @batch ops, the ops the sampler chose split out and each
- * timed alone (in the window only). Returns the thread's op count after.
+ * timed alone (in the window only). A batch whose phase changes under it
+ * ends there, at the next timed op in the window or chunk of
+ * UNTIMED_CHUNK ops outside it: ops that turn slow mid-batch (a pinner
+ * caught in a migration storm took 1 ms each in one launch) would
+ * otherwise hold its window open, or shut, for the rest of the batch.
+ * Returns the thread's op count after.
  */
 static __always_inline unsigned long run_batch(struct thread_ctx *t,
 					       const struct window *w,
@@ -475,14 +483,16 @@ static __always_inline unsigned long run_batch(struct thread_ctx *t,
 					       unsigned long batch)
 {
 	unsigned long left = batch, n, ok;
+	int ph = phase(t->run);
 
 	while (left) {
-		n = w->in ? sampler_before(&t->smp, ops, left) : left;
+		n = w->in ? sampler_before(&t->smp, ops, left) :
+			    min(left, (unsigned long)UNTIMED_CHUNK);
 		ok = n ? section_run(x, n) : 0;
 		t->fail_all += n - ok;
 		ops += n;
 		left -= n;
-		if (left) {
+		if (left && w->in) {
 			unsigned long sc = t->st.slow_calls, stands;
 			uint64_t t0 = rdtsc_begin(), t1;
 
@@ -494,6 +504,8 @@ static __always_inline unsigned long run_batch(struct thread_ctx *t,
 			t->fail_all += 1 - ok;
 			left--;
 		}
+		if (left && phase(t->run) != ph)
+			break;		/* thread_step() takes it from here */
 	}
 	return ops;
 }
