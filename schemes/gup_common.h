@@ -24,6 +24,12 @@
 			mm_debug((mm), (dp), (addr));		\
 	} while (0)
 
+/* Whether @mm's scheme has feature @f (SF_*); an mm without one has none. */
+static inline bool mm_scheme_has(const struct mm_struct *mm, unsigned int f)
+{
+	return mm->scheme && (mm->scheme->features & f);
+}
+
 /*
  * SetPageAnonExclusive() of a page @mm maps anew (a fault, a COW or
  * fork copy, a THP, collapse's): the flag is 5.19+, so anonexcl only;
@@ -33,7 +39,7 @@
 static inline void mm_set_anon_exclusive(struct mm_struct *mm,
 					 struct page *page)
 {
-	if (mm->scheme && (mm->scheme->features & SF_ANON_EXCL))
+	if (mm_scheme_has(mm, SF_ANON_EXCL))
 		set_bit(PG_anon_exclusive, &page->flags);
 }
 

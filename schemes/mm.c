@@ -1201,11 +1201,6 @@ int mm_populate(struct mm_struct *mm, unsigned long addr, unsigned long len)
 
 /* ---- faults ---- */
 
-static bool scheme_has(struct mm_struct *mm, unsigned int f)
-{
-	return mm->scheme && (mm->scheme->features & f);
-}
-
 /* A fresh page for this mm at addr: anon (private) or file (shared). */
 static struct folio *fault_new_folio(struct mm_struct *mm,
 				     struct vm_area_struct *vma,
@@ -1335,7 +1330,7 @@ static int do_wp_page(struct mm_struct *mm, struct vm_area_struct *vma,
 		      pte_t pte, unsigned int ff, struct gup_stats *st)
 {
 	bool unshare = ff & FAULT_FLAG_UNSHARE;
-	bool anonexcl = scheme_has(mm, SF_ANON_EXCL);
+	bool anonexcl = mm_scheme_has(mm, SF_ANON_EXCL);
 	struct page *page = pte_page(pte);
 	struct folio *folio = page_folio(page);
 	struct folio *new;
@@ -1513,14 +1508,14 @@ static int do_huge_pmd_wp_page(struct mm_struct *mm, pmd_t *pmdp, pmd_t pmd,
 			       unsigned int ff)
 {
 	bool unshare = ff & FAULT_FLAG_UNSHARE;
+	bool anonexcl = mm_scheme_has(mm, SF_ANON_EXCL);
 	struct folio *folio = page_folio(pmd_page(pmd));
 
-	if ((scheme_has(mm, SF_ANON_EXCL) &&
-	     test_bit(PG_anon_exclusive, folio_flags(folio))) ||
+	if ((anonexcl && test_bit(PG_anon_exclusive, folio_flags(folio))) ||
 	    (folio_ref_count(folio) == 1 &&
 	     atomic_read(folio_mapcount_ptr(folio)) == 0)) {
 		/* folio_move_anon_rmap() + SetPageAnonExclusive(): 5.19+ */
-		if (scheme_has(mm, SF_ANON_EXCL)) {
+		if (anonexcl) {
 			WRITE_ONCE(folio->page.mapping, (void *)mm);
 			set_bit(PG_anon_exclusive, folio_flags(folio));
 		}

@@ -13,11 +13,6 @@
 
 #include "gup_common.h"
 
-static bool mm_anonexcl(struct mm_struct *mm)
-{
-	return mm->scheme && (mm->scheme->features & SF_ANON_EXCL);
-}
-
 static bool mm_maybe_pinned(struct mm_struct *mm, struct folio *folio)
 {
 	if (mm->scheme && mm->scheme->maybe_pinned)
@@ -38,7 +33,7 @@ static int folio_try_dup_anon_rmap(struct mm_struct *src_mm,
 		      mm_maybe_pinned(src_mm, folio) &&
 		      !GUP_MUTANT(FORK_SHARES_PINNED);
 
-	if (mm_anonexcl(src_mm)) {
+	if (mm_scheme_has(src_mm, SF_ANON_EXCL)) {
 		if (test_bit(PG_anon_exclusive, &page->flags)) {
 			if (pinned)
 				return -EBUSY;
@@ -147,7 +142,7 @@ static int copy_pte_range(struct mm_struct *dst_mm, struct mm_struct *src_mm,
 				 * pin taken on one still to come is seen
 				 * by its pinned check.
 				 */
-				if (!mm_anonexcl(src_mm) &&
+				if (!mm_scheme_has(src_mm, SF_ANON_EXCL) &&
 				    !GUP_MUTANT(FORK_COPIES_MIG_ENTRY)) {
 					spin_unlock(dst_ptl);
 					raw_write_seqcount_end(
@@ -457,7 +452,7 @@ static int try_to_migrate_one(struct mm_struct *mm, unsigned long addr,
 	/* the folio takes the PTE's dirt, and folio_migrate_flags() copies it */
 	if (pte_dirty(pte))
 		folio_mark_dirty(folio);
-	if (mm_anonexcl(mm)) {
+	if (mm_scheme_has(mm, SF_ANON_EXCL)) {
 		excl = test_bit(PG_anon_exclusive, &page->flags);
 		if (excl && folio_try_share_anon_rmap(mm, folio, page)) {
 			set_pte(ptep, pte);
@@ -711,7 +706,7 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	spin_unlock(ptl);
 	mmap_read_unlock(mm);
 
-	if (mm_anonexcl(mm)) {
+	if (mm_scheme_has(mm, SF_ANON_EXCL)) {
 		/* migrate_pages_sync() (6.3+) */
 		rc = migrate_pages_batch(mm, addr, folio, page, true, true,
 					 NR_MAX_MIGRATE_ASYNC_RETRY);
