@@ -324,17 +324,12 @@ struct opts {
 	bool plan;
 };
 
-/*
- * What p50_ns/p99_ns can resolve: the TSC's rate and the smallest step it
- * is seen to take. Under some hypervisors the guest's TSC moves in steps
- * of tens of ticks, and a 5 ns op then reads 0 or 10 ns.
- */
 /* Whether /proc/cpuinfo's first "flags" line lists @flag. */
 static bool cpuinfo_has_flag(const char *flag)
 {
 	FILE *f = fopen("/proc/cpuinfo", "r");
 	char *line = NULL, *tok, *save, *colon;
-	size_t cap = 0, n = strlen(flag);
+	size_t cap = 0;
 	bool found = false;
 
 	if (!f)
@@ -347,7 +342,7 @@ static bool cpuinfo_has_flag(const char *flag)
 			break;
 		for (tok = strtok_r(colon + 1, " \n", &save); tok;
 		     tok = strtok_r(NULL, " \n", &save))
-			if (strlen(tok) == n && !strcmp(tok, flag))
+			if (!strcmp(tok, flag))
 				found = true;
 		break;
 	}
@@ -356,6 +351,11 @@ static bool cpuinfo_has_flag(const char *flag)
 	return found;
 }
 
+/*
+ * What p50_ns/p99_ns can resolve: the TSC's rate and the smallest step it
+ * is seen to take. Under some hypervisors the guest's TSC moves in steps
+ * of tens of ticks, and a 5 ns op then reads 0 or 10 ns.
+ */
 static void add_latency_context(void)
 {
 	double hz = (double)tsc_hz(), step_ns = tsc_step() * 1e9 / hz;

@@ -181,34 +181,38 @@ unsigned int proc_stat_steal(FILE *f, const int *cpus, unsigned int n,
 }
 
 /*
- * Host steal time on the pinners' PUs (each PU once; how many in @npus)
- * now, in ns; -1 where /proc/stat has no steal value for one of them.
+ * The pinners' PUs, each once, into @cpus (c->threads entries); returns
+ * how many.
  */
-static double pinner_steal_ns(const struct config *c, unsigned int *npus)
+static unsigned int pinner_pus(const struct config *c, int *cpus)
 {
-	unsigned long long ticks;
 	unsigned int i, j, n = 0;
-	long hz = sysconf(_SC_CLK_TCK);
-	int *cpus = calloc(c->threads ? c->threads : 1, sizeof(*cpus));
-	FILE *f = fopen("/proc/stat", "r");
 
-	if (!f || !cpus || hz <= 0) {
-		if (f)
-			fclose(f);
-		free(cpus);
-		return -1;
-	}
 	for (i = 0; i < c->threads; i++) {
 		for (j = 0; j < n && cpus[j] != c->pus[i]; j++)
 			;
 		if (j == n)
 			cpus[n++] = c->pus[i];
 	}
-	i = proc_stat_steal(f, cpus, n, &ticks);
+	return n;
+}
+
+/*
+ * Host steal time on the @n PUs @cpus now, in ns; -1 where /proc/stat
+ * has no steal value for one of them.
+ */
+static double steal_ns(const int *cpus, unsigned int n)
+{
+	unsigned long long ticks;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f = fopen("/proc/stat", "r");
+	unsigned int found;
+
+	if (!f)
+		return -1;
+	found = proc_stat_steal(f, cpus, n, &ticks);
 	fclose(f);
-	free(cpus);
-	*npus = n;
-	return i == n ? (double)ticks * 1e9 / hz : -1;
+	return found == n && hz > 0 ? (double)ticks * 1e9 / hz : -1;
 }
 
 unsigned int config_nr_competitors(const struct config *c)
@@ -428,9 +432,9 @@ static __always_inline unsigned long section_run(const struct section *x,
 
 #define TIMING_REPS 1001
 
-static int cmp_u64(const void *a, const void *b)
+static int cmp_double(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
 }
@@ -447,20 +451,20 @@ static int cmp_u64(const void *a, const void *b)
  */
 static double timing_overhead(const struct section *x)
 {
-	uint64_t d[TIMING_REPS], t0, lim;
-	double sum = 0;
+	double d[TIMING_REPS], sum = 0, lim;
 	unsigned int i, n = 0;
+	uint64_t t0;
 
 	section_run(x, 0);		/* its code and data in the caches */
 	for (i = 0; i < TIMING_REPS; i++) {
 		t0 = rdtsc_begin();
 		section_run(x, 0);
-		d[i] = rdtsc_end() - t0;
+		d[i] = (double)(rdtsc_end() - t0);
 	}
-	qsort(d, TIMING_REPS, sizeof(*d), cmp_u64);
+	qsort(d, TIMING_REPS, sizeof(*d), cmp_double);
 	lim = 2 * d[TIMING_REPS / 2];
 	for (i = 0; i < TIMING_REPS && d[i] <= lim; i++, n++)
-		sum += (double)d[i];
+		sum += d[i];
 	return sum / n;
 }
 
@@ -1292,13 +1296,6 @@ static void fill_result(struct run *r, struct gbench_result *out)
 #define REF_OPS		20000
 #define REF_REPS	9
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * The machine's speed around a row (config_run() takes the mean of a
  * time before its threads start and one after they end), on its first
@@ -1382,6 +1379,7 @@ void config_run(void *arg, struct gbench_result *out)
 	char err[256] = "";
 	long lost0 = folio_wait_lost();
 	double t0, steal0;
+	int *steal_pus = NULL;
 	int ret;
 
 	r.t = aligned_alloc(64, n * sizeof(*r.t));
@@ -1442,6 +1440,9 @@ void config_run(void *arg, struct gbench_result *out)
 		}
 	}
 	r.ref_before_ns = reference_atomic_ns(c->pus[0]);
+	steal_pus = calloc(c->threads ? c->threads : 1, sizeof(*steal_pus));
+	if (steal_pus)
+		r.steal_pus = pinner_pus(c, steal_pus);
 	for (i = 0; i < n; i++)
 		if (start_thread(&thr[i], &r.t[i])) {
 			snprintf(out->error, sizeof(out->error),
@@ -1457,7 +1458,7 @@ void config_run(void *arg, struct gbench_result *out)
 	       now_s() - t0 < run_opts.warmup)
 		sleep_s(0.001);
 	r.splits0 = thp_split_pmd_events();
-	steal0 = pinner_steal_ns(c, &r.steal_pus);
+	steal0 = steal_pus ? steal_ns(steal_pus, r.steal_pus) : -1;
 	t0 = now_s();
 	__atomic_store_n(&r.phase, PH_MEASURE, __ATOMIC_RELEASE);
 	sleep_s(run_opts.duration);
@@ -1466,8 +1467,8 @@ void config_run(void *arg, struct gbench_result *out)
 	while (__atomic_load_n(&r.done, __ATOMIC_ACQUIRE) < (int)n)
 		sleep_s(0.0005);
 	r.steal_win_s = now_s() - t0;
-	r.steal_ns = pinner_steal_ns(c, &r.steal_pus);
-	r.steal_ns = steal0 >= 0 && r.steal_ns >= 0 ? r.steal_ns - steal0 : -1;
+	r.steal_ns = steal0 >= 0 ? steal_ns(steal_pus, r.steal_pus) : -1;
+	r.steal_ns = r.steal_ns >= 0 ? r.steal_ns - steal0 : -1;
 	r.splits1 = thp_split_pmd_events();
 out_join:
 	__atomic_store_n(&r.phase, PH_STOP, __ATOMIC_RELEASE);
@@ -1530,4 +1531,5 @@ out_free:
 		}
 	free(r.t);
 	free(thr);
+	free(steal_pus);
 }

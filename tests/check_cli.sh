@@ -309,14 +309,20 @@ else
 	bad merge_contexts "$(tail -3 "$tmp/merge.err")"
 fi
 
+# merged NAME: merge.py over $tmp/NAME, one launch file whose JSON is on
+# stdin; its warnings in $tmp/NAME.err.
+merged() {
+	mkdir -p "$tmp/$1"
+	cat >"$tmp/$1/launch-0000.json"
+	$py plot/merge.py "$tmp/$1" 2>"$tmp/$1.err"
+}
+
 # merge.py warns about rows a busy machine took CPU time from.
-mkdir -p "$tmp/busy"
-cat >"$tmp/busy/launch-0000.json" <<JSON
+if merged busy <<JSON &&
 {"context": {"host_name": "h"}, "benchmarks": [
  {"name": "pin/x/threads:4", "real_time": 9, "runq_pct": 41.5},
  {"name": "pin/x/threads:1", "real_time": 3, "runq_pct": 0.2}]}
 JSON
-if $py plot/merge.py "$tmp/busy" 2>"$tmp/busy.err" &&
 	grep -q "1 of 2 rows had pinners waiting for a CPU for more than 10% of their window (runq_pct; worst 42%, pin/x/threads:4)" "$tmp/busy.err" &&
 	! $py plot/merge.py "$tmp/merge" 2>&1 | grep -q "waiting for a CPU"; then
 	ok merge_busy
@@ -325,14 +331,12 @@ else
 fi
 
 # ... and about rows whose PUs the hypervisor took (steal_pct).
-mkdir -p "$tmp/stolen"
-cat >"$tmp/stolen/launch-0000.json" <<JSON
+if merged stolen <<JSON &&
 {"context": {"host_name": "h"}, "benchmarks": [
  {"name": "pin/x/threads:2", "real_time": 9, "runq_pct": 0, "steal_pct": 12.4},
  {"name": "pin/x/threads:4", "real_time": 9, "runq_pct": 0, "steal_pct": 33.3},
  {"name": "pin/x/threads:1", "real_time": 3, "runq_pct": 0, "steal_pct": 4}]}
 JSON
-if $py plot/merge.py "$tmp/stolen" 2>"$tmp/stolen.err" &&
 	grep -q "2 of 3 rows had pinners on PUs the hypervisor took for more than 10% of their window (steal_pct; worst 33%, pin/x/threads:4)" "$tmp/stolen.err" &&
 	! grep -q "waiting for a CPU" "$tmp/stolen.err" &&
 	! grep -q "hypervisor" "$tmp/busy.err"; then
@@ -343,8 +347,7 @@ fi
 
 # ... and about rows that ran while the machine was slower than for the
 # others (ref_atomic_ns against the sweep's median; none in a steady one).
-mkdir -p "$tmp/slowref"
-cat >"$tmp/slowref/launch-0000.json" <<JSON
+if merged slowref <<JSON &&
 {"context": {"host_name": "h"}, "benchmarks": [
  {"name": "raw/a/threads:1", "real_time": 9, "ref_atomic_ns": 2.0},
  {"name": "raw/b/threads:1", "real_time": 9, "ref_atomic_ns": 2.2},
@@ -352,7 +355,6 @@ cat >"$tmp/slowref/launch-0000.json" <<JSON
  {"name": "raw/d/threads:1", "real_time": 9, "ref_atomic_ns": 2.8},
  {"name": "raw/e/threads:1", "real_time": 9, "ref_atomic_ns": 3.1}]}
 JSON
-if $py plot/merge.py "$tmp/slowref" 2>"$tmp/slowref.err" &&
 	grep -q "2 of 5 rows ran while an uncontended atomic cost more than 1.2x the sweep's median of 2.20 ns (ref_atomic_ns; worst 3.10 ns, raw/e/threads:1)" "$tmp/slowref.err" &&
 	! grep -q "uncontended atomic" "$tmp/stolen.err"; then
 	ok merge_slow_reference
