@@ -3,7 +3,7 @@
 # gupbench: page-pinning refcount schemes under contention.
 #
 # Targets:
-#   make               build build/gupbench (installs nothing)
+#   make, make all     build build/gupbench (installs nothing)
 #   make test          install missing deps, build normal and ASan+UBSan
 #                      trees, run every test; ends with
 #                      "N passed, N failed, N skipped"
@@ -14,7 +14,8 @@
 #   make torture       60 s of gupbench torture per scheme (DURATION=SEC)
 #   make tsan          torture under ThreadSanitizer (OPS=N per scheme)
 #   make walkcost      one 1-page pin vs its raw grab+put per scheme, alone:
-#                      ns/op and (with valgrind) instructions/op
+#                      ns/op (median of ROUNDS=5 paired runs of NS_LOOPS
+#                      ops) and (with valgrind) instructions/op
 #   make deps          install what is missing (scripts/install-deps.sh)
 #   make tests-build   build every test binary and gupbench tree, run none
 #   make clean         remove build/
@@ -22,20 +23,30 @@
 #
 # Variables:
 #   V=1                print full commands instead of "  CC file.o"
-#   QUICK=1            make bench: the small matrix (seconds)
-#   REPS=N             make bench: separate launches per configuration (3)
+#   QUICK=1            make bench: the small matrix (seconds; QUICK=0: full)
+#   REPS=N             make bench: separate launches per configuration
+#                      (3; 2 with QUICK=1)
 #   DURATION=SEC       make bench: measured window per configuration;
 #                      make torture: seconds per scheme
 #   WARMUP=SEC         make bench: minimum warm-up per configuration
+#   RESULTS_DIR=dir    make bench: write into dir (new or empty), not
+#                      results/HOST-DATE
+#   GUPBENCH=path      make bench: the gupbench binary (build/gupbench)
 #   RESULTS=dir        make plot: the results folder to draw
 #   A=dir B=dir        make compare: the two runs
 #   OPS=N              make tsan: operations per scheme (100k)
+#   ROUNDS=N NS_LOOPS=N LOOPS=N
+#                      make walkcost: paired pin/raw runs per scheme (5),
+#                      ops per timed run (2*10^7), callgrind ops (10^6)
 #   TEST_FILTER=glob   make test: run only tests whose name matches
 #   TEST_CASE=text     make test: run only cases whose name contains it
 #   TEST_TIMEOUT=SEC   make test: limit per test binary or script (900)
 #   TORTURE_OPS=N TORTURE_SEED=N TSAN_OPS=N GUPBENCH_STRESS_MS=N
 #                      make test: torture, TSan and stress sizes (README)
 #   CC, CXX, OPT       compilers and optimisation level (-O2)
+#   CFLAGS, CXXFLAGS, LDFLAGS
+#                      added after the project's own flags
+#   PKG_CONFIG         pkg-config to find libperf, libpfm, hwloc, benchmark
 
 CC	?= gcc
 CXX	?= g++

@@ -50,6 +50,8 @@ def main():
     ap.add_argument("--expected", type=int, default=0)
     ap.add_argument("--elapsed", type=int, default=-1,
                     help="wall seconds the sweep took (bench.sh)")
+    ap.add_argument("--sweep", choices=("full", "quick"),
+                    help="which make bench matrix ran (bench.sh)")
     a = ap.parse_args()
     files = sorted(glob.glob(os.path.join(a.dir, "launch-*.json")))
     if not files:
@@ -86,6 +88,8 @@ def main():
     ctx["gupbench_partial"] = bool(a.partial)
     if a.elapsed >= 0:
         ctx["gupbench_elapsed_s"] = a.elapsed
+    if a.sweep:
+        ctx["gupbench_sweep"] = a.sweep
     # rows a busy or oversubscribed machine, or its host, took time from
     for key, limit, what in (
             ("runq_pct", gbstats.BUSY_RUNQ_PCT, "waiting for a CPU for more "

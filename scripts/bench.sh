@@ -8,7 +8,8 @@
 # (merged, Google Benchmark JSON), topology.xml. Ctrl-C keeps every finished
 # launch and marks summary.json partial.
 #
-# Environment: QUICK=1 (small matrix), REPS=N, DURATION=SEC, WARMUP=SEC,
+# Environment: QUICK=1 (small matrix; 0 or unset: the full one), REPS=N
+# (3; 2 with QUICK=1), DURATION=SEC, WARMUP=SEC,
 # GUPBENCH=path (default build/gupbench), RESULTS_DIR=dir.
 set -u
 cd "$(dirname "$0")/.."
@@ -18,7 +19,12 @@ py=/usr/bin/python3
 [ -x $py ] || py=python3
 
 pus=$(nproc)
-quick=${QUICK:-}
+case ${QUICK:-} in
+''|0) quick= sweep=full ;;
+1) quick=1 sweep=quick ;;
+*) echo "bench: QUICK must be 1 (the small matrix) or 0, not '$QUICK'" >&2
+	exit 2 ;;
+esac
 reps=${REPS:-3}
 if [ -n "$quick" ]; then
 	dur=${DURATION:-0.1}
@@ -179,7 +185,7 @@ fi
 partial=0
 [ $n -lt "$total" ] && partial=1
 $py plot/merge.py "$out" --partial=$partial --expected=$total \
-	--elapsed=$((SECONDS - start)) || exit 1
+	--elapsed=$((SECONDS - start)) --sweep=$sweep || exit 1
 if [ $partial = 1 ]; then
 	echo "bench: interrupted: $n of $total launches kept in $out (summary.json says partial)" >&2
 	exit 130

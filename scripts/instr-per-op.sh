@@ -3,12 +3,16 @@
 #
 # make walkcost: what one 1-page pin (the whole GUP-fast walk + unpin)
 # and one raw grab + put cost each scheme, alone on one thread, on a
-# private anon page: wall ns per op (build/obj/walkcost, 10^8 ops) and,
-# where valgrind is installed, the instructions one op executes
-# (callgrind at LOOPS and 2*LOOPS ops; the difference divided by LOOPS,
-# so the set-up cancels out). This is
-# the figure behind the README's note on the pin/raw target; on a machine
-# with a PMU the `instructions` counter of gupbench's rows gives the same.
+# private anon page: wall ns per op (build/obj/walkcost) and, where
+# valgrind is installed, the instructions one op executes (callgrind at
+# LOOPS and 2*LOOPS ops; the difference divided by LOOPS, so the set-up
+# cancels out). The wall times are ROUNDS rounds (default 5) of a pin
+# run then a raw run (NS_LOOPS ops each, default 2*10^7), one scheme
+# after the other, so each round's pin and raw see the same host: the
+# table prints the medians, the median of the rounds' pin/raw ratios and
+# their range. This is the figure behind the README's note on the
+# pin/raw target; on a machine with a PMU the `instructions` counter of
+# gupbench's rows gives the same.
 # Last, `walkcost floor`: bias's grab + put alone, after a bare
 # five-load table walk (does the walk's latency show?), and with the
 # walk's folio_set_referenced() between them (the RMWs a pin must make).
@@ -18,6 +22,15 @@ set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 wc="$here/build/obj/walkcost"
 loops=${LOOPS:-1000000}
+rounds=${ROUNDS:-5}
+nsloops=${NS_LOOPS:-20000000}
+for v in LOOPS:$loops ROUNDS:$rounds NS_LOOPS:$nsloops; do
+	case ${v#*:} in
+	'' | *[!0-9]* | 0*)
+		echo "walkcost: ${v%%:*} must be a positive integer, not '${v#*:}'" >&2
+		exit 2 ;;
+	esac
+done
 if [ ! -x "$wc" ]; then
 	echo "walkcost: $wc missing: run make walkcost" >&2
 	exit 2
@@ -42,12 +55,29 @@ instr() {	# SCHEME MODE LOOPS -> instructions executed in all
 		sed -n 's/.*refs: *//p' | tr -d ,
 }
 
-printf '%-20s %10s %10s %12s %12s %8s\n' scheme 'pin ns' 'raw ns' 'pin instr' 'raw instr' 'pin/raw'
+# median [VALUES...]: the middle value (the mean of the two middle ones)
+median() {
+	printf '%s\n' "$@" | sort -g |
+		awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+ns() {		# SCHEME MODE -> ns/op of one run
+	local out
+	out=$("$wc" "$1" "$2" "$nsloops") || return 1
+	out=${out#* }
+	echo "${out% ns/op}"
+}
+
+printf '%-20s %10s %10s %12s %12s %8s %14s\n' scheme 'pin ns' 'raw ns' \
+	'pin instr' 'raw instr' 'pin/raw' 'range'
 for s in "${schemes[@]}"; do
-	pin=$("$wc" "$s" pin 100000000) || exit 1
-	raw=$("$wc" "$s" raw 100000000) || exit 1
-	pin=${pin#* }; pin=${pin% ns/op}
-	raw=${raw#* }; raw=${raw% ns/op}
+	pins=() raws=() ratios=()
+	for ((r = 0; r < rounds; r++)); do
+		p=$(ns "$s" pin) || exit 1
+		q=$(ns "$s" raw) || exit 1
+		pins+=("$p") raws+=("$q")
+		ratios+=("$(awk -v p="$p" -v r="$q" 'BEGIN { printf "%.4f", p / r }')")
+	done
 	ip=- ir=-
 	if [ $have_vg = 1 ]; then
 		a=$(instr "$s" pin "$loops"); b=$(instr "$s" pin $((2 * loops)))
@@ -55,8 +85,12 @@ for s in "${schemes[@]}"; do
 		a=$(instr "$s" raw "$loops"); b=$(instr "$s" raw $((2 * loops)))
 		ir=$(( (b - a) / loops ))
 	fi
-	printf '%-20s %10s %10s %12s %12s %8s\n' "$s" "$pin" "$raw" "$ip" "$ir" \
-		"$(awk -v p="$pin" -v r="$raw" 'BEGIN { printf "%.2fx", p / r }')"
+	lo=$(printf '%s\n' "${ratios[@]}" | sort -g | head -1)
+	hi=$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1)
+	printf '%-20s %10.2f %10.2f %12s %12s %7.2fx %14s\n' "$s" \
+		"$(median "${pins[@]}")" "$(median "${raws[@]}")" "$ip" "$ir" \
+		"$(median "${ratios[@]}")" \
+		"$(printf '%.2f-%.2fx' "$lo" "$hi")"
 done
 echo
-"$wc" floor 100000000 || exit 1
+"$wc" floor "$nsloops" || exit 1

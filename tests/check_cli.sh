@@ -392,7 +392,7 @@ done
 kill -TERM $pid
 wait $pid
 rc=$?
-if [ $rc -eq 130 ] && $py -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["context"]["gupbench_partial"] is True and len(d["benchmarks"]) >= 3' "$tmp/sweep/summary.json" &&
+if [ $rc -eq 130 ] && $py -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["context"]["gupbench_partial"] is True and d["context"]["gupbench_sweep"] == "quick" and len(d["benchmarks"]) >= 3' "$tmp/sweep/summary.json" &&
 	! ls "$tmp/sweep"/*.tmp >/dev/null 2>&1 && grep -q partial "$tmp/sweep.err"; then
 	ok partial_sweep
 else
@@ -404,7 +404,10 @@ RESULTS_DIR="$tmp/badreps" expect_exit2 bench_bad_reps \
 	"REPS must be a positive integer, not '0'" env QUICK=1 REPS=0 scripts/bench.sh
 RESULTS_DIR="$tmp/baddur" expect_exit2 bench_bad_duration \
 	"bad --duration 'abc'" env QUICK=1 DURATION=abc scripts/bench.sh
-[ ! -e "$tmp/badreps" ] && [ ! -e "$tmp/baddur" ] && ok bench_bad_no_folder ||
+RESULTS_DIR="$tmp/badquick" expect_exit2 bench_bad_quick \
+	"QUICK must be 1 \\(the small matrix\\) or 0, not 'yes'" env QUICK=yes scripts/bench.sh
+[ ! -e "$tmp/badreps" ] && [ ! -e "$tmp/baddur" ] && [ ! -e "$tmp/badquick" ] &&
+	ok bench_bad_no_folder ||
 	bad bench_bad_no_folder "a results folder was made"
 # A launch that fails says why on the console; a sweep where all fail exits 1.
 printf '#!/bin/sh\ncase "$*" in *--workload=*) echo "gupbench: error: injected" >&2; exit 1;; esac\nexec %s "$@"\n' \
@@ -500,10 +503,28 @@ fi
 expect_exit2 walkcost_bad_scheme "unknown scheme 'nope'" "$wc" nope pin 10
 expect_exit2 walkcost_bad_mode "usage" "$wc" bias walk 10
 expect_exit2 walkcost_bad_loops "usage" "$wc" bias pin 10x
+# scripts/instr-per-op.sh (make walkcost): ROUNDS paired pin and raw
+# runs per scheme; a row prints the medians, instructions (or - without
+# valgrind) and the median pin/raw ratio inside its rounds' range.
+out=$(ROUNDS=3 NS_LOOPS=20000 LOOPS=200 scripts/instr-per-op.sh bias 2>&1)
+row=$(echo "$out" | grep -E '^bias ')
+if [ $? -eq 0 ] &&
+	echo "$row" | grep -qE '^bias +[0-9.]+ +[0-9.]+ +([0-9]+|-) +([0-9]+|-) +[0-9.]+x +[0-9.]+-[0-9.]+x$' &&
+	echo "$row" | awk '{ split($7, r, "-"); sub(/x$/, "", $6); sub(/x$/, "", r[2]);
+		exit !(r[1] <= $6 && $6 <= r[2] && r[1] > 0) }' &&
+	[ "$(echo "$out" | grep -cE ': [0-9.]+ ns/op$')" -eq 3 ]; then
+	ok walkcost_script_rounds
+else
+	bad walkcost_script_rounds "$out"
+fi
+expect_exit2 walkcost_script_bad_rounds "ROUNDS must be a positive integer, not 'x'" \
+	env ROUNDS=x scripts/instr-per-op.sh bias
+expect_exit2 walkcost_script_bad_loops "NS_LOOPS must be a positive integer, not '0'" \
+	env NS_LOOPS=0 scripts/instr-per-op.sh bias
 
 # scripts/figures.py: issue #3's table from a summary, each ratio with the
 # spread of its launches, and a verdict that counts the near misses.
-mkdir -p "$tmp/fig"
+mkdir -p "$tmp/fig" "$tmp/figq"
 $py - "$tmp/fig/summary.json" <<'PY'
 import json, sys
 one = "/pages:1/share:same/place:compact/threads:1"
@@ -515,17 +536,31 @@ rows = [{"name": k + one, "real_time": v, "threads": 1,
         for k, vs in rt.items() for v in vs]
 rows.append({"name": "raw/get" + one, "real_time": 0,
              "error_occurred": True})
-json.dump({"context": {"gupbench_elapsed_s": 75, "gupbench_launches": 18},
+rows[10].update(overlap_pct=90.0, steal_pct=12.5)
+json.dump({"context": {"gupbench_elapsed_s": 75, "gupbench_launches": 18,
+                       "gupbench_sweep": "full"},
            "benchmarks": rows}, open(sys.argv[1], "w"))
+quick = sys.argv[1].replace("fig/", "figq/")
+json.dump({"context": {"gupbench_elapsed_s": 75, "gupbench_launches": 18,
+                       "gupbench_sweep": "quick"},
+           "benchmarks": rows}, open(quick, "w"))
 PY
 out=$($py scripts/figures.py "$tmp/fig" 2>&1)
 if echo "$out" | grep -qF '| 0.50 ns (launches 0.40-0.60) | met |' &&
 	echo "$out" | grep -qF 'bias 16.0/10.0 = 1.60x (1.17-2.50), get 12.0/5.0 = 2.40x (2.00-2.60)' &&
 	echo "$out" | grep -qF 'NOT met (0 of 2; 1 more within the launches'"'"' spread)' &&
-	echo "$out" | grep -qF '| 10.0 ns |' && echo "$out" | grep -qF '1 min 15 s'; then
+	echo "$out" | grep -qF '| 10.0 ns |' &&
+	echo "$out" | grep -qF 'min 90.00%, median of multi-thread rows 99.50% (1 launch of 18 under 95%: `pin/bias/pages:1/share:same/place:compact/threads:1` 90.00%, `steal_pct` 12.5%) | NOT met |' &&
+	echo "$out" | grep -qF '| `make bench` wall time (18 launches) | <= 10 min | 1 min 15 s | met |'; then
 	ok figures_table
 else
 	bad figures_table "$out"
+fi
+out=$($py scripts/figures.py "$tmp/figq" 2>&1)
+if echo "$out" | grep -qF '| `make bench QUICK=1` wall time (18 launches) | <= 1 min | 1 min 15 s | NOT met |'; then
+	ok figures_quick_wall
+else
+	bad figures_quick_wall "$out"
 fi
 expect_exit2 figures_no_summary "not a make bench summary" $py scripts/figures.py "$tmp"
 
