@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 
 #include "run.h"
@@ -122,21 +123,27 @@ static void cli_free_all(void)
 	cli_strings = NULL;
 }
 
-/* Split a comma list into at most MAX_LIST tokens (kept strdup). */
-static unsigned int split(const char *list, char **tok, const char *what)
+/* Split a comma list into at most @max tokens (kept strdup). */
+static unsigned int split_n(const char *list, char **tok, unsigned int max,
+			    const char *what)
 {
 	char *s = cli_keep(strdup(list)), *save = NULL, *t;
 	unsigned int n = 0;
 
 	check_list(list, what);
 	for (t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (n == MAX_LIST)
+		if (n == max)
 			usage_error("too many values in --%s", what);
 		tok[n++] = t;
 	}
 	if (!n)
 		usage_error("--%s needs a value", what);
 	return n;
+}
+
+static unsigned int split(const char *list, char **tok, const char *what)
+{
+	return split_n(list, tok, MAX_LIST, what);
 }
 
 static unsigned long parse_ulong(const char *s, const char *what,
@@ -277,11 +284,15 @@ static void parse_with(const char *arg, struct config *c)
 		}
 }
 
-/* --placement tokens: "list:0,2,4-7" keeps its comma-separated CPUs. */
+/*
+ * --placement tokens: "list:0,2,4-7" keeps its comma-separated CPUs, as
+ * many as fit a configuration's placement (255 characters).
+ */
 static unsigned int split_placements(const char *arg, char **tok)
 {
-	char *raw[MAX_LIST];
-	unsigned int n = split(arg, raw, "placement"), i, out = 0;
+	char *raw[128 + MAX_LIST];
+	unsigned int n = split_n(arg, raw, 128 + MAX_LIST, "placement");
+	unsigned int i, out = 0;
 
 	for (i = 0; i < n; i++) {
 		bool cpu_token = raw[i][0] >= '0' && raw[i][0] <= '9';
@@ -294,8 +305,15 @@ static unsigned int split_placements(const char *arg, char **tok)
 			tok[out - 1] = joined;
 			continue;
 		}
+		if (out == MAX_LIST)
+			usage_error("too many values in --%s", "placement");
 		tok[out++] = raw[i];
 	}
+	for (i = 0; i < out; i++)
+		if (strlen(tok[i]) > 255)
+			usage_error("--placement value '%.40s...' is longer "
+				    "than 255 characters: give CPU ranges "
+				    "(list:0-15,32-47)", tok[i]);
 	return out;
 }
 
@@ -470,6 +488,41 @@ static void add_context(const char *cmdline)
 	}
 }
 
+_Static_assert(sizeof(((struct config *)0)->placement) == 256,
+	       "the --placement length error says 255 characters");
+
+/*
+ * Each pinner opens one perf fd per event: 256 pinners with the four
+ * default events are 1024, the usual soft limit. Take the hard one.
+ */
+static void raise_nofile_limit(void)
+{
+	struct rlimit r;
+
+	if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+}
+
+/* argv joined by spaces for the context; "..." ends one that did not fit. */
+static void command_line(char *buf, size_t size, int argc, char **argv)
+{
+	size_t len = 0;
+	int i, n;
+
+	buf[0] = '\0';
+	for (i = 0; i < argc; i++) {
+		n = snprintf(buf + len, size - len, "%s%s", i ? " " : "",
+			     argv[i]);
+		if (n < 0 || (size_t)n >= size - len) {
+			strcpy(buf + size - 4, "...");
+			return;
+		}
+		len += n;
+	}
+}
+
 /* "thread 0: pu 1 (pin); ..." for the context. */
 static char *placement_string(const struct config *c, const int *pus,
 			      const struct mem_place *mp)
@@ -546,11 +599,8 @@ int main(int argc, char **argv)
 	unsigned int ncfg = 0, cap = 256, raw_skipped = 0, mkclean_rows = 0;
 	int opt, i, ret, failed = 0;
 
-	for (i = 0; i < argc; i++) {
-		strncat(cmdline, argv[i], sizeof(cmdline) - strlen(cmdline) - 2);
-		if (i + 1 < argc)
-			strcat(cmdline, " ");
-	}
+	command_line(cmdline, sizeof(cmdline), argc, argv);
+	raise_nofile_limit();
 	if (gbench_init(&argc, argv, err, sizeof(err))) {
 		fprintf(stderr, "gupbench: error: %s\n", err);
 		return 2;
@@ -824,7 +874,8 @@ int main(int argc, char **argv)
 					cf->threads + comp, &cf->mp);
 			free(roles);
 		} else {
-			char key[300], *ps = placement_string(cf, cf->pus,
+			char key[sizeof(cf->name) + 16];
+			char *ps = placement_string(cf, cf->pus,
 							     &cf->mp);
 
 			snprintf(key, sizeof(key), "placement %s", cf->name);

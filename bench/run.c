@@ -83,6 +83,7 @@ struct thread_ctx {
 	uint64_t tsc;
 	double ev[PERFCTR_MAX_EVENTS];
 	bool perf_ok;
+	int perf_err;			/* why not: -errno of open or read */
 	bool perf_mux;			/* an event was multiplexed */
 	int migrated;			/* ended on another PU */
 	struct op_sampler smp;		/* latency samples (TSC ticks) */
@@ -302,7 +303,8 @@ static void window_end(struct thread_ctx *t, struct window *w,
 	t->cpu_ns = thread_cpu_ns() - w->cpu0;
 	if (pc) {
 		perfctr_thread_disable(pc);
-		t->perf_ok = !perfctr_thread_read(pc, t->ev, &t->perf_mux);
+		t->perf_err = perfctr_thread_read(pc, t->ev, &t->perf_mux);
+		t->perf_ok = !t->perf_err;
 	}
 	t->runq_ns = thread_runq_ns();
 	t->runq_ns = w->runq0 >= 0 && t->runq_ns >= 0 ?
@@ -767,7 +769,7 @@ static void *thread_main(void *arg)
 	t->bind_err = topo_bind_self(run_opts.topo, t->pu);
 	gup_thread_register();
 	if (t->comp == C_NR && run_opts.events)
-		perfctr_thread_open(run_opts.events, &pc);
+		t->perf_err = perfctr_thread_open(run_opts.events, &pc);
 	while (phase_is(r, PH_GATE))
 		cpu_relax();
 	if (t->comp != C_NR)
@@ -1085,6 +1087,7 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	unsigned long ops = 0, slow = 0, retries = 0, ns = 0, fails = 0;
 	unsigned long ev_ops = 0;	/* ops of pinners with counters */
 	unsigned int no_perf = 0, mux = 0;
+	int perf_err = 0;		/* the first failed pinner's reason */
 	double comp_ok[C_NR] = { 0 }, comp_fail[C_NR] = { 0 };	/* per s */
 	unsigned int i, e, nev = run_opts.events ?
 				perfctr_set_nr(run_opts.events) : 0;
@@ -1132,7 +1135,8 @@ static void fill_result(struct run *r, struct gbench_result *out)
 		if (!nev)
 			continue;
 		if (!t->perf_ok) {
-			no_perf++;
+			if (!no_perf++)
+				perf_err = t->perf_err;
 			continue;
 		}
 		ev_ops += t->ops;
@@ -1243,9 +1247,12 @@ static void fill_result(struct run *r, struct gbench_result *out)
 	 */
 	if (no_perf)
 		fprintf(stderr, "gupbench: warning: %s: perf counters failed "
-			"on %u of %u pinner threads; %s\n", c->name, no_perf,
-			c->threads, ev_ops ? "events per op are over the "
-			"other threads' ops" : "no event counters in this row");
+			"on %u of %u pinner threads (the first: %s); %s\n",
+			c->name, no_perf, c->threads,
+			perf_err == -ENODATA ? "never scheduled on the PMU" :
+			perf_err ? strerror(-perf_err) : "not read",
+			ev_ops ? "events per op are over the other threads' "
+			"ops" : "no event counters in this row");
 	if (mux)
 		fprintf(stderr, "gupbench: warning: %s: perf counters were "
 			"multiplexed on %u of %u pinner threads: events per op "

@@ -56,9 +56,9 @@ struct config {
 	unsigned long pool;		/* SHARE_POOL: pages in the pool */
 	unsigned int with[C_NR];	/* competitor threads of each kind */
 	char with_str[64];		/* "fork:1+migrate:1" or "" */
-	char placement[64];
+	char placement[256];		/* a list:CPUS fits, checked */
 	unsigned int threads;		/* pinner threads */
-	char name[256];
+	char name[512];			/* fits every part at its longest */
 	int *pus;			/* PU of each thread: pinners first */
 	struct mem_place mp;		/* where the struct pages go */
 };

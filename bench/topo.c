@@ -48,7 +48,7 @@ const struct placement_desc topo_placements[] = {
 	{ "compact", "fill a core's PUs, then the next core of the L3, then the next L3, node, package" },
 	{ "scatter", "consecutive threads on different packages, nodes, L3s, then cores; SMT siblings last" },
 	{ "smt", "threads 2k and 2k+1 on the two PUs of one core; pairs spread like scatter" },
-	{ "numa", "thread i on NUMA node i % nodes, compact within each node" },
+	{ "numa", "thread i on NUMA node i % N of the N with PUs, compact within each" },
 	{ "list:CPUS", "explicit OS PU numbers in thread order, e.g. list:0,2,4-7" },
 };
 const size_t topo_nr_placements =
@@ -128,6 +128,7 @@ static int fill_info(struct topo *t)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < t->nr_pus; i++) {
 		hwloc_obj_t pu = hwloc_get_obj_by_type(t->h, HWLOC_OBJ_PU, i);
+		hwloc_obj_t node = local_node(pu);
 		struct pu_info *in = &t->info[i];
 
 		in->pu = (int)pu->os_index;
@@ -137,7 +138,8 @@ static int fill_info(struct topo *t)
 					t->h, HWLOC_OBJ_L3CACHE, pu));
 		in->package = logical_or_minus1(hwloc_get_ancestor_obj_by_type(
 					t->h, HWLOC_OBJ_PACKAGE, pu));
-		in->node = logical_or_minus1(local_node(pu));
+		in->node = logical_or_minus1(node);
+		in->node_os = node ? (int)node->os_index : -1;
 	}
 	return 0;
 }
@@ -594,7 +596,9 @@ int topo_place(struct topo *t, const char *policy, unsigned int n,
 
 /*
  * The node farthest from local by the first latency matrix that holds
- * both; without one, the next node (by logical index, wrapping). Nodes
+ * both; without one, the next node (by logical index, wrapping) whose
+ * CPUs are not local's, or the next node if every one shares them (a
+ * package's HBM or CXL node beside its DRAM is no remote memory). Nodes
  * without memory are never chosen, unless the topology records no memory
  * sizes at all (synthetic ones). NULL if there is no other node.
  */
@@ -603,7 +607,7 @@ static hwloc_obj_t remote_node(struct topo *t, hwloc_obj_t local)
 	bool sized = hwloc_get_root_obj(t->h)->total_memory > 0;
 	struct hwloc_distances_s *d = NULL;
 	unsigned int nr = 1, nn = t->nr_nodes;
-	hwloc_obj_t best = NULL;
+	hwloc_obj_t best = NULL, next = NULL;
 	hwloc_uint64_t best_v = 0;
 
 	if (hwloc_distances_get_by_type(t->h, HWLOC_OBJ_NUMANODE, &nr, &d,
@@ -623,8 +627,13 @@ static hwloc_obj_t remote_node(struct topo *t, hwloc_obj_t local)
 		if (!o || (sized && !o->attr->numanode.local_memory))
 			continue;
 		if (!d) {
-			best = o;
-			break;
+			if (!next)
+				next = o;
+			if (!hwloc_bitmap_intersects(o->cpuset, local->cpuset)) {
+				best = o;
+				break;
+			}
+			continue;
 		}
 		if (hwloc_distances_obj_pair_values(d, local, o, &to,
 						    &from) < 0)
@@ -636,7 +645,7 @@ static hwloc_obj_t remote_node(struct topo *t, hwloc_obj_t local)
 	}
 	if (d)
 		hwloc_distances_release(t->h, d);
-	return best;
+	return best ? best : next;
 }
 
 static void plan_one(struct mem_place *out, hwloc_obj_t node)
@@ -845,7 +854,7 @@ void topo_print_plan(FILE *f, struct topo *t, const int *pus,
 			continue;
 		}
 		fprintf(f, "thread %u: pu %d core %d l3 %d node %d package %d role %s\n",
-			i, in.pu, in.core, in.l3, in.node, in.package, role);
+			i, in.pu, in.core, in.l3, in.node_os, in.package, role);
 	}
 	if (!mp)
 		return;

@@ -9,9 +9,11 @@
  * topology to be this machine.
  *
  * Indexes: PUs are always OS indexes (what sched_getcpu() and taskset
- * use); the core, L3, node and package columns of struct pu_info and of
- * --plan are hwloc logical indexes; memory nodes (struct mem_place,
- * "node:N") are OS node numbers, as numactl and the kernel count them.
+ * use); the core, L3, node and package fields of struct pu_info and the
+ * core, L3 and package columns of --plan are hwloc logical indexes; the
+ * node column of --plan (pu_info.node_os) and memory nodes (struct
+ * mem_place, "node:N") are OS node numbers, as numactl and the kernel
+ * count them, so a thread's node and its memory's compare.
  */
 #ifndef GUPBENCH_TOPO_H
 #define GUPBENCH_TOPO_H
@@ -47,6 +49,7 @@ struct pu_info {
 	int l3;
 	int node;		/* the nearest NUMA node: its first local one */
 	int package;
+	int node_os;		/* that node's OS number (-1: none) */
 };
 
 /* 0, or -EINVAL if pu_os is not a PU of this topology. */

@@ -18,7 +18,11 @@ bin=${GUPBENCH:-build/gupbench}
 py=/usr/bin/python3
 [ -x $py ] || py=python3
 
-pus=$(nproc)
+# the PUs gupbench places threads on (hwloc's, as --threads=max counts
+# them; nproc follows OMP_NUM_THREADS and the affinity mask)
+pus=$("$bin" --plan --threads=max 2>/dev/null | grep -c '^thread ')
+[ "$pus" -gt 0 ] 2>/dev/null ||
+	{ echo "bench: $bin --plan --threads=max placed no thread" >&2; exit 1; }
 case ${QUICK:-} in
 ''|0) quick= sweep=full ;;
 1) quick=1 sweep=quick ;;
@@ -71,6 +75,9 @@ plan() { "$bin" --plan --threads=max --placement="$1" 2>/dev/null | grep '^threa
 [ "$(plan compact)" != "$(plan scatter)" ] && placements="$placements scatter"
 plan smt >/dev/null 2>&1 && [ -n "$(plan smt)" ] && [ "$(plan smt)" != "$(plan compact)" ] &&
 	placements="$placements smt"
+# numa differs from both where a package holds several nodes (SNC)
+[ "$(plan numa)" != "$(plan compact)" ] && [ "$(plan numa)" != "$(plan scatter)" ] &&
+	placements="$placements numa"
 
 configs=()
 add() { configs+=("$*"); }

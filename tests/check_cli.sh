@@ -79,6 +79,49 @@ n=$("$bin" --plan --topology=synthetic:"pack:1 core:2 pu:1" --threads=2,max \
 	2>&1 | grep -c '^pin/')
 [ "$n" = 1 ] && ok duplicate_config_once || bad duplicate_config_once "$n plans"
 
+# A long list: placement keeps every CPU (its name too) up to 255
+# characters and refuses a longer one before anything runs.
+big=synthetic:"pack:2 [numa] l3:2 core:16 pu:2"
+cpus=$(seq -s, 100 115)
+if "$bin" --plan --topology="$big" --threads=16 --placement=list:$cpus \
+	>"$tmp/plan" 2>&1 && grep -q "/place:list:$cpus/threads:16\$" "$tmp/plan" &&
+	grep -q '^thread 15: pu 115 ' "$tmp/plan"; then
+	ok plan_long_cpu_list
+else
+	bad plan_long_cpu_list "$(head -3 "$tmp/plan")"
+fi
+expect_usage placement_too_long "--placement value 'list:0,1,2,.*' is longer than 255 characters" \
+	--plan --topology="$big" --placement=compact,list:$(seq -s, 0 127)
+[ ! -s "$tmp/out" ] && ok placement_too_long_first ||
+	bad placement_too_long_first "planned before the error: $(head -1 "$tmp/out")"
+# A command line longer than the context's copy of it is cut, not a
+# crash (under ASan where that tree is built: it sees a few bytes over).
+san=build/san/gupbench
+[ -x "$san" ] || san=$bin
+expect_exit2 long_command_line "bad --pages value" "$san" \
+	--pages="$(printf '1%.0s' $(seq 20000))" --plan --threads=1 --scheme=bias
+
+# Each pinner opens a perf file per event: gupbench takes the hard limit
+# on open files, and when even that is short the warning says why.
+sw=context-switches,task-clock,page-faults,cpu-migrations
+fd_run() {	# SOFT HARD -> perf_failed_threads of 20 pinners, 4 events
+	(ulimit -Sn "$1" && ulimit -Hn "$2" &&
+	 "$bin" --threads=20 --oversubscribe --events=$sw --duration=0.02 \
+		--warmup=0.01 --benchmark_format=json 2>"$tmp/fd.err") |
+		$py -c 'import json,sys; print(int(json.load(sys.stdin)["benchmarks"][0]["perf_failed_threads"]))'
+}
+hard=$(ulimit -Hn)
+if [ "$hard" = unlimited ] || [ "$hard" -ge 256 ]; then
+	n=$(fd_run 64 "$hard")
+	[ "$n" = 0 ] && ok perf_fd_limit_raised ||
+		bad perf_fd_limit_raised "perf_failed_threads '$n': $(cat "$tmp/fd.err")"
+else
+	skipped perf_fd_limit_raised "hard limit on open files is $hard"
+fi
+n=$(fd_run 64 64)
+[ "${n:-0}" -gt 0 ] && grep -q "perf counters failed on $n of 20 pinner threads (the first: Too many open files)" "$tmp/fd.err" &&
+	ok perf_fd_limit_reason || bad perf_fd_limit_reason "'$n': $(cat "$tmp/fd.err")"
+
 # --plan on a synthetic 2-package machine: scatter alternates packages.
 if "$bin" --plan --topology=synthetic:"pack:2 [numa] l3:2 core:4 pu:2" \
 	--placement=scatter --threads=2 >"$tmp/plan" 2>&1 &&
@@ -414,7 +457,7 @@ printf '#!/bin/sh\ncase "$*" in *--workload=*) echo "gupbench: error: injected" 
 	"$PWD/$bin" >"$tmp/failbin"
 chmod +x "$tmp/failbin"
 GUPBENCH="$tmp/failbin" RESULTS_DIR="$tmp/allfail" QUICK=1 REPS=1 \
-	scripts/bench.sh >/dev/null 2>"$tmp/allfail.err"
+	OMP_NUM_THREADS=7 scripts/bench.sh >/dev/null 2>"$tmp/allfail.err"
 rc=$?
 if [ $rc -eq 1 ] && grep -q "failed (exit 1): --workload=raw --scheme=get --threads=1: gupbench: error: injected" "$tmp/allfail.err" &&
 	grep -q "all [0-9]* launches failed" "$tmp/allfail.err"; then
@@ -422,6 +465,12 @@ if [ $rc -eq 1 ] && grep -q "failed (exit 1): --workload=raw --scheme=get --thre
 else
 	bad bench_all_failed "rc $rc: $(tail -2 "$tmp/allfail.err")"
 fi
+# The sweep is sized by the PUs gupbench places on, whatever nproc says
+# (OMP_NUM_THREADS=7 above): c2c runs on all of them.
+pus=$("$bin" --plan --threads=max | grep -c '^thread ')
+grep -q -- "--workload=c2c --scheme=empty --threads=$pus:" "$tmp/allfail.err" &&
+	! grep -q -- "--threads=7" "$tmp/allfail.err" && ok bench_sized_by_hwloc ||
+	bad bench_sized_by_hwloc "$(grep -m1 -- --workload=c2c "$tmp/allfail.err")"
 # A launch that fails is listed in summary.json and noted by the tools.
 printf '#!/bin/sh\ncase "$*" in *--scheme=get\\ *) echo "gupbench: error: injected" >&2; exit 2;; esac\nexec %s "$@"\n' \
 	"$PWD/$bin" >"$tmp/failget"

@@ -24,6 +24,8 @@
 /* Fixtures: a NUMA latency matrix; cores with unequal PU counts. */
 #define DIST_XML "tests/topologies/4node-distances.xml"
 #define HYBRID_XML "tests/topologies/hybrid.xml"
+/* 2 packages, each a DRAM and an HBM node: OS nodes 0,2 | 1,3; no matrix */
+#define HBM_XML "tests/topologies/hbm-2pack.xml"
 
 #define TOPO_A	"synthetic:pack:2 [numa] l3:2 core:4 pu:2"
 #define TOPO_SNC "synthetic:pack:2 l3:2 [numa] core:4 pu:2"
@@ -342,12 +344,12 @@ static void tc_pu_info(void *arg)
 		const char *spec;
 		struct pu_info want;
 	} cases[] = {
-		/* { pu, core, l3, node, package } */
-		{ TOPO_SNC, {  9,  4,  1,  1,  0 } },
-		{ TOPO_SNC, { 31, 15,  3,  3,  1 } },
-		{ TOPO_NOSMT, {  7,  7, -1,  1,  1 } },	/* no L3 level */
-		{ TOPO_INTEL, {  8,  0,  0,  0,  0 } },	/* PU 0's SMT sibling */
-		{ TOPO_INTEL, { 12,  4,  1,  1,  1 } },
+		/* { pu, core, l3, node, package, node_os } */
+		{ TOPO_SNC, {  9,  4,  1,  1,  0,  1 } },
+		{ TOPO_SNC, { 31, 15,  3,  3,  1,  3 } },
+		{ TOPO_NOSMT, {  7,  7, -1,  1,  1,  1 } },	/* no L3 level */
+		{ TOPO_INTEL, {  8,  0,  0,  0,  0,  0 } },	/* PU 0's SMT sibling */
+		{ TOPO_INTEL, { 12,  4,  1,  1,  1,  1 } },
 	};
 	struct pu_info in;
 
@@ -357,8 +359,9 @@ static void tc_pu_info(void *arg)
 
 		in = info(t, w->pu);
 		CHECK_MSG(!memcmp(&in, w, sizeof(in)),
-			  "case %zu: pu %d core %d l3 %d node %d package %d",
-			  i, in.pu, in.core, in.l3, in.node, in.package);
+			  "case %zu: pu %d core %d l3 %d node %d package %d "
+			  "node_os %d", i, in.pu, in.core, in.l3, in.node,
+			  in.package, in.node_os);
 		CHECK_EQ(topo_pu_info(t, 99, &in), -EINVAL);
 		CHECK_EQ(topo_pu_info(t, -1, &in), -EINVAL);
 		topo_free(t);
@@ -602,6 +605,36 @@ static void plan_text(struct topo *t, const int *pus, const char *const *roles,
 	free(s);
 }
 
+/*
+ * No matrix, and each package holds two nodes with the same CPUs (DRAM
+ * and HBM): remote is the other package's first node, not the HBM beside
+ * local, and --plan's node column is the OS number the memory line uses.
+ */
+static void tc_mem_plan_hbm(void *arg)
+{
+	static const char want[] =
+		"thread 0: pu 0 core 0 l3 -1 node 0 package 0 role -\n"
+		"thread 1: pu 4 core 2 l3 -1 node 1 package 1 role -\n"
+		"memory: struct pages on node 1 (remote)\n";
+	int pus[2] = { 0, 4 };
+	struct mem_place mp;
+	struct topo *t;
+	char buf[512];
+
+	t = load(fixture(HBM_XML));
+	CHECK_EQ(topo_nr_nodes(t), 4);
+	/* package 1's first node: logical 2, OS 1 */
+	CHECK_EQ(info(t, 4).node, 2);
+	CHECK_EQ(info(t, 4).node_os, 1);
+	CHECK_EQ(topo_mem_plan(t, "remote", 4, &mp, err, sizeof(err)), 0);
+	CHECK_MSG(mp.node == 0, "from PU 4: node %d, want 0", mp.node);
+	CHECK_EQ(topo_mem_plan(t, "remote", 0, &mp, err, sizeof(err)), 0);
+	CHECK_MSG(mp.node == 1, "from PU 0: node %d, want 1", mp.node);
+	plan_text(t, pus, NULL, 2, &mp, buf, sizeof(buf));
+	CHECK_MSG(!strcmp(buf, want), "got:\n%.360s", buf);
+	topo_free(t);
+}
+
 /* The --plan lines, byte for byte. */
 static void tc_plan_format(void *arg)
 {
@@ -813,6 +846,7 @@ int main(void)
 	t_case(tc_mem_plan, NULL);
 	t_case(tc_mem_plan_threads, NULL);
 	t_case(tc_mem_plan_distances, NULL);
+	t_case(tc_mem_plan_hbm, NULL);
 	t_case(tc_mem_plan_one_node, NULL);
 	t_case(tc_plan_format, NULL);
 	t_case(tc_foreign_refused, NULL);
