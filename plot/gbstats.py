@@ -203,7 +203,8 @@ class Run:
             docs = [(path, _load_json(path))]
             self.source = path
         self.context = {}
-        rows, foreign = [], 0
+        self.errors = {}        # configuration name: its error messages
+        rows, foreign, errs = [], 0, {}
         for f, d in docs:
             _check_doc(f, d)
             if not self.context:
@@ -212,8 +213,10 @@ class Run:
                 if not isinstance(b, dict) or b.get("run_type") == "aggregate":
                     continue
                 if b.get("error_occurred"):
-                    self.notes.append(f"{f}: {b.get('name')}: error: "
-                                      f"{b.get('error_message', '?')}")
+                    msg = str(b.get("error_message", "?"))
+                    self.errors.setdefault(str(b.get("name")), []) \
+                        .append(msg)
+                    errs.setdefault(msg, []).append((f, b.get("name")))
                     continue
                 try:
                     c = Config(str(b.get("name", "")))
@@ -237,6 +240,14 @@ class Run:
                 b.setdefault("launch", os.path.basename(f))
                 b["_config"] = c
                 rows.append(b)
+        for msg, where in errs.items():
+            f, name = where[0]
+            nc = len({n for _, n in where})
+            self.notes.append(
+                f"{f}: {name}: error: {msg}" if len(where) == 1 else
+                f"{len(where)} error rows ({nc} configuration"
+                f"{'' if nc == 1 else 's'}) in {self.source}: {msg} "
+                f"(first: {name})")
         if not self.context.get("gupbench_failed_launches") and \
                 self.source.endswith("launch-*.json"):
             # merged in memory: bench.sh's list of failures is beside them
@@ -380,20 +391,45 @@ def utest(a, b):
     return float(p)
 
 
-SIG, NOT_SIG, FEW = "*", "~", "?"
+SIG, NOT_SIG, FEW, SMALL = "*", "~", "?", "="
+MIN_CHANGE_PCT = 1.0
 
 
-def verdict(a, b, alpha=0.05):
-    """(mark, p): SIG when p <= alpha, NOT_SIG when not, FEW when either
-    side has fewer than MIN_LAUNCHES launches or the exact test cannot
-    reach alpha with these sample sizes (3 vs 3: min p = 0.1)."""
+def change_pct(a, b):
+    """B's median against A's, in per cent (nan when A's is 0)."""
+    ma, mb = statistics.median(a), statistics.median(b)
+    return (mb - ma) / ma * 100 if ma else float("nan")
+
+
+def few_reason(n1, n2, alpha):
+    """Why n1 vs n2 launches give no verdict: 'launches' (a side has
+    fewer than MIN_LAUNCHES), 'alpha' (the exact test cannot reach alpha)
+    or None (they can)."""
+    if min(n1, n2) < MIN_LAUNCHES:
+        return "launches"
+    if min_p(n1, n2) > alpha + 1e-12:
+        return "alpha"
+    return None
+
+
+def verdict(a, b, alpha=0.05, min_change=0.0):
+    """(mark, p): SIG when p <= alpha and the medians differ by at least
+    min_change per cent, SMALL when p <= alpha but they differ by less, or
+    not at all (a difference the test sees, too small to call a change),
+    NOT_SIG when
+    p > alpha, FEW when either side has fewer than MIN_LAUNCHES launches
+    or the exact test cannot reach alpha with these sample sizes (3 vs 3:
+    min p = 0.1)."""
     n1, n2 = len(a), len(b)
     p = utest(a, b) if n1 >= 2 and n2 >= 2 else float("nan")
-    if min(n1, n2) < MIN_LAUNCHES or min_p(n1, n2) > alpha + 1e-12:
+    if few_reason(n1, n2, alpha):
         return FEW, p
-    if math.isnan(p):
+    if math.isnan(p) or p > alpha + 1e-12:
         return NOT_SIG, p
-    return (SIG if p <= alpha + 1e-12 else NOT_SIG), p
+    chg = change_pct(a, b)
+    if chg == chg and (abs(chg) < min_change or chg == 0):
+        return SMALL, p
+    return SIG, p
 
 
 def fmt_num(v):

@@ -57,8 +57,9 @@ else
 	if $tools check-text "$tmp/ab.out" >"$tmp/w" ; then ok ab_width_72; else
 		bad ab_width_72 "$(cat "$tmp/w")"; fi
 	# pincount 2x slower: significant at 5 vs 5; bias unchanged: not
-	has ab_slower_significant "$tmp/ab.out" '^  .* t2 +[0-9.]+ +[0-9.]+ +\+(99|100|101)\.[0-9]% +0\.0[0-9]+ +\*$'
-	has ab_same_not_significant "$tmp/ab.out" '^  .* t2 +[0-9.]+ +[0-9.]+ +[-+][0-9]\.[0-9]% +[0-9.]+ +~$'
+	has ab_slower_significant "$tmp/ab.out" '^  .* t2 +[0-9.]+ +[0-9.]+ +\+(99|100|101)\.[0-9]% +[0-9]% +0\.0[0-9]+ +\*$'
+	has ab_same_not_significant "$tmp/ab.out" '^  .* t2 +[0-9.]+ +[0-9.]+ +[-+][0-9]\.[0-9]% +[0-9]% +[0-9.]+ +~$'
+	has ab_spread_header "$tmp/ab.out" '^configuration +A ns/op +B ns/op +change +spread +p +sig$'
 	has ab_sections "$tmp/ab.out" '^pin/pincount_sameline$'
 	has ab_only_in_a "$tmp/ab.out" '^only in A:'
 	has ab_only_in_a_lists "$tmp/ab.out" '^  pin_ro/bias .*t64'
@@ -72,15 +73,15 @@ else
 	has ab_fixed_fields "$tmp/ab.out" '^Every row: place:compact\.'
 	# a label too long for its column gets a line of its own
 	grep -A1 -E '^  512p pool:64 \+fork:1\+migrate:1 t64$' "$tmp/ab.out" >"$tmp/ll"
-	has ab_long_label "$tmp/ll" '^ {33} +[0-9.]+ +[0-9.]+ +[-+][0-9.]+% '
+	has ab_long_label "$tmp/ll" '^ {27} +[0-9.]+ +[0-9.]+ +[-+][0-9.]+% '
 fi
 
 # Too few launches: 3 a side cannot reach alpha 0.05.
 $tools make "$tmp/A3" --launches=3 --seed=3 >/dev/null
 $tools make "$tmp/B3" --launches=3 --seed=4 --scale=pincount=2 >/dev/null
 run few "$tmp/A3" "$tmp/B3"
-has few_marked "$tmp/few.out" '\+(99|100|101)\.[0-9]% +0\.100 +\?$'
-has few_note "$tmp/few.out" 'too few launches to say'
+has few_marked "$tmp/few.out" '\+(99|100|101)\.[0-9]% +[0-9]% +0\.100 +\?$'
+flat few_note "$tmp/few.out" "'\?': the smallest p the U test can give is 0\.100 with 3 vs 3 launches"
 has few_needed "$tmp/few.out" 'REPS=4'
 if grep -qE '^ .*%.* [*~]$' "$tmp/few.out"; then
 	bad few_no_verdict "a verdict at 3 vs 3: $(grep -E '^ .*%.* [*~]$' "$tmp/few.out")"
@@ -91,7 +92,7 @@ fi
 # Two schemes of one run.
 run schemes --schemes=bias,pincount "$tmp/B"
 has schemes_header "$tmp/schemes.out" 'A = scheme bias, B = scheme pincount'
-has schemes_significant "$tmp/schemes.out" '\+(99|100|101)\.[0-9]% +0\.0[0-9]+ +\*$'
+has schemes_significant "$tmp/schemes.out" '\+(99|100|101)\.[0-9]% +[0-9]% +0\.0[0-9]+ +\*$'
 has schemes_section "$tmp/schemes.out" '^get$'
 flat schemes_compare_py "$tmp/schemes.out" "filters $tmp/B/summary\.json /bias/ /pincount/"
 $tools check-text "$tmp/schemes.out" >"$tmp/w" && ok schemes_width_72 ||
@@ -111,7 +112,7 @@ run csv --format=csv "$tmp/A" "$tmp/B"
 $tools check-csv "$tmp/csv.out" significant "not significant" "only in A" "only in B" >"$tmp/w" &&
 	ok csv_parses || bad csv_parses "$(cat "$tmp/w")"
 run csv3 --format=csv "$tmp/A3" "$tmp/B3"
-$tools check-csv "$tmp/csv3.out" "too few launches" >"$tmp/w" && ok csv_too_few ||
+$tools check-csv "$tmp/csv3.out" "no verdict" >"$tmp/w" && ok csv_too_few ||
 	bad csv_too_few "$(cat "$tmp/w")"
 
 # --filter
@@ -137,7 +138,7 @@ $tools make "$tmp/S40" --launches=3 --seed=6 --offcpu=pincount=40 >/dev/null &&
 $tools make "$tmp/N40" --launches=3 --seed=7 --offcpu=pincount=40 --no-runq >/dev/null ||
 	bad make_offcpu "plottools make failed"
 run offcpu "$tmp/A3" "$tmp/O"
-[ $rc -eq 0 ] && flat offcpu "$tmp/offcpu.out" 'note: B: 3 configurations have pinners waiting for a CPU for more than 10% of the window \(runq_pct.*worst 40%, [a-z]+/pincount/' ||
+[ $rc -eq 0 ] && flat offcpu "$tmp/offcpu.out" 'note: B: 3 configurations have pinners waiting for a CPU for more than 10% of the window in a launch or more \(runq_pct; worst 40%, [a-z]+/pincount/' ||
 	bad offcpu "exit $rc: $(cat "$tmp/offcpu.err")"
 run asleep "$tmp/A3" "$tmp/S40"
 [ $rc -eq 0 ] && ! grep -q 'CPU for more than' "$tmp/asleep.out" && ok asleep ||
@@ -153,10 +154,53 @@ grep -q 'CPU for more than' "$tmp/ab.out" && bad offcpu_quiet "note on a quiet r
 $tools make "$tmp/ST" --launches=3 --seed=8 --steal=bias=30 >/dev/null 2>&1 ||
 	bad make_steal "plottools make failed"
 run steal "$tmp/ST" "$tmp/A3"
-[ $rc -eq 0 ] && flat steal "$tmp/steal.out" 'note: A: [0-9]+ configurations? ha(s|ve) pinners on PUs the hypervisor took for more than 10% of the window \(steal_pct, median over launches; worst 30%, [a-z_]+/bias/' ||
+[ $rc -eq 0 ] && flat steal "$tmp/steal.out" 'note: A: [0-9]+ configurations? ha(s|ve) pinners on PUs the hypervisor took for more than 10% of the window in a launch or more \(steal_pct; worst 30%, [a-z_]+/bias/' ||
 	bad steal "exit $rc: $(cat "$tmp/steal.err")"
 grep -q 'B: .*hypervisor' "$tmp/steal.out.flat" || grep -q hypervisor "$tmp/ab.out" &&
 	bad steal_quiet "a steal note on a side without steal" || ok steal_quiet
+
+# Such rows carry '!' after their verdict, with a note; others do not.
+has steal_flag_row "$tmp/steal.out" '^  .* +[0-9]+% +[0-9.]+ +\?!$'
+flat steal_flag_note "$tmp/steal.out" "'!': [0-9]+ configurations? ha(s|ve) a launch whose pinners waited for a CPU \(runq_pct\) or ran on PUs the hypervisor took"
+grep -qE '!$' "$tmp/ab.out" && bad steal_flag_quiet "a '!' on a quiet run" ||
+	ok steal_flag_quiet
+
+# A change the test sees but smaller than --min-change (1%) is '=', not
+# '*'; with --min-change=0 it is '*'. The counts say which is which.
+$tools make "$tmp/T1" --launches=5 --seed=10 --noise=0.0001 >/dev/null &&
+$tools make "$tmp/T2" --launches=5 --seed=11 --noise=0.0001 --scale=pincount=1.005 >/dev/null ||
+	bad make_tight "plottools make failed"
+run small "$tmp/T1" "$tmp/T2"
+has small_marked "$tmp/small.out" '^  .* +\+0\.5% +[0-9]% +0\.0[0-9]+ +=$'
+flat small_counts "$tmp/small.out" '0 significantly slower in B, 0 significantly faster, [0-9]+ significant but under 1%'
+run small0 --min-change=0 "$tmp/T1" "$tmp/T2"
+has small_sig_at_0 "$tmp/small0.out" '^  .* +\+0\.5% +[0-9]% +0\.0[0-9]+ +\*$'
+run small_bad --min-change=-1 "$tmp/T1" "$tmp/T2"
+[ $rc -eq 2 ] && ok min_change_bad || bad min_change_bad "exit $rc"
+
+# Too few launches on one side (2 vs 5): the note says so, and does not
+# advise an --alpha that could not help.
+$tools make "$tmp/A2" --launches=2 --seed=12 >/dev/null
+run two_v_five "$tmp/A2" "$tmp/A"
+flat few_launches_note "$tmp/two_v_five.out" "'\?': fewer than 3 launches on a side \(2 vs 5, A vs B\)"
+grep -q -- '--alpha=' "$tmp/two_v_five.out.flat" &&
+	bad few_launches_no_alpha "advises --alpha" || ok few_launches_no_alpha
+
+# A configuration whose every launch failed on one side is listed as
+# failed there, with its error, not as missing; its error rows are one
+# note per message.
+$tools make "$tmp/EF" --launches=3 --seed=13 --scale=pincount=2 \
+	--error=pincount/pages:1/share:same/place:compact/threads:2 \
+	--error-msg="no PU left" >/dev/null
+run failed_b "$tmp/A3" "$tmp/EF"
+has failed_in_b "$tmp/failed_b.out" '^failed in B \(every launch; ran on the other side\):$'
+has failed_in_b_row "$tmp/failed_b.out" '^  pin/pincount t2: no PU left$'
+grep -q '^only in A' "$tmp/failed_b.out" && bad failed_not_only "listed as only in A" ||
+	ok failed_not_only
+flat failed_grouped "$tmp/failed_b.out" 'note: 3 error rows \(1 configuration\) in [^ ]*EF[^ ]*: no PU left \(first: pin/pincount/'
+run failed_csv --format=csv "$tmp/A3" "$tmp/EF"
+$tools check-csv "$tmp/failed_csv.out" "failed in B" >"$tmp/w" && ok failed_csv ||
+	bad failed_csv "$(cat "$tmp/w")"
 
 # Two machines (or one host) at different speeds: the reference atomic
 # says so; none where they match.

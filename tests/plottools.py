@@ -94,7 +94,8 @@ def make(a):
         ctx[k] = v
     for rep in range(a.launches):
         for name, t, s, c in configs:
-            rt = a.base * scale.get(s, 1.0) * t * (1 + 0.01 * rnd.random())
+            rt = a.base * scale.get(s, 1.0) * t * \
+                (1 + a.noise * rnd.random())
             comp = {"fork": ["forks_per_s"],
                     "migrate": ["migrate_ok_per_s", "migrate_fail_per_s"]}
             ck = [k for x in c.split(",") if x
@@ -109,6 +110,10 @@ def make(a):
             if s in steal:
                 b["steal_pct"] = steal[s]
             b["ref_atomic_ns"] = a.ref
+            if a.error and a.error in name:
+                b = {"name": name, "run_name": name, "run_type": "iteration",
+                     "error_occurred": True, "error_message": a.error_msg,
+                     "real_time": 0, "time_unit": "ns"}
             d = {"context": dict(ctx, command_line=name),
                  "benchmarks": [b]}
             with open(os.path.join(a.dir, f"launch-{n:04d}.json"), "w") as f:
@@ -164,6 +169,20 @@ def stats():
             m == gbstats.SIG and abs(p - 2 / 70) < 1e-9, f"{m} {p}")
     m, p = v(fast[:1], slow[:1])
     T.check("one_launch_too_few", m == gbstats.FEW, f"{m} {p}")
+    # Significant but small: below --min-change it is SMALL, not SIG.
+    tight = [10.0, 10.001, 10.002, 10.003, 10.004]
+    near = [x * 1.005 for x in tight]
+    m, p = v(tight, near, min_change=1.0)
+    T.check("small_change_not_sig", m == gbstats.SMALL and p < 0.05,
+            f"{m} {p}")
+    m, p = v(tight, near, min_change=0.0)
+    T.check("small_change_sig_without_min", m == gbstats.SIG, f"{m} {p}")
+    m, p = v(fast, slow, min_change=50.0)
+    T.check("large_change_sig", m == gbstats.SIG, f"{m} {p}")
+    T.check("few_reason", (gbstats.few_reason(2, 20, 0.05),
+                           gbstats.few_reason(3, 3, 0.05),
+                           gbstats.few_reason(4, 4, 0.05)) ==
+            ("launches", "alpha", None))
     T.check("min_p_3v3", abs(gbstats.min_p(3, 3) - 0.1) < 1e-12,
             gbstats.min_p(3, 3))
     T.check("launches_needed_0.05", gbstats.launches_needed(0.05) == 4,
@@ -267,6 +286,11 @@ def main():
                    help="rows without runq_pct (older results)")
     m.add_argument("--events", default="")
     m.add_argument("--drop", help="leave out configurations containing this")
+    m.add_argument("--error", help="configurations containing this are "
+                   "error rows in every launch")
+    m.add_argument("--error-msg", default="injected failure")
+    m.add_argument("--noise", type=float, default=0.01,
+                   help="relative noise of real_time (uniform, one-sided)")
     m.add_argument("--seed", type=int, default=1)
     m.add_argument("--version", default="test")
     m.add_argument("--context", action="append",
