@@ -300,6 +300,22 @@ class Run:
                 out.append(statistics.median(vals))
         return out
 
+    def flagged(self, name, key="real_time"):
+        """@key of each launch of NAME whose pinners waited for a CPU
+        (runq_pct) or ran on PUs the hypervisor took (steal_pct) for more
+        than the limits: launches whose time is partly not the model's."""
+        out = []
+        for launch, bs in sorted(self._by.get(name, {}).items()):
+            hit = any(isinstance(b.get(k), (int, float)) and b[k] > lim
+                      for b in bs for k, lim in (
+                          ("runq_pct", BUSY_RUNQ_PCT),
+                          ("steal_pct", STOLEN_PCT)))
+            vals = [float(b[key]) for b in bs
+                    if isinstance(b.get(key), (int, float))]
+            if hit and vals:
+                out.append(statistics.median(vals))
+        return out
+
     def keys(self):
         """Numeric row keys present in any row."""
         ks = set()

@@ -46,6 +46,10 @@ if $plot "$tmp/one" >"$tmp/out" 2>"$tmp/err"; then
 		retries-pin perf-pin limit
 	grep -qE 'merged [0-9]+ launch-\*\.json in memory' "$tmp/err" && ok launches_only_note ||
 		bad launches_only_note "$(cat "$tmp/err")"
+	# no summary.json: the sweep may have been cut short; the title says so
+	grep -q 'no summary.json: a sweep interrupted before its merge' \
+		"$tmp/one/plots/index.html" && ok launches_only_maybe_partial ||
+		bad launches_only_maybe_partial "no word of it in index.html"
 else
 	bad one_thread "exit $?: $(cat "$tmp/err")"
 fi
@@ -74,6 +78,22 @@ if scripts/plot.sh "$tmp/many" >"$tmp/out" 2>"$tmp/err"; then
 		bad perf_events "no cycles panel"
 	grep -q 'forks_per_s' "$tmp/many/plots/competitors-pin.svg" && ok competitor_rates ||
 		bad competitor_rates "no forks_per_s panel"
+	# the reference rows are the figure's placement's: c2c and raw ran
+	# at compact only, so the scatter figure draws neither
+	sc="$tmp/many/plots/scaling-pin-1p-same-scatter.svg"
+	if grep -q 'c2c' "$sc" || grep -q 'raw atomics' "$sc"; then
+		bad references_by_placement "scatter figure draws compact's c2c or raw"
+	elif grep -q 'raw atomics' "$svg"; then
+		ok references_by_placement
+	else
+		bad references_by_placement "compact figure lacks its raw lines"
+	fi
+	# the limit figure writes each scheme's pin/raw ratio (synthetic: 1x)
+	grep -qE '>1\.0[0-9]x<' "$tmp/many/plots/limit.svg" && ok limit_ratio ||
+		bad limit_ratio "no pin/raw ratio in limit.svg"
+	grep -q 'a launch with runq/steal' "$svg" &&
+		bad flagged_quiet "rings on a run without busy or stolen launches" ||
+		ok flagged_quiet
 	# a rerun replaces the figures, leaving no stale ones
 	touch "$tmp/many/plots/stale.png"
 	$plot "$tmp/many" >/dev/null 2>"$tmp/rerun.err"
@@ -97,6 +117,23 @@ elif [ -e "$tmp/one/plots/placement-pin.png" ] ||
 	bad no_placement_figure "placement figure with one placement"
 else
 	ok no_placement_figure
+fi
+
+# Launches over the runq/steal limits are ringed and listed; error rows
+# and failed launches are in index.html's notes.
+$tools make "$tmp/st" --threads=1,2 --launches=3 --steal=bias=30 \
+	--error=pincount/pages:1/share:same/place:compact/threads:2 >/dev/null 2>&1
+if $plot "$tmp/st" >/dev/null 2>"$tmp/st.err"; then
+	idx="$tmp/st/plots/index.html"
+	grep -q 'a launch with runq/steal over 10%' \
+		"$tmp/st/plots/scaling-pin-1p-same-compact.svg" && ok flagged_rings ||
+		bad flagged_rings "no ring legend"
+	grep -qE '[0-9]+ configurations have a launch whose pinners waited .*pin/bias/' "$idx" &&
+		ok flagged_listed || bad flagged_listed "not in index.html"
+	grep -q '<h2>Notes</h2>' "$idx" && grep -q 'injected failure' "$idx" &&
+		ok index_error_notes || bad index_error_notes "no error note in index.html"
+else
+	bad flagged_rings "exit $?: $(cat "$tmp/st.err")"
 fi
 
 # Rows in another --benchmark_time_unit are read in ns (1 row: 0.02 us)
