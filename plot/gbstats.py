@@ -246,8 +246,8 @@ class Run:
             self.notes.append(
                 f"{f}: {name}: error: {msg}" if len(where) == 1 else
                 f"{len(where)} error rows ({nc} configuration"
-                f"{'' if nc == 1 else 's'}) in {self.source}: {msg} "
-                f"(first: {name})")
+                f"{'' if nc == 1 else 's'}) in {self.source}: error: "
+                f"{msg} (first: {name})")
         if not self.context.get("gupbench_failed_launches") and \
                 self.source.endswith("launch-*.json"):
             # merged in memory: bench.sh's list of failures is beside them

@@ -8,8 +8,11 @@
  * tryget_live's it, each later page of the range takes a blind
  * percpu_ref_get() on the cached pgmap, and each page drops it again
  * (put_dev_pagemap()) once get_page() holds the page's own; the slow
- * path looks it up afresh for every page. The grab itself is today's
- * (add-unless-zero loop, PTE recheck), not 4.5's plain get_page().
+ * path looks it up afresh for every page. As in 4.5 the pgmap's ref is
+ * reached through a pointer (pgmap->ref_v45) and get_zone_device_page()
+ * and put_zone_device_page() are out-of-line calls. The grab itself is
+ * today's (add-unless-zero loop, PTE recheck), not 4.5's plain
+ * get_page().
  */
 #include "gup_common.h"
 
@@ -28,7 +31,7 @@ static __always_inline void devmap_perget_get_pgmap(struct folio *folio,
 						    int refs)
 {
 	if (devmap_perget_is_device(folio))
-		percpu_ref_get_many(&folio->page.pgmap->ref, refs);
+		get_zone_device_page_v45(&folio->page, refs);
 }
 
 static __always_inline struct folio *
@@ -57,12 +60,11 @@ static __always_inline void devmap_perget_put_folio(struct folio *folio,
 						    int refs,
 						    unsigned int flags)
 {
-	struct dev_pagemap *pgmap = devmap_perget_is_device(folio) ?
-				    folio->page.pgmap : NULL;
+	bool device = devmap_perget_is_device(folio);
 
 	gup_put_folio(folio, refs, flags);
-	if (pgmap)
-		percpu_ref_put_many(&pgmap->ref, refs);
+	if (device)
+		put_zone_device_page_v45(&folio->page, refs);
 }
 
 static __always_inline bool devmap_perget_maybe_pinned(struct folio *folio)

@@ -196,7 +196,7 @@ static __always_inline bool S(gup_fast_pte_range)(struct mm_struct *mm,
 		 * for the next page's blind get.
 		 */
 		if (S_DEVMAP_MODE == GUP_DEVMAP_PERGET && pte_devmap(pte))
-			put_dev_pagemap(pgmap);
+			put_dev_pagemap_v45(pgmap);
 		if (!folio)
 			goto out;
 		gup_debug(dbg, mm, GUP_DP_FAST_AFTER_GRAB, addr);
@@ -476,7 +476,7 @@ follow_pte:
 			goto out_efault;
 	}
 	err = S(try_grab_slow)(folio, 1, flags);
-	put_dev_pagemap(dev);	/* NULL, or the page holds its own now */
+	put_dev_pagemap_v45(dev);	/* NULL, or the page holds its own now */
 	if (err) {
 		/* -EREMOTEIO (a P2PDMA page) is the call's error, as is */
 		*why = err == -EREMOTEIO ? err : -EFAULT;

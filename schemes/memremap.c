@@ -546,14 +546,24 @@ struct dev_pagemap *get_dev_pagemap_v45(unsigned long pfn,
 					struct dev_pagemap *pgmap)
 {
 	if (pgmap && pfn >= pgmap->start_pfn && pfn < pgmap->end_pfn) {
-		percpu_ref_get(&pgmap->ref);
+		percpu_ref_get(READ_ONCE(pgmap->ref_v45));
 		return pgmap;
 	}
 	barrier();	/* rcu_read_lock() */
 	pgmap = xa_load(&pgmap_radix,
 			(pfn + pgmap_phys_offset) >> PFN_SECTION_SHIFT);
-	if (pgmap && !percpu_ref_tryget_live(&pgmap->ref))
+	if (pgmap && !percpu_ref_tryget_live(READ_ONCE(pgmap->ref_v45)))
 		pgmap = NULL;
 	barrier();	/* rcu_read_unlock() */
 	return pgmap;
+}
+
+noinline void get_zone_device_page_v45(struct page *page, int refs)
+{
+	percpu_ref_get_many(READ_ONCE(READ_ONCE(page->pgmap)->ref_v45), refs);
+}
+
+noinline void put_zone_device_page_v45(struct page *page, int refs)
+{
+	percpu_ref_put_many(READ_ONCE(READ_ONCE(page->pgmap)->ref_v45), refs);
 }

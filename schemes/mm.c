@@ -21,6 +21,30 @@ struct page *vmemmap;
 struct page_ext *page_ext_map;		/* every section's entries, packed */
 struct mem_section **mem_section;
 unsigned long page_ext_size = sizeof(struct page_ext);
+struct page_ext_operations page_pincount_ops = {
+	.offset = 0, .size = sizeof(struct page_ext),
+};
+
+noinline struct page_ext *page_ext_get(const struct page *page)
+{
+	unsigned long pfn = page_to_pfn(page);
+	unsigned long nr = pfn >> PFN_SECTION_SHIFT;
+	struct mem_section *root = READ_ONCE(mem_section)[nr / SECTIONS_PER_ROOT];
+	unsigned long base = READ_ONCE(root[nr % SECTIONS_PER_ROOT].page_ext);
+
+	/* rcu_read_lock(): free without CONFIG_PREEMPT_RCU */
+	if (unlikely(!base || (base & PAGE_EXT_INVALID)))
+		return NULL;	/* and rcu_read_unlock() */
+	return (struct page_ext *)(base + READ_ONCE(page_ext_size) * pfn);
+}
+
+noinline void page_ext_put(struct page_ext *page_ext)
+{
+	if (unlikely(!page_ext))
+		return;
+	/* rcu_read_unlock() */
+	barrier();
+}
 static unsigned long nr_section_roots;
 unsigned long max_pfn;
 struct page *zero_page;
@@ -591,6 +615,7 @@ int mem_init(const struct mem_config *cfg)
 			goto out_free_areas;
 		memset(mem_pgmap, 0, sizeof(*mem_pgmap));
 		percpu_ref_init(&mem_pgmap->ref);
+		mem_pgmap->ref_v45 = &mem_pgmap->ref;
 		mem_pgmap->type = MEMORY_DEVICE_FS_DAX;
 		mem_pgmap->start_pfn = dev;
 		mem_pgmap->end_pfn = dev + cfg->nr_device;

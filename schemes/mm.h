@@ -124,22 +124,31 @@ static __always_inline unsigned long page_to_pfn(const struct page *page)
 }
 
 /*
- * page_ext_get() -> lookup_page_ext(): pfn to section (root, then
- * section: __pfn_to_section()), the section's page_ext, then the entry
- * at pfn * page_ext_size. The kernel brackets it with rcu_read_lock(),
- * free on the non-preemptible kernels this models; page_ext_put() is its
- * unlock, so it has no counterpart here.
+ * mm/page_ext.c's API, out of line as there: page_ext_get() ->
+ * lookup_page_ext(): pfn to section (root, then section:
+ * __pfn_to_section()), the section's page_ext (NULL or PAGE_EXT_INVALID,
+ * a section going offline, gives NULL), then the entry at pfn *
+ * page_ext_size; page_ext_put() after the client is done. The kernel
+ * brackets the two with rcu_read_lock()/unlock(), free on the
+ * non-preemptible kernels this models. A client finds its data at its
+ * ops' offset (page_ext_data()), a load of its page_ext_operations.
  */
-static __always_inline struct page_ext *page_ext_get(const struct page *page)
-{
-	unsigned long pfn = page_to_pfn(page);
-	unsigned long nr = pfn >> PFN_SECTION_SHIFT;
-	struct mem_section *root = READ_ONCE(mem_section)[nr / SECTIONS_PER_ROOT];
-	unsigned long base = READ_ONCE(root[nr % SECTIONS_PER_ROOT].page_ext);
+#define PAGE_EXT_INVALID	0x1UL
 
-	if (unlikely(!base))
-		return NULL;
-	return (struct page_ext *)(base + READ_ONCE(page_ext_size) * pfn);
+struct page_ext_operations {
+	size_t offset;		/* set by page_ext_init(): 0 for the one client */
+	size_t size;
+};
+
+extern struct page_ext_operations page_pincount_ops;
+
+struct page_ext *page_ext_get(const struct page *page);
+void page_ext_put(struct page_ext *page_ext);
+
+static __always_inline void *page_ext_data(struct page_ext *page_ext,
+					   const struct page_ext_operations *ops)
+{
+	return (char *)page_ext + READ_ONCE(ops->offset);
 }
 
 static __always_inline struct folio *page_folio(struct page *page)
@@ -882,6 +891,12 @@ enum memory_type {
 
 struct dev_pagemap {
 	struct percpu_ref ref;
+	/*
+	 * 4.5's pgmap->ref was a pointer to the driver's percpu_ref (pmem:
+	 * its request queue's q_usage_counter): devmap_perget reaches the
+	 * same ref through it, one dependent load more.
+	 */
+	struct percpu_ref *ref_v45;
 	unsigned long start_pfn, end_pfn;	/* [start, end) */
 	enum memory_type type;		/* is_pci_p2pdma_page() reads it */
 	/*
@@ -1060,6 +1075,20 @@ static __always_inline void put_dev_pagemap(struct dev_pagemap *pgmap)
 	if (pgmap)
 		percpu_ref_put(&pgmap->ref);
 }
+
+/* 4.5's put_dev_pagemap(): inline, through the ref pointer */
+static __always_inline void put_dev_pagemap_v45(struct dev_pagemap *pgmap)
+{
+	if (pgmap)
+		percpu_ref_put(READ_ONCE(pgmap->ref_v45));
+}
+
+/*
+ * 4.5's get_page()/put_page() on a ZONE_DEVICE page call these, exported
+ * out of line from kernel/memremap.c: a pgmap ref per page ref.
+ */
+void get_zone_device_page_v45(struct page *page, int refs);
+void put_zone_device_page_v45(struct page *page, int refs);
 
 /* ---- vmstat: NR_FOLL_PIN_ACQUIRED/RELEASED (mm/vmstat.c) ---- */
 

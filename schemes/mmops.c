@@ -669,12 +669,14 @@ static int migrate_pages_batch(struct mm_struct *mm, unsigned long addr,
  * have taken the table away meanwhile. The walks visit the mms forked
  * from @mm too (their PTEs that still share the page are unmapped and
  * remapped with @mm's), and a fork while the entry is in place copies
- * it. Returns 0 when the folio was moved, or freed under us; -EBUSY
+ * it. Returns 0 when the folio was moved, or freed under us; -EFAULT
+ * for an address in no VMA or in one that cannot migrate (DAX); -EBUSY
  * when it is not an order-0 anon page mapped at @addr, or another
  * migration holds it isolated; -EAGAIN when every pass failed; -ENOMEM.
  */
 int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 {
+	struct vm_area_struct *vma;
 	struct folio *folio;
 	struct page *page;
 	spinlock_t *ptl;
@@ -683,6 +685,16 @@ int mm_migrate_page(struct mm_struct *mm, unsigned long addr)
 	int pass, rc;
 
 	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	/*
+	 * move_pages(2)' add_page_for_migration() and migrate_pages(2)' walk
+	 * skip a VMA that vma_migratable() refuses (a DAX one among them)
+	 * before they look at a PTE
+	 */
+	if (!vma || (vma->vm_flags & VM_DEVMAP)) {
+		mmap_read_unlock(mm);
+		return -EFAULT;
+	}
 	ptep = mm_find_pte(mm, addr, false, &ptl);
 	if (!ptep) {
 		mmap_read_unlock(mm);

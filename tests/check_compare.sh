@@ -197,7 +197,7 @@ has failed_in_b "$tmp/failed_b.out" '^failed in B \(every launch; ran on the oth
 has failed_in_b_row "$tmp/failed_b.out" '^  pin/pincount t2: no PU left$'
 grep -q '^only in A' "$tmp/failed_b.out" && bad failed_not_only "listed as only in A" ||
 	ok failed_not_only
-flat failed_grouped "$tmp/failed_b.out" 'note: 3 error rows \(1 configuration\) in [^ ]*EF[^ ]*: no PU left \(first: pin/pincount/'
+flat failed_grouped "$tmp/failed_b.out" 'note: 3 error rows \(1 configuration\) in [^ ]*EF[^ ]*: error: no PU left \(first: pin/pincount/'
 run failed_csv --format=csv "$tmp/A3" "$tmp/EF"
 $tools check-csv "$tmp/failed_csv.out" "failed in B" >"$tmp/w" && ok failed_csv ||
 	bad failed_csv "$(cat "$tmp/w")"

@@ -1054,6 +1054,33 @@ static void case_p2pdma_refused(void *arg)
 }
 
 /*
+ * migrate_pages(2) and move_pages(2) refuse a DAX VMA in vma_migratable()
+ * before they look at a PTE: -EFAULT, the PTE and the page untouched.
+ */
+static void case_migrate_dax(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct page *dev;
+	spinlock_t *ptl;
+	pte_t *ptep;
+	unsigned long pte0;
+	int ref0;
+	struct fx f;
+
+	fx_setup(&f, s);
+	dev = fx_page(&f, FX_DEV);
+	ref0 = folio_ref_count(page_folio(dev));
+	ptep = mm_find_pte(f.mm, FX_DEV, false, &ptl);
+	CHECK(ptep != NULL);
+	pte0 = pte_val(ptep_get(ptep));
+	CHECK_EQ(mm_migrate_page(f.mm, FX_DEV), -EFAULT);
+	CHECK_EQ(pte_val(ptep_get(ptep)), pte0);
+	CHECK_EQ(folio_ref_count(page_folio(dev)), ref0);
+	CHECK(fx_page(&f, FX_DEV) == dev);
+	fx_teardown(&f);
+}
+
+/*
  * anon_vma_fork() links each child at the tail of the root's chain, and
  * a child's own fork links the grandchild to the same root, after it: an
  * rmap walk visits older mms first, as the interval tree does.
@@ -2251,6 +2278,34 @@ static void case_devmap_balance(void *arg)
 }
 
 /*
+ * 4.5's pgmap->ref is a pointer to the driver's ref: devmap_perget's
+ * gets and puts (the walk's, get_page()'s and put_page()'s) follow it.
+ * Pointed at another ref, that one moves and the pgmap's own does not.
+ */
+static void case_devmap_perget_ref_pointer(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	struct page *pages[FX_DEV_PAGES];
+	static struct percpu_ref other;	/* per-CPU slots: too big for a stack */
+	long own, base;
+	struct fx f;
+
+	fx_setup(&f, s);
+	percpu_ref_init(&other);
+	base = percpu_ref_sum(&other);
+	own = percpu_ref_sum(&mem_pgmap->ref);
+	mem_pgmap->ref_v45 = &other;
+	CHECK_EQ(s->gup_fast(f.mm, FX_DEV, FX_DEV_PAGES, PIN_W, pages, &f.st),
+		 FX_DEV_PAGES);
+	CHECK_EQ(percpu_ref_sum(&other), base + FX_DEV_PAGES);
+	CHECK_EQ(percpu_ref_sum(&mem_pgmap->ref), own);
+	s->release_pages(pages, FX_DEV_PAGES, PIN_W);
+	CHECK_EQ(percpu_ref_sum(&other), base);
+	mem_pgmap->ref_v45 = &mem_pgmap->ref;
+	fx_teardown(&f);
+}
+
+/*
  * A dying pgmap (percpu_ref_kill): perget's and walk's GUP undo what
  * they took and fail; single's pages keep the pgmap alive until the
  * last pinned page is put, then it reaches zero.
@@ -2568,6 +2623,35 @@ static void case_page_ext_layout(void *arg)
 		 (char *)page_ext_map, (long)(max_pfn - 1) * 4);
 	CHECK((void *)a < (void *)vmemmap ||
 	      (void *)a >= (void *)(vmemmap + max_pfn));
+	fx_teardown(&f);
+}
+
+/*
+ * A section whose page_ext is marked PAGE_EXT_INVALID (going offline)
+ * has none: page_ext_get() answers NULL, as lookup_page_ext() does, and
+ * page_ext_put(NULL) is a no-op; the data sits at the client's offset.
+ */
+static void case_page_ext_invalid(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	unsigned long nr, saved;
+	struct mem_section *ms;
+	struct page *page;
+	struct fx f;
+
+	fx_setup(&f, s);
+	page = fx_page(&f, FX_ANON);
+	nr = page_to_pfn(page) >> PFN_SECTION_SHIFT;
+	ms = &mem_section[nr / SECTIONS_PER_ROOT][nr % SECTIONS_PER_ROOT];
+	CHECK(page_ext_get(page) != NULL);
+	CHECK_EQ((char *)page_ext_data(page_ext_get(page), &page_pincount_ops),
+		 (char *)page_ext_get(page) + page_pincount_ops.offset);
+	saved = ms->page_ext;
+	ms->page_ext = saved | PAGE_EXT_INVALID;
+	CHECK(page_ext_get(page) == NULL);
+	page_ext_put(NULL);
+	ms->page_ext = saved;
+	CHECK(page_ext_get(page) != NULL);
 	fx_teardown(&f);
 }
 
@@ -3073,6 +3157,10 @@ static bool devmap(const struct gup_scheme *s)
 {
 	return s->features & SF_DEVMAP;
 }
+static bool perget(const struct gup_scheme *s)
+{
+	return !strcmp(s->name, "devmap_perget");
+}
 static bool page_ext(const struct gup_scheme *s)
 {
 	return s->features & SF_PAGE_EXT;
@@ -3129,17 +3217,20 @@ static const struct {
 	{ "mark_accessed", case_mark_accessed, all },
 	{ "folio_allowed", case_folio_allowed, all },
 	{ "page_ext_layout", case_page_ext_layout, page_ext },
+	{ "page_ext_invalid", case_page_ext_invalid, page_ext },
 	{ "grab_op_balance", case_grab_op_balance, pins },
 	{ "mkclean", case_mkclean, real },
 	{ "mkclean_cleaned", case_mkclean_cleaned, real },
 	{ "writeback_pin", case_writeback_pin, real },
 	{ "writeback_pin_stable", case_writeback_pin_stable, real },
 	{ "writeback_dax", case_writeback_dax, devmap },
+	{ "migrate_dax", case_migrate_dax, devmap },
 	{ "unpin_dirty", case_unpin_dirty, real },
 	{ "i_pages_lock", case_i_pages_lock, all },
 	{ "mprotect_ro", case_mprotect_ro, real },
 	{ "vmstat", case_vmstat, pins },
 	{ "devmap_balance", case_devmap_balance, devmap },
+	{ "devmap_perget_ref_pointer", case_devmap_perget_ref_pointer, perget },
 	{ "devmap_dying", case_devmap_dying, devmap_dies },
 };
 
