@@ -11,12 +11,15 @@
  * Horn's split_huge_page race fix (5.14, in stable trees too) made the
  * pin two-step (add-unless-zero(refs) + add(refs * 1023), bias's shape
  * without the barrier). The walk around the grab is today's (README), so
- * the grab also has the FOLL_LONGTERM test that 5.13 added to the walk.
+ * the grab also has the FOLL_LONGTERM test that 5.13 added to the walk;
+ * but each FOLL_PIN call stores mm->has_pinned = 1 as 5.9-5.12 did
+ * (008cfe4418b3; 5.7-5.8 had no such flag), a store to a shared line
+ * per call where today's MMF_HAS_PINNED is read and left alone.
  */
 #include "gup_common.h"
 
 #define S_NAME		bias1
-#define S_FEATURES	(SF_PIN | SF_WP_SEQ)
+#define S_FEATURES	(SF_PIN | SF_WP_SEQ | SF_HAS_PINNED_STORE)
 #define S_UNPIN_PER_PAGE
 
 static __always_inline struct folio *bias1_try_grab_fast(struct page *page,

@@ -583,6 +583,19 @@ static noinline long S(gup_slow)(struct mm_struct *mm, unsigned long start,
  * gup_fast_fallback(): pin_user_pages_fast() / get_user_pages_fast().
  * Returns the number of pages taken or -errno.
  */
+/*
+ * A FOLL_PIN call marks the mm for fork (mm_has_pinned()): today
+ * MMF_HAS_PINNED, set only if clear; 5.9-5.12 stored mm->has_pinned
+ * every time.
+ */
+static __always_inline void S(set_has_pinned)(struct mm_struct *mm)
+{
+	if (S_FEATURES & SF_HAS_PINNED_STORE)
+		mm_store_has_pinned(mm);
+	else
+		mm_set_has_pinned_flag(mm);
+}
+
 static __always_inline long S(gup_fast_fallback)(struct mm_struct *mm,
 						 unsigned long start,
 						 unsigned long nr_pages,
@@ -599,13 +612,16 @@ static __always_inline long S(gup_fast_fallback)(struct mm_struct *mm,
 	if (unlikely(end <= start))
 		return nr_pages ? -EOVERFLOW : 0;
 	if (flags & FOLL_PIN)
-		mm_set_has_pinned_flag(mm);
+		S(set_has_pinned)(mm);
 
 	nr_pinned = S(gup_fast_part)(mm, start, end, flags, pages, st, dbg);
 	st->fast_pages += nr_pinned;
 	if (likely((unsigned long)nr_pinned == nr_pages) ||
 	    (flags & FOLL_FAST_ONLY))
 		return nr_pinned;
+	/* 5.9-5.12's __get_user_pages_locked() stored it again */
+	if ((S_FEATURES & SF_HAS_PINNED_STORE) && (flags & FOLL_PIN))
+		mm_store_has_pinned(mm);
 
 	ret = S(gup_slow)(mm, start + nr_pinned * PAGE_SIZE,
 			  nr_pages - nr_pinned, flags, pages + nr_pinned, st);
@@ -624,7 +640,7 @@ long S(gup)(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 	if (!(S_FEATURES & SF_PIN) && (flags & FOLL_PIN))
 		flags = (flags & ~FOLL_PIN) | FOLL_GET; /* no pin notion */
 	if (flags & FOLL_PIN)
-		mm_set_has_pinned_flag(mm);
+		S(set_has_pinned)(mm);
 	return S(gup_slow)(mm, start, nr_pages, flags, pages, st);
 }
 

@@ -600,6 +600,14 @@ struct mm_struct {
 			   unsigned long addr, void *arg);
 	void *debug_arg;
 	unsigned long flags ____cacheline_aligned; /* MMF_* bits */
+	/*
+	 * 5.9-5.12's atomic_t mm->has_pinned, beside mm_count (5.11-5.12
+	 * near write_protect_seq): every FOLL_PIN call stored 1 to it, read
+	 * or not, until "only set if not set" and MMF_HAS_PINNED (5.13).
+	 * Its own line here: the store's bounce between pinners, not its
+	 * neighbours'.
+	 */
+	atomic_t has_pinned ____cacheline_aligned;
 	/* fork's write side; GUP-fast FOLL_PIN reads it twice per call */
 	seqcount_t write_protect_seq ____cacheline_aligned;
 	pthread_rwlock_t mmap_lock ____cacheline_aligned;
@@ -700,6 +708,15 @@ static __always_inline void mm_set_has_pinned_flag(struct mm_struct *mm)
 {
 	if (!test_bit(MMF_HAS_PINNED, &mm->flags))
 		set_bit(MMF_HAS_PINNED, &mm->flags);
+}
+
+/* Whether a FOLL_PIN ever happened on @mm (fork asks; mmops.c) */
+bool mm_has_pinned(struct mm_struct *mm);
+
+/* 5.9-5.12: atomic_set(&mm->has_pinned, 1) on every FOLL_PIN call */
+static __always_inline void mm_store_has_pinned(struct mm_struct *mm)
+{
+	atomic_set(&mm->has_pinned, 1);
 }
 
 static inline void mmap_read_lock(struct mm_struct *mm)

@@ -23,13 +23,25 @@ static bool mm_maybe_pinned(struct mm_struct *mm, struct folio *folio)
 /* ---- fork ---- */
 
 /*
+ * Whether a FOLL_PIN ever happened on @mm, as fork's copy_page_range()
+ * asks: MMF_HAS_PINNED today, 5.9-5.12's mm->has_pinned for a scheme of
+ * that era (SF_HAS_PINNED_STORE).
+ */
+bool mm_has_pinned(struct mm_struct *mm)
+{
+	if (mm_scheme_has(mm, SF_HAS_PINNED_STORE))
+		return atomic_read(&mm->has_pinned);
+	return test_bit(MMF_HAS_PINNED, &mm->flags);
+}
+
+/*
  * folio_try_dup_anon_rmap_pte(): share the page with the child, unless
  * it may be pinned and is exclusive: then the child needs its own copy.
  */
 static int folio_try_dup_anon_rmap(struct mm_struct *src_mm,
 				   struct folio *folio, struct page *page)
 {
-	bool pinned = test_bit(MMF_HAS_PINNED, &src_mm->flags) &&
+	bool pinned = mm_has_pinned(src_mm) &&
 		      mm_maybe_pinned(src_mm, folio) &&
 		      !GUP_MUTANT(FORK_SHARES_PINNED);
 

@@ -21,6 +21,7 @@
 #define SF_DEVMAP	BIT(5)	/* a ZONE_DEVICE scheme: run on device pages */
 #define SF_DEVMAP_PAGEREF BIT(6) /* device pages hold a pgmap ref while alive */
 #define SF_CALIBRATION	BIT(7)	/* no real protocol (empty): skip safety tests */
+#define SF_HAS_PINNED_STORE BIT(8) /* 5.9-5.12: each FOLL_PIN call stores mm->has_pinned */
 
 /*
  * The timed loop state for the pin/pin_ro/get workloads: each iteration

@@ -2569,6 +2569,32 @@ static void case_pgmap_lookup(void *arg)
  * counter only when it passes the threshold (all of it at once, as
  * mod_node_state() with overstep 0 does).
  */
+/*
+ * A FOLL_PIN call marks the mm for fork; a FOLL_GET does not. Today's
+ * schemes set MMF_HAS_PINNED; bias1 (5.9-5.12) stores mm->has_pinned
+ * and leaves the flags word alone.
+ */
+static void case_has_pinned(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	bool store = s->features & SF_HAS_PINNED_STORE;
+	struct page *got;
+	struct fx f;
+
+	fx_setup(&f, s);
+	CHECK(!mm_has_pinned(f.mm));
+	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, FOLL_GET, &got, &f.st), 1);
+	s->release_pages(&got, 1, FOLL_GET);
+	CHECK(!mm_has_pinned(f.mm));
+	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, PIN_W, &got, &f.st), 1);
+	CHECK(mm_has_pinned(f.mm));
+	CHECK_EQ(atomic_read(&f.mm->has_pinned), store ? 1 : 0);
+	CHECK_EQ(test_bit(MMF_HAS_PINNED, &f.mm->flags), !store);
+	s->release_pages(&got, 1, PIN_W);
+	CHECK(mm_has_pinned(f.mm));	/* for good, as in the kernel */
+	fx_teardown(&f);
+}
+
 static void case_vmstat(void *arg)
 {
 	const struct gup_scheme *s = arg;
@@ -3229,6 +3255,7 @@ static const struct {
 	{ "i_pages_lock", case_i_pages_lock, all },
 	{ "mprotect_ro", case_mprotect_ro, real },
 	{ "vmstat", case_vmstat, pins },
+	{ "has_pinned", case_has_pinned, pins },
 	{ "devmap_balance", case_devmap_balance, devmap },
 	{ "devmap_perget_ref_pointer", case_devmap_perget_ref_pointer, perget },
 	{ "devmap_dying", case_devmap_dying, devmap_dies },
