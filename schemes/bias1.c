@@ -61,6 +61,32 @@ static __always_inline void bias1_put_folio(struct folio *folio, int refs,
 	gup_put_folio(folio, refs, flags);
 }
 
+/*
+ * 5.7-5.10's put_compound_head(), GUP-fast's back-off after a failed
+ * recheck: the stat, then page_ref_sub(refs - 1) and put_page(), two
+ * RMWs on _refcount where today's gup_put_folio() makes one ("calling
+ * put_page() for each ref is unnecessarily slow. Only the last ref
+ * needs a put_page()").
+ */
+static __always_inline void bias1_fast_undo(struct folio *folio, int refs,
+					    unsigned int flags)
+{
+	if (flags & FOLL_PIN) {
+		if (is_zero_folio(folio))
+			return;		/* the grab took nothing */
+		node_stat_mod_folio(folio, NR_FOLL_PIN_RELEASED, refs);
+		if (folio_test_large(folio))
+			atomic_sub(refs, folio_pincount_ptr(folio));
+		else
+			refs *= GUP_PIN_COUNTING_BIAS;
+	}
+	if (refs > 1)
+		folio_ref_sub(folio, refs - 1);
+	folio_put(folio);
+}
+
+#define S_FAST_UNDO_FOLIO	bias1_fast_undo
+
 static __always_inline bool bias1_maybe_pinned(struct folio *folio)
 {
 	return folio_maybe_dma_pinned(folio);

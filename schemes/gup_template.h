@@ -51,6 +51,17 @@
 
 #define S(x)	CONCAT(CONCAT(S_NAME, _), x)
 
+/*
+ * GUP-fast's back-off put after a failed recheck: the unpin's, unless
+ * the scheme's era had its own (S_FAST_UNDO_FOLIO: bias1's 5.7-5.10
+ * put_compound_head()).
+ */
+#ifdef S_FAST_UNDO_FOLIO
+#define S_FAST_UNDO(folio, refs, flags)	S_FAST_UNDO_FOLIO(folio, refs, flags)
+#else
+#define S_FAST_UNDO(folio, refs, flags)	S(put_folio)(folio, refs, flags)
+#endif
+
 /* Does this call take pins (as opposed to plain FOLL_GET refs)? */
 static __always_inline bool S(wants_seq)(unsigned int flags)
 {
@@ -209,14 +220,14 @@ static __always_inline bool S(gup_fast_pte_range)(struct mm_struct *mm,
 		    ((!GUP_MUTANT(NO_PMD_RECHECK) &&
 		      unlikely(pmd_val(pmd) != pmd_val(pmdp_get(pmdp)))) ||
 		     unlikely(pte_val(pte) != pte_val(ptep_get(ptep))))) {
-			S(put_folio)(folio, 1, flags);
+			S_FAST_UNDO(folio, 1, flags);
 			st->fast_undo++;
 			goto out;
 		}
 
 		if (!gup_fast_folio_allowed(folio, flags) ||
 		    (!pte_write(pte) && S(must_unshare)(NULL, flags, page))) {
-			S(put_folio)(folio, 1, flags);
+			S_FAST_UNDO(folio, 1, flags);
 			st->fast_undo++;
 			goto out;
 		}
@@ -264,13 +275,13 @@ static __always_inline bool S(gup_fast_pmd_leaf)(struct mm_struct *mm,
 	gup_debug(dbg, mm, GUP_DP_FAST_AFTER_GRAB, addr - PAGE_SIZE);
 
 	if (unlikely(pmd_val(orig) != pmd_val(pmdp_get(pmdp)))) {
-		S(put_folio)(folio, refs, flags);
+		S_FAST_UNDO(folio, refs, flags);
 		st->fast_undo++;
 		return false;
 	}
 	if (!gup_fast_folio_allowed(folio, flags) ||
 	    (!pmd_write(orig) && S(must_unshare)(NULL, flags, &folio->page))) {
-		S(put_folio)(folio, refs, flags);
+		S_FAST_UNDO(folio, refs, flags);
 		st->fast_undo++;
 		return false;
 	}
