@@ -448,6 +448,22 @@ def verdict(a, b, alpha=0.05, min_change=0.0):
     return SIG, p
 
 
+def bh_adjust(ps):
+    """Benjamini-Hochberg q-values of the p-values ps (nan left as is):
+    q_i = min over j at or after i in ascending order of p_j * m / j,
+    m the number of p-values. A row is a discovery at FDR alpha when
+    q <= alpha."""
+    idx = sorted((i for i, p in enumerate(ps) if p == p), key=lambda i: ps[i])
+    m = len(idx)
+    q = list(ps)
+    run = 1.0
+    for rank in range(m, 0, -1):
+        i = idx[rank - 1]
+        run = min(run, ps[i] * m / rank)
+        q[i] = run
+    return q
+
+
 def fmt_num(v):
     """A value in at most 8 characters, 3 significant digits or more."""
     if v is None or (isinstance(v, float) and math.isnan(v)):

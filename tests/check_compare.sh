@@ -76,6 +76,19 @@ else
 	has ab_long_label "$tmp/ll" '^ {27} +[0-9.]+ +[0-9.]+ +[-+][0-9.]+% '
 fi
 
+# --fdr: the p column becomes Benjamini-Hochberg's q; a clear doubling
+# stays a discovery, no change does not, and the note says what q is.
+run fdr --fdr "$tmp/A" "$tmp/B"
+has fdr_header "$tmp/fdr.out" '^configuration +A ns/op +B ns/op +change +spread +q +sig$'
+has fdr_slower_significant "$tmp/fdr.out" '^  .* t2 +[0-9.]+ +[0-9.]+ +\+(99|100|101)\.[0-9]% +[0-9]% +0\.0[0-9]+ +\*$'
+has fdr_same_not_significant "$tmp/fdr.out" '^  .* t2 +[0-9.]+ +[0-9.]+ +[-+][0-9]\.[0-9]% +[0-9]% +[0-9.]+ +~$'
+flat fdr_note "$tmp/fdr.out" 'q is the Benjamini-Hochberg adjusted p over these [0-9]+ tests'
+run fdr_csv --fdr --format=csv "$tmp/A" "$tmp/B"
+$py -c 'import csv,sys
+r=[x for x in csv.DictReader(open(sys.argv[1])) if x["q_value"]]
+assert r and all(float(x["q_value"]) >= float(x["p_value"]) for x in r), r[:2]' "$tmp/fdr_csv.out" 2>"$tmp/w" &&
+	ok fdr_csv_q_at_least_p || bad fdr_csv_q_at_least_p "$(cat "$tmp/w")"
+
 # Too few launches: 3 a side cannot reach alpha 0.05.
 $tools make "$tmp/A3" --launches=3 --seed=3 >/dev/null
 $tools make "$tmp/B3" --launches=3 --seed=4 --scale=pincount=2 >/dev/null

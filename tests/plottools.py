@@ -179,6 +179,9 @@ def stats():
     T.check("small_change_sig_without_min", m == gbstats.SIG, f"{m} {p}")
     m, p = v(fast, slow, min_change=50.0)
     T.check("large_change_sig", m == gbstats.SIG, f"{m} {p}")
+    q = gbstats.bh_adjust([0.01, 0.04, 0.03, 0.005, float("nan")])
+    T.check("bh_adjust", [round(x, 9) for x in q[:4]] ==
+            [0.02, 0.04, 0.04, 0.02] and q[4] != q[4], q)
     T.check("few_reason", (gbstats.few_reason(2, 20, 0.05),
                            gbstats.few_reason(3, 3, 0.05),
                            gbstats.few_reason(4, 4, 0.05)) ==
