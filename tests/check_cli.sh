@@ -560,7 +560,8 @@ row=$(echo "$out" | grep -E '^bias ')
 if [ $? -eq 0 ] &&
 	echo "$row" | grep -qE '^bias +[0-9.]+ +[0-9.]+ +([0-9]+|-) +([0-9]+|-) +[0-9.]+x +[0-9.]+-[0-9.]+x$' &&
 	echo "$row" | awk '{ split($7, r, "-"); sub(/x$/, "", $6); sub(/x$/, "", r[2]);
-		exit !(r[1] <= $6 && $6 <= r[2] && r[1] > 0) }' &&
+		m = $6 + 0; lo = r[1] + 0; hi = r[2] + 0
+		exit !(lo <= m && m <= hi && lo > 0) }' &&
 	[ "$(echo "$out" | grep -cE ': [0-9.]+ ns/op$')" -eq 3 ]; then
 	ok walkcost_script_rounds
 else

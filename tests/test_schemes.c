@@ -2564,20 +2564,17 @@ static void case_pgmap_lookup(void *arg)
 }
 
 /*
- * NR_FOLL_PIN_ACQUIRED/RELEASED: every pin and unpin goes through
- * mod_node_page_state(); the per-CPU differential reaches the node's
- * counter only when it passes the threshold (all of it at once, as
- * mod_node_state() with overstep 0 does).
- */
-/*
  * A FOLL_PIN call marks the mm for fork; a FOLL_GET does not. Today's
  * schemes set MMF_HAS_PINNED; bias1 (5.9-5.12) stores mm->has_pinned
- * and leaves the flags word alone.
+ * on every call and leaves the flags word alone. The store is told from
+ * "set if not set" by a value neither writes: 2 is overwritten by a
+ * store, kept by a read-first set. Which scheme is which is the kernel
+ * history's, by name, not the scheme's own feature bits.
  */
 static void case_has_pinned(void *arg)
 {
 	const struct gup_scheme *s = arg;
-	bool store = s->features & SF_HAS_PINNED_STORE;
+	bool store = !strcmp(s->name, "bias1");
 	struct page *got;
 	struct fx f;
 
@@ -2592,9 +2589,26 @@ static void case_has_pinned(void *arg)
 	CHECK_EQ(test_bit(MMF_HAS_PINNED, &f.mm->flags), !store);
 	s->release_pages(&got, 1, PIN_W);
 	CHECK(mm_has_pinned(f.mm));	/* for good, as in the kernel */
+	if (store) {
+		/* every call stores, the fast path's and the slow path's */
+		atomic_set(&f.mm->has_pinned, 2);
+		CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, PIN_W, &got, &f.st), 1);
+		CHECK_EQ(atomic_read(&f.mm->has_pinned), 1);
+		s->release_pages(&got, 1, PIN_W);
+		atomic_set(&f.mm->has_pinned, 2);
+		CHECK_EQ(s->gup(f.mm, FX_ANON, 1, PIN_W, &got, &f.st), 1);
+		CHECK_EQ(atomic_read(&f.mm->has_pinned), 1);
+		s->release_pages(&got, 1, PIN_W);
+	}
 	fx_teardown(&f);
 }
 
+/*
+ * NR_FOLL_PIN_ACQUIRED/RELEASED: every pin and unpin goes through
+ * mod_node_page_state(); the per-CPU differential reaches the node's
+ * counter only when it passes the threshold (all of it at once, as
+ * mod_node_state() with overstep 0 does).
+ */
 static void case_vmstat(void *arg)
 {
 	const struct gup_scheme *s = arg;
@@ -2655,7 +2669,7 @@ static void case_page_ext_layout(void *arg)
 /*
  * A section whose page_ext is marked PAGE_EXT_INVALID (going offline)
  * has none: page_ext_get() answers NULL, as lookup_page_ext() does, and
- * page_ext_put(NULL) is a no-op; the data sits at the client's offset.
+ * page_ext_put(NULL) is a no-op.
  */
 static void case_page_ext_invalid(void *arg)
 {
@@ -2670,14 +2684,42 @@ static void case_page_ext_invalid(void *arg)
 	nr = page_to_pfn(page) >> PFN_SECTION_SHIFT;
 	ms = &mem_section[nr / SECTIONS_PER_ROOT][nr % SECTIONS_PER_ROOT];
 	CHECK(page_ext_get(page) != NULL);
-	CHECK_EQ((char *)page_ext_data(page_ext_get(page), &page_pincount_ops),
-		 (char *)page_ext_get(page) + page_pincount_ops.offset);
 	saved = ms->page_ext;
 	ms->page_ext = saved | PAGE_EXT_INVALID;
 	CHECK(page_ext_get(page) == NULL);
 	page_ext_put(NULL);
 	ms->page_ext = saved;
 	CHECK(page_ext_get(page) != NULL);
+	fx_teardown(&f);
+}
+
+/*
+ * pincount finds an order-0 counter at its client offset
+ * (page_ext_data()): moved 4 bytes on, a pin of a page lands on the next
+ * packed entry, and its unpin takes it back from there.
+ */
+static void case_page_ext_offset(void *arg)
+{
+	const struct gup_scheme *s = arg;
+	atomic_t *own, *next;
+	struct page *page, *got;
+	struct fx f;
+	int a, b;
+
+	fx_setup(&f, s);
+	page = fx_page(&f, FX_ANON);
+	own = &page_ext_get(page)->pincount;
+	next = (atomic_t *)((char *)own + 4);
+	a = atomic_read(own);
+	b = atomic_read(next);
+	page_pincount_ops.offset = 4;
+	CHECK_EQ(s->gup_fast(f.mm, FX_ANON, 1, PIN_W, &got, &f.st), 1);
+	CHECK_EQ(atomic_read(own), a);
+	CHECK_EQ(atomic_read(next), b + 1);
+	s->release_pages(&got, 1, PIN_W);
+	page_pincount_ops.offset = 0;
+	CHECK_EQ(atomic_read(own), a);
+	CHECK_EQ(atomic_read(next), b);
 	fx_teardown(&f);
 }
 
@@ -3244,6 +3286,7 @@ static const struct {
 	{ "folio_allowed", case_folio_allowed, all },
 	{ "page_ext_layout", case_page_ext_layout, page_ext },
 	{ "page_ext_invalid", case_page_ext_invalid, page_ext },
+	{ "page_ext_offset", case_page_ext_offset, page_ext },
 	{ "grab_op_balance", case_grab_op_balance, pins },
 	{ "mkclean", case_mkclean, real },
 	{ "mkclean_cleaned", case_mkclean_cleaned, real },
