@@ -143,6 +143,7 @@ struct held {
 	unsigned long addr;
 	unsigned int flags;
 	int nr;
+	bool pin;		/* a FOLL_PIN of a scheme with pins */
 	bool check;		/* identity and DMA checks apply */
 	unsigned long seq;	/* ring sequence before the gup call */
 	unsigned long gen[T_MAX_NR];
@@ -726,8 +727,9 @@ static bool check_held_page(struct tthread *me, struct held *h, int i,
 			  when, folio_ref_count(folio), pfn);
 		return false;
 	}
-	if (!h->check)
+	if (!h->pin)
 		return true;
+	/* any pin, read-only too, must read as maybe pinned */
 	if (!t->s->maybe_pinned(folio)) {
 		violation(t, INV_FALSE_NEGATIVE, pfn, 0, addr,
 			  "%s: maybe_pinned(pfn %lu) is false while this thread "
@@ -736,6 +738,8 @@ static bool check_held_page(struct tthread *me, struct held *h, int i,
 			  folio_ref_count(folio));
 		return false;
 	}
+	if (!h->check)
+		return true;
 	/* No zap since the pin: the address must still map this page. */
 	if (gen_read(t, addr) == h->gen[i] && !(h->gen[i] & 1)) {
 		now = pt_peek(t->mm, addr);
@@ -766,7 +770,8 @@ static void op_pin(struct tthread *me, uint64_t r, uint64_t r2, int op)
 	else
 		flags = FOLL_PIN | ((r2 & 3) ? FOLL_WRITE : 0);
 	h->flags = flags;
-	h->check = (flags & FOLL_PIN) && (t->s->features & SF_PIN) &&
+	h->pin = (flags & FOLL_PIN) && (t->s->features & SF_PIN);
+	h->check = h->pin &&
 		   ((flags & FOLL_WRITE) || (t->s->features & SF_ANON_EXCL));
 	for (i = 0; i < nr; i++)
 		h->gen[i] = gen_read(t, h->addr + i * PAGE_SIZE);
