@@ -2,8 +2,9 @@
 /*
  * The hooks shared by the separate-counter schemes; the including file
  * defines S_NAME, S_FEATURES, PINCOUNT_PTR(folio), where the counter
- * lives, and PINCOUNT_PUT(folio, ptr), the release of that lookup. Pin = add-unless-zero(_refcount, refs) + atomic_add(pincount,
- * refs) + smp_mb__after_atomic(); unpin = atomic_sub(pincount) then
+ * lives, and PINCOUNT_PUT(folio, ptr), the release of that lookup.
+ * Pin = add-unless-zero(_refcount, refs) + atomic_add(pincount, refs) +
+ * smp_mb__after_atomic(); unpin = atomic_sub(pincount) then
  * folio_put_refs(); query = pincount > 0 (exact).
  */
 #define pc_(x)	CONCAT(CONCAT(S_NAME, _), x)
