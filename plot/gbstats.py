@@ -428,6 +428,17 @@ def few_reason(n1, n2, alpha):
     return None
 
 
+def mark(p, chg, alpha, min_change):
+    """The mark of a testable row from its p (or q) and change in per
+    cent: NOT_SIG above alpha (or nan), SMALL for a change under
+    min_change or none, else SIG."""
+    if math.isnan(p) or p > alpha + 1e-12:
+        return NOT_SIG
+    if chg == chg and (abs(chg) < min_change or chg == 0):
+        return SMALL
+    return SIG
+
+
 def verdict(a, b, alpha=0.05, min_change=0.0):
     """(mark, p): SIG when p <= alpha and the medians differ by at least
     min_change per cent, SMALL when p <= alpha but they differ by less, or
@@ -440,12 +451,7 @@ def verdict(a, b, alpha=0.05, min_change=0.0):
     p = utest(a, b) if n1 >= 2 and n2 >= 2 else float("nan")
     if few_reason(n1, n2, alpha):
         return FEW, p
-    if math.isnan(p) or p > alpha + 1e-12:
-        return NOT_SIG, p
-    chg = change_pct(a, b)
-    if chg == chg and (abs(chg) < min_change or chg == 0):
-        return SMALL, p
-    return SIG, p
+    return mark(p, change_pct(a, b), alpha, min_change), p
 
 
 def bh_adjust(ps):
